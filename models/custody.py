@@ -1,0 +1,153 @@
+"""The custody ledger: bags, events and the head of the hash chain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import Field as PydanticField
+from sqlalchemy import BigInteger, String, Text
+from sqlmodel import Field, SQLModel
+
+from models.columns import utc
+
+
+class Bag(SQLModel, table=True):
+    """A sealed bag of parcels (túi niêm phong) with its own label and seal number."""
+
+    __tablename__ = "bag"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=13, unique=True, index=True)
+    seal: str = Field(max_length=40)
+    state: str = Field(sa_type=String(10))
+    site_id: int = Field(foreign_key="site.id")  # where it was sealed
+    holder_site_id: int | None = Field(default=None, foreign_key="site.id")
+    holder_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    awaiting_receipt: bool = False
+    contents: str = Field(sa_type=Text)  # parcel codes sealed in, space-separated, as sealed
+    request_hash: str = Field(max_length=64)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(sa_type=utc())
+    opened_at: datetime | None = Field(default=None, sa_type=utc())
+
+
+class CustodyEvent(SQLModel, table=True):
+    """One handoff of one parcel or bag. Append-only: never updated, never deleted."""
+
+    __tablename__ = "custody_event"
+    id: uuid.UUID = Field(primary_key=True)  # made by the scanning device: the idempotency key
+    seq: int = Field(sa_type=BigInteger, unique=True)  # position in the installation's chain
+    parcel_id: int | None = Field(default=None, foreign_key="parcel.id", index=True)
+    bag_id: int | None = Field(default=None, foreign_key="bag.id", index=True)
+    scan_id: uuid.UUID | None = Field(default=None, index=True)  # the bag scan that moved this parcel
+    action: str = Field(sa_type=String(20))
+    device_at: datetime = Field(sa_type=utc())
+    server_at: datetime = Field(sa_type=utc())
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    from_holder: str = Field(default="", max_length=80)
+    to_holder: str = Field(default="", max_length=80)
+    run_id: int | None = Field(default=None, index=True)
+    lat: float | None = None
+    lon: float | None = None
+    note: str = Field(default="", sa_type=Text)
+    evidence: str = Field(default="", sa_type=Text)  # canonical JSON, hashed as stored
+    parcel_prev_hash: str = Field(default="", max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class ChainHead(SQLModel, table=True):
+    """The single row a writer locks for its whole transaction: one lock per batch."""
+
+    __tablename__ = "chain_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(default=0, sa_type=BigInteger)
+    hash: str = Field(default="0" * 64, max_length=64)
+
+
+SCAN_ACTIONS = ("accept", "pickup", "handover", "receive", "unbag", "report_missing", "found")
+
+
+class ScanIn(BaseModel):
+    """One scan as a device sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: uuid.UUID  # made by the device; resending it is safe
+    label: str = PydanticField(min_length=1, max_length=120)  # the QR payload or the typed human code
+    action: Literal["accept", "pickup", "handover", "receive", "unbag", "report_missing", "found"]
+    site: str | None = PydanticField(default=None, max_length=32)
+    run: int | None = None
+    at: AwareDatetime
+    lat: float | None = PydanticField(default=None, ge=-90, le=90)
+    lon: float | None = PydanticField(default=None, ge=-180, le=180)
+    note: str = PydanticField(default="", max_length=1000)
+    evidence: dict[str, Any] | None = None
+
+
+class ScanBatchIn(BaseModel):
+    """What POST /api/v1/scans takes: a batch, answered scan by scan."""
+
+    model_config = ConfigDict(extra="forbid")
+    scans: list[ScanIn] = PydanticField(min_length=1, max_length=20000)
+
+
+class ScanEnvelopeIn(BaseModel):
+    """The envelope alone, so one malformed scan is answered on its own, not with a 400."""
+
+    scans: list[dict[str, Any]] = PydanticField(min_length=1, max_length=20000)
+
+
+class HolderOut(BaseModel):
+    type: Literal["site", "courier", "none"]
+    code: str | None = None
+    name: str | None = None
+
+
+class ParcelBriefOut(BaseModel):
+    code: str
+    state: str
+    holder: HolderOut
+    bag: str | None = None
+
+
+class ScanErrorOut(BaseModel):
+    code: str
+    message: str
+
+
+class ScanResultOut(BaseModel):
+    id: str
+    status: Literal["accepted", "duplicate", "rejected"]
+    error: ScanErrorOut | None = None
+    parcel: ParcelBriefOut | None = None
+    bag: dict[str, Any] | None = None
+
+
+class ScanResultsOut(BaseModel):
+    results: list[ScanResultOut]
+
+
+class BagIn(BaseModel):
+    """A bag to seal at a site with these parcels in it."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str | None = PydanticField(default=None, max_length=13)
+    seal: str = PydanticField(min_length=1, max_length=40)
+    parcels: list[str] = PydanticField(min_length=1, max_length=500)
+    site: str = PydanticField(min_length=1, max_length=32)
+
+
+class BagOut(BaseModel):
+    code: str
+    qr_payload: str
+    seal: str
+    state: str
+    parcels: list[str]
+
+
+class BagCreatedOut(BaseModel):
+    bag: BagOut

@@ -1,0 +1,167 @@
+"""Dossiers and the parcels (envelopes) they travel in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import Field as PydanticField
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+from models.columns import utc
+
+
+class Dossier(SQLModel, table=True):
+    """One citizen's application (hồ sơ TTHC), coded by the one-stop system."""
+
+    __tablename__ = "dossier"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True, index=True)
+    procedure: str = Field(max_length=300)
+    agency_id: int = Field(foreign_key="site.id", index=True)
+    center_id: int = Field(foreign_key="site.id")  # where it was received and is returned
+    applicant_name: str = Field(max_length=120)
+    applicant_phone: str = Field(max_length=20)
+    applicant_address: str | None = Field(default=None, max_length=300)
+    applicant_ward_code: str | None = Field(default=None, max_length=10)
+    received_at: datetime = Field(sa_type=utc())
+    due_at: datetime = Field(sa_type=utc(), index=True)
+    return_method: str = Field(sa_type=String(10))
+    returned_at: datetime | None = Field(default=None, sa_type=utc())
+    # Fingerprint of the registering request: the same body again is a replay, another is a conflict.
+    request_hash: str = Field(max_length=64)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(sa_type=utc())
+
+
+class Parcel(SQLModel, table=True):
+    """An envelope with a QR label (bì hồ sơ); a dossier travels as several over its life."""
+
+    __tablename__ = "parcel"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=13, unique=True, index=True)
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    direction: str = Field(sa_type=String(16))
+    origin_id: int = Field(foreign_key="site.id")
+    destination_id: int | None = Field(default=None, foreign_key="site.id")
+    state: str = Field(sa_type=String(20), index=True)
+    holder_site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    holder_user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    bag_id: int | None = Field(default=None, foreign_key="bag.id", index=True)
+    # Hash of this parcel's latest event: the per-parcel chain is checked without a full scan.
+    last_hash: str | None = Field(default=None, max_length=64)
+    last_event_at: datetime | None = Field(default=None, sa_type=utc())
+    created_at: datetime = Field(sa_type=utc())
+
+
+class ApplicantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = PydanticField(min_length=1, max_length=120)
+    phone: str = PydanticField(min_length=6, max_length=20)
+    address: str | None = PydanticField(default=None, max_length=300)
+    ward_code: str | None = PydanticField(default=None, max_length=10)
+
+
+class DossierIn(BaseModel):
+    """A dossier registered by the one-stop system or a center's counter."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = PydanticField(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]*$")
+    procedure: str = PydanticField(min_length=1, max_length=300)
+    agency: str = PydanticField(min_length=1, max_length=32)
+    applicant: ApplicantIn
+    received_at: AwareDatetime
+    due_at: AwareDatetime
+    return_method: Literal["counter", "home"]
+    origin: str | None = PydanticField(default=None, max_length=32)  # the receiving center; default: the caller's site
+
+
+class ParcelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    direction: Literal["to_agency", "to_center", "to_citizen", "from_citizen"]
+    origin: str = PydanticField(min_length=1, max_length=32)
+
+
+class SiteRefOut(BaseModel):
+    code: str
+    name: str
+
+
+class LabelOut(BaseModel):
+    code: str
+    qr_payload: str
+    label_url: str
+
+
+class ApplicantOut(BaseModel):
+    name: str
+    phone: str  # masked unless the caller handles the applicant's contact
+    address: str | None
+    ward_code: str | None
+
+
+class DossierOut(BaseModel):
+    code: str
+    procedure: str
+    agency: SiteRefOut
+    center: SiteRefOut
+    applicant: ApplicantOut
+    received_at: datetime
+    due_at: datetime
+    return_method: str
+    status: str
+    late: bool
+    returned_at: datetime | None = None
+
+
+class DossierCreatedOut(BaseModel):
+    dossier: DossierOut
+    parcel: LabelOut
+
+
+class HolderRefOut(BaseModel):
+    type: Literal["site", "courier", "none"]
+    code: str | None = None
+    name: str | None = None
+
+
+class EventOut(BaseModel):
+    id: str
+    seq: int
+    action: str
+    at: datetime
+    server_at: datetime
+    site: SiteRefOut | None
+    actor: str | None
+    from_holder: str
+    to_holder: str
+    run: int | None
+    note: str
+    evidence: dict[str, Any] | None
+    hash: str
+
+
+class ParcelOut(BaseModel):
+    code: str
+    state: str
+    holder: HolderRefOut
+    dossier: str
+    direction: str
+    origin: SiteRefOut
+    destination: SiteRefOut | None
+    bag: str | None
+    run: int | None
+    qr_payload: str
+    label_url: str
+    timeline: list[EventOut]
+
+
+class ParcelCreatedOut(BaseModel):
+    parcel: LabelOut
+
+
+class DossierDetailOut(BaseModel):
+    dossier: DossierOut
+    parcels: list[ParcelOut]

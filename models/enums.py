@@ -1,0 +1,78 @@
+"""The vocabularies of the domain, stored as short strings."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SiteKind(StrEnum):
+    CENTER = "center"
+    COMMUNE_CENTER = "commune_center"
+    AGENCY = "agency"
+    POST_OFFICE = "post_office"
+
+
+class Role(StrEnum):
+    POSTAL_CLERK = "postal_clerk"
+    COURIER = "courier"
+    AGENCY_CLERK = "agency_clerk"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class ReturnMethod(StrEnum):
+    COUNTER = "counter"
+    HOME = "home"
+
+
+class Direction(StrEnum):
+    TO_AGENCY = "to_agency"
+    TO_CENTER = "to_center"
+    TO_CITIZEN = "to_citizen"
+    FROM_CITIZEN = "from_citizen"
+
+
+class ParcelState(StrEnum):
+    CREATED = "created"  # label printed, not yet accepted
+    AT_SITE = "at_site"
+    IN_TRANSIT = "in_transit"  # with a courier
+    AWAITING_RECEIPT = "awaiting_receipt"  # handed to a site, not yet confirmed there
+    MISSING = "missing"
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"
+    PICKUP = "pickup"
+    HANDOVER = "handover"
+    RECEIVE = "receive"
+    BAG = "bag"
+    UNBAG = "unbag"
+    REPORT_MISSING = "report_missing"
+    FOUND = "found"
+
+
+class BagState(StrEnum):
+    SEALED = "sealed"
+    OPENED = "opened"
+
+
+class AlertKind(StrEnum):
+    MISSED_RUN = "missed_run"
+    LATE_IN_TRANSIT = "late_in_transit"
+    AWAITING_RECEIPT = "awaiting_receipt"
+    SUSPECTED_LOSS = "suspected_loss"
+    BAG_MISMATCH = "bag_mismatch"
+    DUE_AT_RISK = "due_at_risk"
+    OVERDUE = "overdue"
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"

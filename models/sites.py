@@ -1,0 +1,35 @@
+"""Sites: the provincial center, commune centers, agencies and post offices."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from pydantic import BaseModel
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+
+class Site(SQLModel, table=True):
+    """A place where parcels are handed over (điểm giao nhận)."""
+
+    __tablename__ = "site"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    kind: str = Field(sa_type=String(20))
+    name: str = Field(max_length=200)
+    address: str = Field(default="", max_length=300)
+    ward_code: str | None = Field(default=None, max_length=10)
+    lat: float | None = None
+    lon: float | None = None
+    opens_at: time = Field(default=time(7, 30))
+    closes_at: time = Field(default=time(17, 0))
+
+
+class SitePublic(BaseModel):
+    code: str
+    kind: str
+    name: str
+    address: str
+    ward_code: str | None
+    lat: float | None
+    lon: float | None

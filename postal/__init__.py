@@ -1,0 +1,1 @@
+"""Dossier logistics between service centers and agencies over the public postal service."""

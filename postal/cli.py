@@ -1,0 +1,111 @@
+"""The `postal` command: database, accounts, demo data and the ledger, from the shell."""
+
+from __future__ import annotations
+
+import click
+from tqdm import tqdm
+
+from postal import accounts, db, demo, ledger
+from postal.clock import utcnow
+from postal.config import Settings
+from postal.errors import PostalError
+
+
+class DomainErrors(click.Group):
+    """Show a refused request as a one-line error with exit 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PostalError as err:
+            raise click.ClickException(str(err)) from None
+
+
+@click.group(cls=DomainErrors)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Hồ sơ qua bưu điện: dossier shuttles between service centers and agencies."""
+    ctx.obj = Settings.from_env()
+
+
+@cli.group("db")
+def db_group() -> None:
+    """The database schema."""
+
+
+@db_group.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Apply Alembic migrations."""
+    revision = db.upgrade(settings)
+    click.echo(f"database at revision {revision}")
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Staff accounts."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["postal_clerk", "courier", "agency_clerk", "supervisor", "admin"]))
+@click.option("--site", "site_code", help="Home site code (required for clerks and couriers).")
+@click.option("--password", help="Password for the pages; asked for when omitted.")
+@click.option("--name", "full_name", default="", help="Full name.")
+@click.pass_obj
+def users_add(settings: Settings, username: str, role: str, site_code: str | None, password: str | None, full_name: str) -> None:
+    """Add a member of staff."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with db.session_for(settings) as session:
+        user = accounts.add_user(session, username, role=role, site_code=site_code, password=password,
+                                 full_name=full_name, at=utcnow())
+    click.echo(f"added {user.username} ({user.role})")
+
+
+@cli.group("tokens")
+def tokens_group() -> None:
+    """Bearer tokens for devices and integrations."""
+
+
+@tokens_group.command("issue")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for (a device, an integration).")
+@click.pass_obj
+def tokens_issue(settings: Settings, username: str, name: str) -> None:
+    """Print a new bearer token for USERNAME (the last word printed)."""
+    with db.session_for(settings) as session:
+        token = accounts.issue_token(session, username, name=name, at=utcnow())
+    click.echo(f"token for {username}: {token}")
+
+
+@cli.command("seed-demo")
+@click.pass_obj
+def seed_demo(settings: Settings) -> None:
+    """Seed the demo province (Quảng Ninh) with a week of history into an empty database."""
+    db.upgrade(settings)
+    with db.session_for(settings) as session:
+        if not demo.is_empty(session):
+            raise click.ClickException("the database already has sites; seed-demo only fills an empty one")
+        counts = seed_with_progress(session, settings)
+    click.echo(f"seeded {counts['sites']} sites, {counts['users']} staff, {counts['steps']} steps of history")
+
+
+def seed_with_progress(session, settings: Settings) -> dict[str, int]:
+    bar = tqdm(desc="demo history", unit="step")
+    try:
+        return demo.seed(session, settings, utcnow(), progress=bar.update, total=lambda n: setattr(bar, "total", n))
+    finally:
+        bar.close()
+
+
+@cli.command("verify-ledger")
+@click.pass_obj
+def verify_ledger(settings: Settings) -> None:
+    """Recompute the custody hash chain; exit 1 naming the first bad event."""
+    with db.session_for(settings) as session:
+        with tqdm(total=ledger.count_events(session), desc="verifying", unit="event", leave=False) as bar:
+            report = ledger.verify(session, progress=bar.update)
+    if report.first_bad is not None or report.reason:
+        raise click.ClickException(f"ledger broken after {report.count} good events: event {report.first_bad} — {report.reason}")
+    click.echo(f"{report.count} events intact")

@@ -1,0 +1,152 @@
+"""Engines, sessions and the schema's database-side guards, alike on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+
+import models  # noqa: F401  (registers every table on the metadata)
+from models import ChainHead
+from postal.config import Settings
+
+WRITE = {"postal_write": True}
+
+# Custody events are append-only: the database itself refuses to change or remove one.
+APPEND_ONLY_DDL = {
+    "sqlite": [
+        "CREATE TRIGGER IF NOT EXISTS custody_event_no_update BEFORE UPDATE ON custody_event "
+        "BEGIN SELECT RAISE(ABORT, 'custody_event is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS custody_event_no_delete BEFORE DELETE ON custody_event "
+        "BEGIN SELECT RAISE(ABORT, 'custody_event is append-only'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION custody_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'custody_event is append-only'; END $$",
+        "DROP TRIGGER IF EXISTS custody_event_no_change ON custody_event",
+        "CREATE TRIGGER custody_event_no_change BEFORE UPDATE OR DELETE ON custody_event "
+        "FOR EACH ROW EXECUTE FUNCTION custody_event_append_only()",
+        "DROP TRIGGER IF EXISTS custody_event_no_truncate ON custody_event",
+        "CREATE TRIGGER custody_event_no_truncate BEFORE TRUNCATE ON custody_event "
+        "FOR EACH STATEMENT EXECUTE FUNCTION custody_event_append_only()",
+    ],
+}
+
+DROP_APPEND_ONLY_DDL = {
+    "sqlite": ["DROP TRIGGER IF EXISTS custody_event_no_update", "DROP TRIGGER IF EXISTS custody_event_no_delete"],
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS custody_event_no_change ON custody_event",
+        "DROP TRIGGER IF EXISTS custody_event_no_truncate ON custody_event",
+    ],
+}
+
+
+def make_engine(url: str) -> Engine:
+    """An engine whose SQLite connections enforce the same rules as PostgreSQL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        # A writer takes SQLite's write lock before it reads, so two writers never both
+        # see the same state and then both act on it (BEGIN IMMEDIATE).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("postal_write") else "BEGIN")
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table, the append-only guards and the chain head (tests, fresh boxes)."""
+    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        install_guards(conn)
+
+
+def install_guards(conn) -> None:
+    """Database-side rules that no ORM metadata describes; shared with the migrations."""
+    for statement in APPEND_ONLY_DDL[conn.dialect.name]:
+        conn.exec_driver_sql(statement)
+    if conn.execute(text("SELECT count(*) FROM chain_head")).scalar_one() == 0:
+        conn.execute(ChainHead.__table__.insert().values(id=1, seq=0, hash="0" * 64))
+
+
+def drop_schema(engine: Engine) -> None:
+    """Remove everything create_schema made (PostgreSQL databases outlive a test)."""
+    engine.dispose()
+    SQLModel.metadata.drop_all(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP FUNCTION IF EXISTS custody_event_append_only() CASCADE")
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    engine.dispose()
+
+
+def new_session(engine: Engine) -> Session:
+    """A session whose objects stay readable after commit (no reload per attribute)."""
+    return Session(engine, expire_on_commit=False)
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's next transaction as a writer (SQLite: BEGIN IMMEDIATE)."""
+    if session.in_transaction():
+        session.commit()  # ends the read-only part; nothing is pending at a use case's start
+    session.connection(execution_options=WRITE)
+
+
+def alembic_config(settings: Settings):
+    """Alembic's configuration for this installation's database."""
+    from alembic.config import Config
+
+    from postal.config import ROOT
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "postal" / "migrations"))
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(settings: Settings) -> str | None:
+    """Apply every migration; the revision the database is at afterwards."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    command.upgrade(alembic_config(settings), "head")
+    with engine_for(settings).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+_engines: dict[str, Engine] = {}
+
+
+def engine_for(settings: Settings) -> Engine:
+    """One engine per database URL in this process."""
+    if settings.database_url not in _engines:
+        _engines[settings.database_url] = make_engine(settings.database_url)
+    return _engines[settings.database_url]
+
+
+@contextmanager
+def session_for(settings: Settings) -> Iterator[Session]:
+    """A session for command-line work."""
+    session = new_session(engine_for(settings))
+    try:
+        yield session
+    finally:
+        session.close()

@@ -1,0 +1,266 @@
+"""Dossiers: registered with their first parcel, read back with status and custody timeline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from models import Bag, CustodyEvent, Direction, Dossier, Parcel, ParcelState, Role, Site, SiteKind, User
+from models.dossiers import (
+    ApplicantOut,
+    DossierCreatedOut,
+    DossierDetailOut,
+    DossierIn,
+    DossierOut,
+    EventOut,
+    HolderRefOut,
+    LabelOut,
+    ParcelIn,
+    ParcelOut,
+    SiteRefOut,
+)
+from postal import labels
+from postal.clock import as_utc
+from postal.config import Settings
+from postal.errors import N_, DossierExists, Forbidden, NotFound, Unprocessable
+
+REGISTRARS = {Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.SUPERVISOR, Role.ADMIN}
+RECEIVING_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.POST_OFFICE}
+# Who sees an applicant's phone in full: those who call or deliver to the citizen.
+CONTACT_ROLES = {Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN}
+
+
+def fingerprint(payload: dict) -> str:
+    """A stable hash of a request body: the same body again is a replay."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def site_by_code(session: Session, code: str, field: str) -> Site:
+    site = session.execute(select(Site).where(Site.code == code)).scalars().first()
+    if site is None:
+        raise Unprocessable(field=field, detail=N_("không có điểm mã %(code)s") % {"code": code})
+    return site
+
+
+def normalise_phone(phone: str) -> str:
+    """A Vietnamese phone number in national form (0xxxxxxxxx), or 422 naming the field."""
+    try:
+        number = phonenumbers.parse(phone, "VN")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise Unprocessable(field="applicant.phone", detail=N_("số điện thoại không hợp lệ"))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
+
+
+def register(session: Session, data: DossierIn, *, actor: User, settings: Settings, now: datetime,
+             base_url: str = "") -> tuple[DossierCreatedOut, bool]:
+    """Register a dossier and its first parcel (to the agency); a replay answers the first answer."""
+    if actor.role not in REGISTRARS:
+        raise Forbidden(role=actor.role)
+    request_hash = fingerprint(data.model_dump(mode="json"))
+    existing = session.execute(select(Dossier).where(Dossier.code == data.code)).scalars().first()
+    if existing is not None:
+        return replay(session, existing, request_hash, actor, settings, now, base_url), False
+    if data.due_at < data.received_at:
+        raise Unprocessable(field="due_at", detail=N_("ngày hẹn trả trước ngày tiếp nhận"))
+    if data.received_at > now + timedelta(seconds=settings.max_clock_skew_s):
+        raise Unprocessable(field="received_at", detail=N_("thời điểm ở tương lai"))
+    agency = site_by_code(session, data.agency, "agency")
+    if agency.kind != SiteKind.AGENCY:
+        raise Unprocessable(field="agency", detail=N_("%(code)s không phải cơ quan giải quyết") % {"code": agency.code})
+    origin_code = data.origin or (session.get(Site, actor.site_id).code if actor.site_id else None)
+    if origin_code is None:
+        raise Unprocessable(field="origin", detail=N_("cần nêu nơi tiếp nhận"))
+    origin = site_by_code(session, origin_code, "origin")
+    if origin.kind not in RECEIVING_KINDS:
+        raise Unprocessable(field="origin", detail=N_("%(code)s không phải nơi tiếp nhận hồ sơ") % {"code": origin.code})
+    dossier = Dossier(
+        code=data.code, procedure=data.procedure, agency_id=agency.id, center_id=origin.id,
+        applicant_name=data.applicant.name.strip(), applicant_phone=normalise_phone(data.applicant.phone),
+        applicant_address=data.applicant.address, applicant_ward_code=data.applicant.ward_code,
+        received_at=data.received_at, due_at=data.due_at, return_method=data.return_method,
+        request_hash=request_hash, created_by_id=actor.id, created_at=now,
+    )
+    session.add(dossier)
+    try:
+        session.flush()
+    except IntegrityError:  # registered a moment ago by another worker
+        session.rollback()
+        existing = session.execute(select(Dossier).where(Dossier.code == data.code)).scalars().one()
+        return replay(session, existing, request_hash, actor, settings, now, base_url), False
+    parcel = new_parcel(session, dossier, Direction.TO_AGENCY, origin=origin, destination=agency, now=now)
+    session.commit()
+    return DossierCreatedOut(dossier=dossier_out(session, dossier, actor, now),
+                             parcel=label_out(parcel.code, settings, base_url)), True
+
+
+def replay(session: Session, dossier: Dossier, request_hash: str, actor: User, settings: Settings,
+           now: datetime, base_url: str) -> DossierCreatedOut:
+    if dossier.request_hash != request_hash:
+        raise DossierExists(code=dossier.code)
+    first = session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars().first()
+    return DossierCreatedOut(dossier=dossier_out(session, dossier, actor, now), parcel=label_out(first.code, settings, base_url))
+
+
+def new_parcel(session: Session, dossier: Dossier, direction: str, *, origin: Site, destination: Site | None,
+               now: datetime) -> Parcel:
+    """A parcel with a fresh label code; the caller commits."""
+    for _ in range(20):
+        code = labels.random_code(labels.PARCEL_PREFIX)
+        if session.execute(select(Parcel.id).where(Parcel.code == code)).first() is None:
+            break
+    parcel = Parcel(code=code, dossier_id=dossier.id, direction=direction, origin_id=origin.id,
+                    destination_id=destination.id if destination else None, state=ParcelState.CREATED,
+                    created_at=now)
+    session.add(parcel)
+    session.flush()
+    return parcel
+
+
+def add_parcel(session: Session, code: str, data: ParcelIn, *, actor: User, settings: Settings, now: datetime,
+               base_url: str = "") -> ParcelOut:
+    """A new parcel for a dossier: the agency's result going back, or a dossier returned."""
+    if actor.role not in REGISTRARS:
+        raise Forbidden(role=actor.role)
+    dossier = get_dossier(session, code)
+    origin = site_by_code(session, data.origin, "origin")
+    destinations = {
+        Direction.TO_AGENCY: dossier.agency_id,
+        Direction.TO_CENTER: dossier.center_id,
+        Direction.FROM_CITIZEN: dossier.center_id,
+        Direction.TO_CITIZEN: None,
+    }
+    destination_id = destinations[Direction(data.direction)]
+    destination = session.get(Site, destination_id) if destination_id else None
+    parcel = new_parcel(session, dossier, data.direction, origin=origin, destination=destination, now=now)
+    session.commit()
+    return parcel_out(session, parcel, settings, base_url)
+
+
+def get_dossier(session: Session, code: str) -> Dossier:
+    dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalars().first()
+    if dossier is None:
+        raise NotFound(what=N_("hồ sơ"), code=code)
+    return dossier
+
+
+def get_parcel(session: Session, code: str) -> Parcel:
+    parcel = session.execute(select(Parcel).where(Parcel.code == code.strip().upper())).scalars().first()
+    if parcel is None:
+        raise NotFound(what=N_("bì hồ sơ"), code=code)
+    return parcel
+
+
+def label_out(code: str, settings: Settings, base_url: str) -> LabelOut:
+    return LabelOut(code=code, qr_payload=labels.qr_payload(settings.label_key, code),
+                    label_url=f"{base_url}/api/v1/parcels/{code}/label.png")
+
+
+def mask_phone(phone: str) -> str:
+    """0912345678 → 09******78."""
+    return phone[:2] + "*" * max(0, len(phone) - 4) + phone[-2:] if len(phone) > 4 else "****"
+
+
+def status_of(parcels: list[Parcel], dossier: Dossier) -> str:
+    """Where the dossier stands, from its latest parcel."""
+    if dossier.returned_at is not None:
+        return "returned"
+    if not parcels:
+        return "registered"
+    latest = parcels[-1]
+    if latest.state == ParcelState.MISSING:
+        return "missing"
+    if latest.state == ParcelState.CREATED:
+        return "registered" if latest.direction == Direction.TO_AGENCY else "result_ready"
+    arrived = latest.state == ParcelState.AT_SITE and latest.holder_site_id == latest.destination_id
+    if latest.direction == Direction.TO_AGENCY:
+        if arrived:
+            return "at_agency"
+        return "received" if latest.holder_site_id == latest.origin_id and latest.state == ParcelState.AT_SITE else "to_agency"
+    if latest.direction in (Direction.TO_CENTER, Direction.FROM_CITIZEN):
+        return "ready_for_return" if arrived else "returning"
+    return "out_for_delivery"
+
+
+def dossier_out(session: Session, dossier: Dossier, viewer: User | None, now: datetime,
+                parcels: list[Parcel] | None = None) -> DossierOut:
+    if parcels is None:
+        parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
+    agency, center = session.get(Site, dossier.agency_id), session.get(Site, dossier.center_id)
+    full_contact = viewer is not None and viewer.role in CONTACT_ROLES
+    late_at = dossier.returned_at or now
+    return DossierOut(
+        code=dossier.code, procedure=dossier.procedure,
+        agency=SiteRefOut(code=agency.code, name=agency.name), center=SiteRefOut(code=center.code, name=center.name),
+        applicant=ApplicantOut(
+            name=dossier.applicant_name,
+            phone=dossier.applicant_phone if full_contact else mask_phone(dossier.applicant_phone),
+            address=dossier.applicant_address if full_contact else None,
+            ward_code=dossier.applicant_ward_code,
+        ),
+        received_at=as_utc(dossier.received_at), due_at=as_utc(dossier.due_at), return_method=dossier.return_method,
+        status=status_of(parcels, dossier), late=as_utc(late_at) > as_utc(dossier.due_at),
+        returned_at=as_utc(dossier.returned_at) if dossier.returned_at else None,
+    )
+
+
+def dossier_detail(session: Session, code: str, *, viewer: User, settings: Settings, now: datetime,
+                   base_url: str = "") -> DossierDetailOut:
+    dossier = get_dossier(session, code)
+    parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
+    return DossierDetailOut(
+        dossier=dossier_out(session, dossier, viewer, now, parcels),
+        parcels=[parcel_out(session, p, settings, base_url) for p in parcels],
+    )
+
+
+def holder_of(session: Session, parcel: Parcel) -> HolderRefOut:
+    if parcel.state == ParcelState.IN_TRANSIT and parcel.holder_user_id:
+        user = session.get(User, parcel.holder_user_id)
+        return HolderRefOut(type="courier", code=user.username, name=user.full_name or user.username)
+    if parcel.holder_site_id:
+        site = session.get(Site, parcel.holder_site_id)
+        return HolderRefOut(type="site", code=site.code, name=site.name)
+    return HolderRefOut(type="none")
+
+
+def timeline(session: Session, parcel: Parcel) -> list[EventOut]:
+    """The parcel's custody events in order: the digital control sheet (mẫu 05)."""
+    rows = session.execute(
+        select(CustodyEvent, Site.code, Site.name, User.username)
+        .outerjoin(Site, Site.id == CustodyEvent.site_id)
+        .outerjoin(User, User.id == CustodyEvent.actor_id)
+        .where(CustodyEvent.parcel_id == parcel.id).order_by(CustodyEvent.seq)
+    ).all()
+    return [
+        EventOut(
+            id=str(e.id), seq=e.seq, action=e.action, at=as_utc(e.device_at), server_at=as_utc(e.server_at),
+            site=SiteRefOut(code=site_code, name=site_name) if site_code else None, actor=username,
+            from_holder=e.from_holder, to_holder=e.to_holder, run=e.run_id, note=e.note,
+            evidence=json.loads(e.evidence) if e.evidence else None, hash=e.hash,
+        )
+        for e, site_code, site_name, username in rows
+    ]
+
+
+def parcel_out(session: Session, parcel: Parcel, settings: Settings, base_url: str = "") -> ParcelOut:
+    origin = session.get(Site, parcel.origin_id)
+    destination = session.get(Site, parcel.destination_id) if parcel.destination_id else None
+    bag = session.get(Bag, parcel.bag_id) if parcel.bag_id else None
+    return ParcelOut(
+        code=parcel.code, state=parcel.state, holder=holder_of(session, parcel),
+        dossier=session.get(Dossier, parcel.dossier_id).code, direction=parcel.direction,
+        origin=SiteRefOut(code=origin.code, name=origin.name),
+        destination=SiteRefOut(code=destination.code, name=destination.name) if destination else None,
+        bag=bag.code if bag else None, run=None,
+        qr_payload=labels.qr_payload(settings.label_key, parcel.code),
+        label_url=f"{base_url}/api/v1/parcels/{parcel.code}/label.png",
+        timeline=timeline(session, parcel),
+    )

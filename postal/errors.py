@@ -1,0 +1,133 @@
+"""Domain errors: a status, a stable code and a Vietnamese message (English in translations/)."""
+
+from __future__ import annotations
+
+
+def N_(text: str) -> str:
+    """Mark text for pybabel; routes/ translates it per request."""
+    return text
+
+
+class PostalError(Exception):
+    """A request the service refuses, with the reason for the person who made it."""
+
+    status, code, message = 400, "bad_request", N_("Yêu cầu không hợp lệ.")
+
+    def __init__(self, message: str | None = None, **params: object) -> None:
+        super().__init__(self.code)
+        if message is not None:
+            self.message = message
+        self.params = params
+
+    def __str__(self) -> str:
+        return self.message % self.params if self.params else self.message
+
+
+class InvalidPayload(PostalError):
+    status, code, message = 400, "invalid_payload", N_("Dữ liệu gửi lên không hợp lệ: %(detail)s")
+
+
+class Unprocessable(PostalError):
+    status, code, message = 422, "invalid_field", N_("Trường %(field)s không hợp lệ: %(detail)s")
+
+
+class NotAuthenticated(PostalError):
+    status, code, message = 401, "unauthorized", N_("Cần đăng nhập hoặc mã truy cập hợp lệ.")
+
+
+class Forbidden(PostalError):
+    status, code, message = 403, "forbidden", N_("Vai trò %(role)s không được phép thực hiện việc này.")
+
+
+class SiteForbidden(PostalError):
+    status, code, message = 403, "site_forbidden", N_("Tài khoản %(user)s không làm việc tại %(site)s.")
+
+
+class NotFound(PostalError):
+    status, code, message = 404, "not_found", N_("Không tìm thấy %(what)s %(code)s.")
+
+
+class Conflict(PostalError):
+    status, code, message = 409, "conflict", N_("Xung đột dữ liệu.")
+
+
+class DossierExists(Conflict):
+    code, message = "dossier_exists", N_("Hồ sơ %(code)s đã được đăng ký với nội dung khác.")
+
+
+class BagExists(Conflict):
+    code, message = "bag_exists", N_("Túi %(code)s đã được lập với nội dung khác.")
+
+
+# Scan rejections: 409, each names the parcel's real state.
+class ScanRejected(PostalError):
+    status, code = 409, "scan_rejected"
+
+
+class ForgedLabel(ScanRejected):
+    status, code, message = 400, "forged_label", N_("Nhãn %(label)s không hợp lệ: sai mã kiểm tra hoặc không do hệ thống này cấp.")
+
+
+class UnknownLabel(ScanRejected):
+    status, code, message = 404, "unknown_label", N_("Không có bì hồ sơ hay túi nào mang mã %(label)s.")
+
+
+class ScanInFuture(ScanRejected):
+    status, code, message = 400, "scan_in_future", N_("Thời điểm quét %(at)s ở tương lai: hãy kiểm tra đồng hồ của thiết bị.")
+
+
+class ScanTooOld(ScanRejected):
+    status, code, message = 400, "scan_too_old", N_("Thời điểm quét %(at)s quá cũ (hơn %(days)s ngày).")
+
+
+class WrongState(ScanRejected):
+    code, message = "wrong_state", N_("Bì %(parcel)s %(state)s, không thể %(action)s.")
+
+
+class WrongHolder(ScanRejected):
+    code, message = "wrong_holder", N_("Bì %(parcel)s %(state)s, không phải do bưu tá %(courier)s giữ.")
+
+
+class WrongSite(ScanRejected):
+    code, message = "wrong_site", N_("Bì %(parcel)s %(state)s, không phải ở %(site)s.")
+
+
+class SiteRequired(ScanRejected):
+    status, code, message = 400, "site_required", N_("Thao tác %(action)s cần nêu điểm giao nhận (site).")
+
+
+class UnknownSite(ScanRejected):
+    status, code, message = 404, "unknown_site", N_("Không có điểm giao nhận mã %(site)s.")
+
+
+class NoteRequired(ScanRejected):
+    status, code, message = 400, "note_required", N_("Thao tác %(action)s cần ghi chú lý do.")
+
+
+class BagSealed(ScanRejected):
+    code, message = "in_bag", N_("Bì %(parcel)s đang nằm trong túi niêm phong %(bag)s: hãy quét túi hoặc mở túi trước.")
+
+
+class UnknownRun(ScanRejected):
+    status, code, message = 404, "unknown_run", N_("Không có chuyến số %(run)s.")
+
+
+class NotForBags(ScanRejected):
+    status, code, message = 400, "not_for_bags", N_("Thao tác %(action)s không áp dụng cho túi %(bag)s.")
+
+
+class InvalidScan(ScanRejected):
+    status, code, message = 400, "invalid_scan", N_("Lần quét không hợp lệ: %(detail)s")
+
+
+class Phrase:
+    """A translatable fragment placed inside another message (e.g. a parcel's state)."""
+
+    __slots__ = ("text", "params")
+
+    def __init__(self, text: str, **params: object) -> None:
+        self.text = text
+        self.params = params
+
+    def __str__(self) -> str:
+        return self.text % self.params if self.params else self.text

@@ -1,0 +1,145 @@
+"""The hash-chained custody ledger: append under the chain-head lock, verify from the start."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from models import ChainHead, CustodyEvent
+from postal.clock import stamp
+
+EVENT_TABLE = CustodyEvent.__table__
+HEAD_TABLE = ChainHead.__table__
+GENESIS = "0" * 64
+
+# The fields hashed into an event, in this order. Changing it breaks every chain: don't.
+HASHED_FIELDS = (
+    "seq", "id", "parcel_id", "bag_id", "scan_id", "action", "device_at", "server_at", "site_id",
+    "actor_id", "from_holder", "to_holder", "run_id", "lat", "lon", "note", "evidence", "parcel_prev_hash",
+)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return stamp(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def canonical(row: dict) -> str:
+    """The event as hashed: each field length-prefixed, so no value can imitate a boundary."""
+    parts = []
+    for name in HASHED_FIELDS:
+        text = _text(row[name])
+        parts.append(f"{len(text)}:{text}")
+    return "|".join(parts)
+
+
+def event_hash(prev_hash: str, row: dict) -> str:
+    """SHA-256 over the previous hash and the canonical event."""
+    return hashlib.sha256((prev_hash + "\n" + canonical(row)).encode()).hexdigest()
+
+
+def evidence_text(evidence: dict | None) -> str:
+    """Evidence as stored and hashed: canonical JSON, computed once when the event is made."""
+    if not evidence:
+        return ""
+    return json.dumps(evidence, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class Head:
+    """The chain head as locked by the writing transaction."""
+
+    seq: int
+    hash: str
+
+
+def lock_head(session: Session) -> Head:
+    """Lock the chain head for the rest of the transaction (SQLite: the write lock is already held)."""
+    query = select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash).where(HEAD_TABLE.c.id == 1)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    seq, hash_ = session.execute(query).one()
+    return Head(seq, hash_)
+
+
+def new_row(**fields: object) -> dict:
+    """An event row with every column present (executemany wants the same keys in each)."""
+    row = dict.fromkeys(c.name for c in EVENT_TABLE.columns)
+    row.update(note="", evidence="", from_holder="", to_holder="", parcel_prev_hash="")
+    row.update(fields)
+    return row
+
+
+def seal(head: Head, rows: Iterable[dict]) -> None:
+    """Give each row its place in the chain and its hash, advancing the head."""
+    for row in rows:
+        head.seq += 1
+        row["seq"] = head.seq
+        row["prev_hash"] = head.hash
+        row["hash"] = head.hash = event_hash(head.hash, row)
+
+
+def write(session: Session, head: Head, rows: list[dict]) -> None:
+    """Insert sealed rows in one statement and move the head; the caller commits."""
+    if not rows:
+        return
+    session.execute(insert(EVENT_TABLE), rows)
+    session.execute(update(HEAD_TABLE).where(HEAD_TABLE.c.id == 1).values(seq=head.seq, hash=head.hash))
+
+
+@dataclass
+class Verification:
+    """What verify found."""
+
+    count: int
+    first_bad: uuid.UUID | None = None
+    reason: str = ""
+
+
+def verify(session: Session, progress: Callable[[int], None] | None = None) -> Verification:
+    """Recompute the chain from the first event; stop at the first one that does not fit."""
+    expected_prev = GENESIS
+    parcel_last: dict[int, str] = {}
+    count = 0
+    rows = session.execute(select(EVENT_TABLE).order_by(EVENT_TABLE.c.seq).execution_options(yield_per=2000))
+    for row in rows.mappings():
+        count += 1
+        if progress and count % 1000 == 0:
+            progress(1000)
+        reason = ""
+        if row["seq"] != count:
+            reason = f"sequence {row['seq']} where {count} was expected (an event is missing)"
+        elif row["prev_hash"] != expected_prev:
+            reason = "prev_hash does not match the event before it"
+        elif event_hash(row["prev_hash"], dict(row)) != row["hash"]:
+            reason = "its content does not match its hash (edited after it was written)"
+        elif row["parcel_id"] is not None and row["parcel_prev_hash"] != parcel_last.get(row["parcel_id"], ""):
+            reason = "parcel_prev_hash does not match the parcel's previous event"
+        if reason:
+            return Verification(count - 1, row["id"], reason)
+        expected_prev = row["hash"]
+        if row["parcel_id"] is not None:
+            parcel_last[row["parcel_id"]] = row["hash"]
+    if progress:
+        progress(count % 1000)
+    head = session.execute(select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash)).one()
+    if (head.seq, head.hash) != (count, expected_prev):
+        return Verification(count, None, f"the chain head ({head.seq}) does not match the last event ({count})")
+    return Verification(count)
+
+
+def count_events(session: Session) -> int:
+    """How many events the chain head says there are."""
+    return session.execute(select(HEAD_TABLE.c.seq)).scalar_one()

@@ -1,0 +1,36 @@
+"""The web app: blueprints per audience over the domain in postal/."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+from flask_babel import Babel
+
+from postal.config import ROOT, Settings
+from postal.db import make_engine
+from routes import api, errors
+from routes.i18n import pick_locale
+from routes.session import close_session
+
+
+def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
+    settings = Settings.from_env(overrides)
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["postal.settings"] = settings
+    app.extensions["postal.engine"] = make_engine(settings.database_url)
+    Babel(app, locale_selector=pick_locale)
+    app.teardown_appcontext(close_session)
+    app.register_blueprint(api.bp)
+    errors.register(app)
+    return app

@@ -1,0 +1,148 @@
+"""The JSON API under /api/v1: parse, call one domain function, answer."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from flask import Blueprint, Response, request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+
+from models import Role, Site, SitePublic
+from models.custody import BagCreatedOut, BagIn, ScanBatchIn, ScanEnvelopeIn, ScanResultsOut
+from models.dossiers import DossierCreatedOut, DossierDetailOut, DossierIn, ParcelCreatedOut, ParcelIn, ParcelOut
+from postal import custody, dossiers, labels
+from postal.clock import utcnow
+from postal.errors import InvalidPayload
+from routes.auth import current_actor, roles_required
+from routes.i18n import message_of
+from routes.openapi import Spec
+from routes.session import get_session, settings
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+spec = Spec(title="Hồ sơ qua bưu điện — API", version="1", prefix="/api/v1")
+STAFF = tuple(Role)
+M = TypeVar("M", bound=BaseModel)
+
+
+class SitesOut(BaseModel):
+    """Every site of the network."""
+
+    sites: list[SitePublic]
+
+
+def parse(model: type[M]) -> M:
+    """The request body as a model; a body that is not JSON of that shape is a 400."""
+    if not request.is_json:
+        raise InvalidPayload(detail="Content-Type: application/json")
+    return model.model_validate_json(request.get_data())
+
+
+def base_url() -> str:
+    return request.url_root.rstrip("/")
+
+
+@bp.get("/openapi.json")
+@spec.operation("get", "/openapi.json", "This document", public=True)
+def openapi():
+    return spec.document()
+
+
+@bp.get("/sites")
+@spec.operation("get", "/sites", "Sites of the network", responses={200: SitesOut})
+@roles_required(*STAFF)
+def list_sites():
+    sites = get_session().execute(select(Site).order_by(Site.kind, Site.code)).scalars()
+    return SitesOut(sites=[SitePublic.model_validate(s, from_attributes=True) for s in sites]).model_dump(mode="json")
+
+
+@bp.post("/dossiers")
+@spec.operation("post", "/dossiers", "Register a dossier and its first parcel",
+                body=DossierIn, responses={201: DossierCreatedOut, 200: DossierCreatedOut})
+@roles_required(*STAFF)
+def register_dossier():
+    data = parse(DossierIn)
+    answer, created = dossiers.register(get_session(), data, actor=current_actor(), settings=settings(),
+                                        now=utcnow(), base_url=base_url())
+    return answer.model_dump(mode="json"), 201 if created else 200
+
+
+@bp.get("/dossiers/<code>")
+@spec.operation("get", "/dossiers/<code>", "A dossier, its parcels, status and due date",
+                responses={200: DossierDetailOut})
+@roles_required(*STAFF)
+def get_dossier(code: str):
+    detail = dossiers.dossier_detail(get_session(), code, viewer=current_actor(), settings=settings(),
+                                     now=utcnow(), base_url=base_url())
+    return detail.model_dump(mode="json")
+
+
+@bp.post("/dossiers/<code>/parcels")
+@spec.operation("post", "/dossiers/<code>/parcels", "A new parcel of the dossier (result, return)",
+                body=ParcelIn, responses={201: ParcelCreatedOut})
+@roles_required(*STAFF)
+def add_parcel(code: str):
+    data = parse(ParcelIn)
+    parcel = dossiers.add_parcel(get_session(), code, data, actor=current_actor(), settings=settings(),
+                                 now=utcnow(), base_url=base_url())
+    return {"parcel": parcel.model_dump(mode="json")}, 201
+
+
+@bp.get("/parcels/<code>")
+@spec.operation("get", "/parcels/<code>", "A parcel with its custody timeline", responses={200: ParcelOut})
+@roles_required(*STAFF)
+def get_parcel(code: str):
+    session = get_session()
+    parcel = dossiers.get_parcel(session, code)
+    return dossiers.parcel_out(session, parcel, settings(), base_url()).model_dump(mode="json")
+
+
+@bp.get("/parcels/<code>/label.png")
+@spec.operation("get", "/parcels/<code>/label.png", "Printable label (PNG)", responses={200: "image/png"})
+@roles_required(*STAFF)
+def label_png(code: str):
+    parcel = dossiers.get_parcel(get_session(), code)
+    return Response(labels.label_png(settings().label_key, parcel.code), mimetype="image/png")
+
+
+@bp.get("/parcels/<code>/label.svg")
+@spec.operation("get", "/parcels/<code>/label.svg", "Printable label (SVG)", responses={200: "image/svg+xml"})
+@roles_required(*STAFF)
+def label_svg(code: str):
+    parcel = dossiers.get_parcel(get_session(), code)
+    return Response(labels.label_svg(settings().label_key, parcel.code), mimetype="image/svg+xml")
+
+
+@bp.post("/scans")
+@spec.operation("post", "/scans", "Record a batch of scans, each answered on its own",
+                body=ScanBatchIn, responses={200: ScanResultsOut})
+@roles_required(*STAFF)
+def post_scans():
+    try:
+        envelope = parse(ScanEnvelopeIn)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise InvalidPayload(detail=f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    outcomes, batch = custody.record_scans(get_session(), envelope.scans, actor=current_actor(),
+                                           settings=settings(), now=utcnow())
+    return {"results": [scan_result(o, batch) for o in outcomes]}
+
+
+def scan_result(outcome: custody.Outcome, batch: custody.Batch) -> dict:
+    result: dict = {"id": outcome.id, "status": outcome.status}
+    if outcome.error is not None:
+        result["error"] = {"code": outcome.error.code, "message": message_of(outcome.error)}
+    if outcome.parcel is not None:
+        result["parcel"] = batch.brief(outcome.parcel)
+    if outcome.bag is not None:
+        result["bag"] = batch.brief_bag(outcome.bag)
+    return result
+
+
+@bp.post("/bags")
+@spec.operation("post", "/bags", "Seal parcels into a bag", body=BagIn, responses={201: BagCreatedOut})
+@roles_required(*STAFF)
+def create_bag():
+    data = parse(BagIn)
+    bag, created = custody.seal_bag(get_session(), data, actor=current_actor(), settings=settings(), now=utcnow())
+    return {"bag": bag.model_dump(mode="json")}, 201 if created else 200

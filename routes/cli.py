@@ -1,0 +1,58 @@
+"""The console script: the domain's commands plus `up`, which serves the web app."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from postal import db, demo
+from postal.cli import cli, seed_with_progress
+from postal.config import Settings
+from postal.demo_data import DEMO_PASSWORD
+
+
+class Server(BaseApplication):
+    """gunicorn, configured from here: several workers, each with threads."""
+
+    def __init__(self, options: dict) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from routes import create_app
+
+        return create_app()
+
+
+@cli.command("up")
+@click.option("--demo", "with_demo", is_flag=True, help="Seed the demo province when the database is empty.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=min(4, multiprocessing.cpu_count() + 1), show_default=True, type=int)
+@click.pass_obj
+def up(settings: Settings, with_demo: bool, host: str, port: int, workers: int) -> None:
+    """Migrate, seed the demo when asked, and serve the app."""
+    db.upgrade(settings)
+    if with_demo:
+        with db.session_for(settings) as session:
+            if demo.is_empty(session):
+                seed_with_progress(session, settings)
+    url = f"http://{host}:{port}/"
+    click.echo(f"\nHồ sơ qua bưu điện — {url}")
+    if with_demo:
+        click.echo(f"Demo logins (password {DEMO_PASSWORD}):")
+        for username, role, site in demo.demo_logins():
+            click.echo(f"  {username:<12} {role:<13} {site}")
+    db.engine_for(settings).dispose()  # workers open their own connections after the fork
+    Server({"bind": f"{host}:{port}", "workers": workers, "threads": 4, "worker_class": "gthread",
+            "accesslog": "-", "timeout": 60, "preload_app": False}).run()
+
+
+def main() -> None:
+    cli(prog_name="postal")

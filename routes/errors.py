@@ -1,0 +1,57 @@
+"""Errors in one shape: JSON for the API, a page for people."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from postal.errors import PostalError
+from routes.i18n import message_of
+
+
+def error_json(code: str, message: str, status: int):
+    return {"error": {"code": code, "message": message}}, status
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(PostalError)
+    def domain_error(err: PostalError):
+        message = message_of(err)
+        if wants_json():
+            return error_json(err.code, message, err.status)
+        return render_template("errors/error.html", status=err.status, message=message), err.status
+
+    @app.errorhandler(ValidationError)
+    def bad_body(err: ValidationError):
+        first = err.errors()[0] if err.errors() else {"loc": (), "msg": ""}
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        message = gettext("Dữ liệu gửi lên không hợp lệ: %(detail)s") % {"detail": f"{where}: {first['msg']}"}
+        return error_json("invalid_payload", message, 400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        messages = {
+            400: gettext("Yêu cầu không hợp lệ."),
+            401: gettext("Cần đăng nhập hoặc mã truy cập hợp lệ."),
+            403: gettext("Bạn không có quyền truy cập trang này."),
+            404: gettext("Không tìm thấy trang hoặc dữ liệu yêu cầu."),
+            405: gettext("Phương thức không được hỗ trợ."),
+            429: gettext("Quá nhiều yêu cầu, vui lòng thử lại sau."),
+        }
+        message = messages.get(err.code or 500, err.description or "")
+        if wants_json():
+            return error_json(err.name.lower().replace(" ", "_"), message, err.code or 500)
+        return render_template("errors/error.html", status=err.code, message=message), err.code or 500
+
+    @app.errorhandler(500)
+    def server_error(err):
+        message = gettext("Lỗi hệ thống; dữ liệu chưa được ghi. Vui lòng thử lại.")
+        if wants_json():
+            return error_json("server_error", message, 500)
+        return render_template("errors/error.html", status=500, message=message), 500
