@@ -5,18 +5,30 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from functools import cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlmodel import Session
 
 from models import ApiToken, Role, Site, User
-from postal.errors import N_, Conflict, NotFound, Unprocessable
+from postal import db
+from postal.config import Settings
+from postal.errors import N_, Phrase, Conflict, NotFound, Unprocessable
 
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    """The installation's password hasher (its profile is a setting; verifying reads a hash's own)."""
+    return PasswordHasher.from_parameters(getattr(profiles, Settings.from_env().argon2_profile.upper()))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong name costs as long as a wrong password."""
+    return _hasher().hash("not-a-password")
 
 
 def hash_token(token: str) -> str:
@@ -26,22 +38,23 @@ def hash_token(token: str) -> str:
 def add_user(session: Session, username: str, *, role: str, site_code: str | None, password: str | None,
              full_name: str = "", at: datetime) -> User:
     """Create a member of staff (a clerk or a courier works from a home site)."""
+    db.begin_write(session)
     if role not in set(Role):
         raise Unprocessable(field="role", detail=", ".join(Role))
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        raise Unprocessable(field="username", detail=N_("chỉ chữ, số, dấu chấm, gạch"))
+        raise Unprocessable(field="username", detail=Phrase(N_("chỉ chữ, số, dấu chấm, gạch")))
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(N_("Tên đăng nhập %(username)s đã có."), username=username)
     site = None
     if site_code:
         site = session.execute(select(Site).where(Site.code == site_code)).scalars().first()
         if site is None:
-            raise NotFound(what="site", code=site_code)
+            raise NotFound(what=Phrase(N_("điểm giao nhận")), code=site_code)
     elif role in (Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.COURIER):
-        raise Unprocessable(field="site", detail=N_("nhân viên và bưu tá cần có nơi làm việc"))
+        raise Unprocessable(field="site", detail=Phrase(N_("nhân viên và bưu tá cần có nơi làm việc")))
     user = User(username=username, full_name=full_name, role=role, site_id=site.id if site else None,
-                password_hash=_hasher.hash(password) if password else None, created_at=at)
+                password_hash=_hasher().hash(password) if password else None, created_at=at)
     session.add(user)
     session.commit()
     return user
@@ -51,7 +64,7 @@ def check_password(session: Session, username: str, password: str) -> User | Non
     """The active user with this username and password, or None."""
     user = session.execute(select(User).where(User.username == username.strip().lower())).scalars().first()
     try:
-        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+        _hasher().verify(user.password_hash if user and user.password_hash else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return user if user and user.active and user.password_hash else None
@@ -59,9 +72,10 @@ def check_password(session: Session, username: str, password: str) -> User | Non
 
 def issue_token(session: Session, username: str, *, name: str = "", at: datetime) -> str:
     """A new bearer token for a user; only its hash is stored, so it is shown once."""
+    db.begin_write(session)
     user = session.execute(select(User).where(User.username == username.strip().lower())).scalars().first()
     if user is None:
-        raise NotFound(what="user", code=username)
+        raise NotFound(what=Phrase(N_("tài khoản")), code=username)
     token = secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, created_at=at))
     session.commit()

@@ -523,11 +523,12 @@ def seal_bag(session: Session, data: BagIn, *, actor: User, settings: Settings, 
     """Seal parcels at a site into a bag; the same request again answers the same bag."""
     if actor.role not in BAGGERS:
         raise Forbidden(role=actor.role)
+    db.begin_write(session)
     request_hash = fingerprint(data.model_dump(mode="json", exclude={"code"}))
     if data.code is not None:
         code = data.code.strip().upper()
         if not labels.is_valid_code(code) or not code.startswith(labels.BAG_PREFIX):
-            raise Unprocessable(field="code", detail=N_("mã túi phải có dạng BG + 9 chữ số + VN"))
+            raise Unprocessable(field="code", detail=Phrase(N_("mã túi phải có dạng BG + 9 chữ số + VN")))
         existing = session.execute(select(Bag).where(Bag.code == code)).scalars().first()
         if existing is not None:
             if existing.request_hash != request_hash:
@@ -535,7 +536,6 @@ def seal_bag(session: Session, data: BagIn, *, actor: User, settings: Settings, 
             return bag_out(existing, settings), False
     else:
         code = labels.random_code(labels.BAG_PREFIX)
-    db.begin_write(session)
     batch = Batch(session, actor, settings, now)
     site = batch.site_of(ScanIn(id=uuid.uuid4(), label=code, action="accept", site=data.site, at=now))
     batch.check_works_at(site)

@@ -40,7 +40,6 @@ def seed_network(session: Session, now: datetime) -> dict[str, User]:
     """Sites and staff of the demo province; every agency gets a receiving clerk."""
     for s in demo_data.SITES:
         sites.save_site(session, **s)
-    session.commit()
     users: dict[str, User] = {}
     existing = {u.username: u for u in session.execute(select(User)).scalars()}
     wanted = list(demo_data.USERS)

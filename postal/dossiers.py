@@ -25,10 +25,10 @@ from models.dossiers import (
     ParcelOut,
     SiteRefOut,
 )
-from postal import labels
+from postal import db, labels
 from postal.clock import as_utc
 from postal.config import Settings
-from postal.errors import N_, DossierExists, Forbidden, NotFound, Unprocessable
+from postal.errors import N_, Phrase, DossierExists, Forbidden, NotFound, Unprocessable
 
 REGISTRARS = {Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.SUPERVISOR, Role.ADMIN}
 RECEIVING_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.POST_OFFICE}
@@ -44,7 +44,7 @@ def fingerprint(payload: dict) -> str:
 def site_by_code(session: Session, code: str, field: str) -> Site:
     site = session.execute(select(Site).where(Site.code == code)).scalars().first()
     if site is None:
-        raise Unprocessable(field=field, detail=N_("không có điểm mã %(code)s") % {"code": code})
+        raise Unprocessable(field=field, detail=Phrase(N_("không có điểm mã %(code)s"), code=code))
     return site
 
 
@@ -55,7 +55,7 @@ def normalise_phone(phone: str) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise Unprocessable(field="applicant.phone", detail=N_("số điện thoại không hợp lệ"))
+        raise Unprocessable(field="applicant.phone", detail=Phrase(N_("số điện thoại không hợp lệ")))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
 
 
@@ -64,23 +64,24 @@ def register(session: Session, data: DossierIn, *, actor: User, settings: Settin
     """Register a dossier and its first parcel (to the agency); a replay answers the first answer."""
     if actor.role not in REGISTRARS:
         raise Forbidden(role=actor.role)
+    db.begin_write(session)
     request_hash = fingerprint(data.model_dump(mode="json"))
     existing = session.execute(select(Dossier).where(Dossier.code == data.code)).scalars().first()
     if existing is not None:
         return replay(session, existing, request_hash, actor, settings, now, base_url), False
     if data.due_at < data.received_at:
-        raise Unprocessable(field="due_at", detail=N_("ngày hẹn trả trước ngày tiếp nhận"))
+        raise Unprocessable(field="due_at", detail=Phrase(N_("ngày hẹn trả trước ngày tiếp nhận")))
     if data.received_at > now + timedelta(seconds=settings.max_clock_skew_s):
-        raise Unprocessable(field="received_at", detail=N_("thời điểm ở tương lai"))
+        raise Unprocessable(field="received_at", detail=Phrase(N_("thời điểm ở tương lai")))
     agency = site_by_code(session, data.agency, "agency")
     if agency.kind != SiteKind.AGENCY:
-        raise Unprocessable(field="agency", detail=N_("%(code)s không phải cơ quan giải quyết") % {"code": agency.code})
+        raise Unprocessable(field="agency", detail=Phrase(N_("%(code)s không phải cơ quan giải quyết"), code=agency.code))
     origin_code = data.origin or (session.get(Site, actor.site_id).code if actor.site_id else None)
     if origin_code is None:
-        raise Unprocessable(field="origin", detail=N_("cần nêu nơi tiếp nhận"))
+        raise Unprocessable(field="origin", detail=Phrase(N_("cần nêu nơi tiếp nhận")))
     origin = site_by_code(session, origin_code, "origin")
     if origin.kind not in RECEIVING_KINDS:
-        raise Unprocessable(field="origin", detail=N_("%(code)s không phải nơi tiếp nhận hồ sơ") % {"code": origin.code})
+        raise Unprocessable(field="origin", detail=Phrase(N_("%(code)s không phải nơi tiếp nhận hồ sơ"), code=origin.code))
     dossier = Dossier(
         code=data.code, procedure=data.procedure, agency_id=agency.id, center_id=origin.id,
         applicant_name=data.applicant.name.strip(), applicant_phone=normalise_phone(data.applicant.phone),
@@ -129,6 +130,7 @@ def add_parcel(session: Session, code: str, data: ParcelIn, *, actor: User, sett
     """A new parcel for a dossier: the agency's result going back, or a dossier returned."""
     if actor.role not in REGISTRARS:
         raise Forbidden(role=actor.role)
+    db.begin_write(session)
     dossier = get_dossier(session, code)
     origin = site_by_code(session, data.origin, "origin")
     destinations = {
@@ -147,14 +149,14 @@ def add_parcel(session: Session, code: str, data: ParcelIn, *, actor: User, sett
 def get_dossier(session: Session, code: str) -> Dossier:
     dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalars().first()
     if dossier is None:
-        raise NotFound(what=N_("hồ sơ"), code=code)
+        raise NotFound(what=Phrase(N_("hồ sơ")), code=code)
     return dossier
 
 
 def get_parcel(session: Session, code: str) -> Parcel:
     parcel = session.execute(select(Parcel).where(Parcel.code == code.strip().upper())).scalars().first()
     if parcel is None:
-        raise NotFound(what=N_("bì hồ sơ"), code=code)
+        raise NotFound(what=Phrase(N_("bì hồ sơ")), code=code)
     return parcel
 
 

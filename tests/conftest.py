@@ -1,0 +1,71 @@
+"""A fresh app and database per test; the same tests run on PostgreSQL when DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from postal import db
+from routes import create_app
+from tests.factories import Factory
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("POSTAL_ARGON2_PROFILE", "CHEAPEST")  # production strength is not under test here
+TEST_SETTINGS = {"POSTAL_LABEL_KEY": "test-label-key", "POSTAL_SECRET_KEY": "test-secret-key"}
+
+
+def pytest_report_header(config) -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    return f"database: {'PostgreSQL' if url.startswith('postgres') else 'SQLite (a file per test)'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """Compile the message catalogs once, as the set-up command does."""
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-d", str(ROOT / "translations")],
+                   check=True, capture_output=True)
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'postal.db'}"
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"DATABASE_URL": database_url, **TEST_SETTINGS})
+    app.config["TESTING"] = True
+    engine = app.extensions["postal.engine"]
+    db.drop_schema(engine)  # a PostgreSQL test database may keep what an interrupted run left
+    db.create_schema(engine)
+    yield app
+    db.drop_schema(engine)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make(app):
+    factory = Factory(app)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by a real threaded HTTP server on 127.0.0.1."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

@@ -1,0 +1,121 @@
+"""Rows and requests for tests, made through the domain functions like real ones."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from models import Parcel, Site, User
+from models.dossiers import DossierIn
+from postal import accounts, dossiers, labels, sites
+from postal.clock import utcnow
+from postal.db import new_session
+
+_numbers = itertools.count(1)
+
+
+class Factory:
+    """Builds a small network and moves parcels through it for a test."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.settings = app.extensions["postal.settings"]
+        self.session = new_session(app.extensions["postal.engine"])
+        self.tokens: dict[str, str] = {}
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- network ---------------------------------------------------------------------------
+    def site(self, code: str, kind: str = "agency", name: str | None = None, lat: float = 20.95, lon: float = 107.08) -> Site:
+        return sites.save_site(self.session, code=code, kind=kind, name=name or f"Điểm {code}", lat=lat, lon=lon)
+
+    def network(self) -> None:
+        """The center, two agencies, a commune center, a post office and their staff."""
+        if self.session.execute(select(Site).where(Site.code == "TTHCC")).first():
+            return
+        self.site("TTHCC", "center", "Trung tâm Phục vụ hành chính công tỉnh")
+        self.site("STP", "agency", "Sở Tư pháp")
+        self.site("SXD", "agency", "Sở Xây dựng")
+        self.site("PH-HONGGAI", "commune_center", "Trung tâm PVHCC phường Hồng Gai")
+        self.site("BD-TINH", "post_office", "Bưu điện tỉnh")
+        for username, role, site in [
+            ("ntha", "postal_clerk", "TTHCC"), ("nva", "courier", "BD-TINH"), ("ttb", "courier", "BD-TINH"),
+            ("stp.linh", "agency_clerk", "STP"), ("sxd.hanh", "agency_clerk", "SXD"),
+            ("gs.lan", "supervisor", "TTHCC"), ("admin", "admin", None),
+        ]:
+            self.user(username, role, site)
+
+    def user(self, username: str, role: str, site: str | None, password: str = "mat-khau-1") -> User:
+        existing = self.session.execute(select(User).where(User.username == username)).scalars().first()
+        if existing:
+            return existing
+        return accounts.add_user(self.session, username, role=role, site_code=site, password=password, at=utcnow())
+
+    def token(self, username: str) -> dict[str, str]:
+        """Authorization headers for the user."""
+        if username not in self.tokens:
+            self.tokens[username] = accounts.issue_token(self.session, username, at=utcnow())
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    # -- dossiers and parcels ----------------------------------------------------------------
+    def dossier_body(self, code: str | None = None, **overrides) -> dict:
+        received = utcnow() - timedelta(hours=1)
+        body = {
+            "code": code or f"000.00.22.H47-261123-{next(_numbers):04d}",
+            "procedure": "Cấp Phiếu lý lịch tư pháp", "agency": "STP",
+            "applicant": {"name": "Nguyễn Văn An", "phone": "0912345678", "address": "12 Lê Thánh Tông", "ward_code": "06688"},
+            "received_at": received.isoformat(), "due_at": (received + timedelta(days=10)).isoformat(),
+            "return_method": "counter",
+        }
+        body.update(overrides)
+        return body
+
+    def parcel(self, *, at: str = "TTHCC", accepted: bool = True, held_by: str | None = None) -> str:
+        """A parcel of a new dossier: created, accepted at the center, optionally picked up."""
+        self.network()
+        clerk = self.session.execute(select(User).where(User.username == "ntha")).scalars().one()
+        answer, _ = dossiers.register(self.session, DossierIn.model_validate(self.dossier_body(origin=at)),
+                                      actor=clerk, settings=self.settings, now=utcnow())
+        code = answer.parcel.code
+        if accepted or held_by:
+            self.scan_as("ntha", code, "accept", site=at)
+        if held_by:
+            self.scan_as(held_by, code, "pickup", site=at)
+        return code
+
+    # -- scans -------------------------------------------------------------------------------
+    def payload(self, code: str) -> str:
+        return labels.qr_payload(self.settings.label_key, code)
+
+    def scan(self, code: str, action: str, *, site: str | None = None, at: datetime | None = None, **extra) -> dict:
+        """One scan as a device sends it, with the signed QR payload."""
+        item = {"id": str(uuid.uuid4()), "label": self.payload(code), "action": action,
+                "at": (at or utcnow()).isoformat()}
+        if site is not None:
+            item["site"] = site
+        item.update(extra)
+        return item
+
+    def scan_as(self, username: str, code: str, action: str, **kw) -> dict:
+        """Post one scan through the API as a user; its result."""
+        response = self.app.test_client().post("/api/v1/scans", json={"scans": [self.scan(code, action, **kw)]},
+                                               headers=self.token(username))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        result = response.get_json()["results"][0]
+        assert result["status"] == "accepted", result
+        return result
+
+    def parcel_row(self, code: str) -> Parcel:
+        self.session.expire_all()
+        return self.session.execute(select(Parcel).where(Parcel.code == code)).scalars().one()
+
+    def holder_of(self, code: str) -> str:
+        """Who holds a parcel now: a site code or a courier's username."""
+        parcel = self.parcel_row(code)
+        if parcel.holder_user_id and parcel.state == "in_transit":
+            return self.session.get(User, parcel.holder_user_id).username
+        return self.session.get(Site, parcel.holder_site_id).code if parcel.holder_site_id else ""

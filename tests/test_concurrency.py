@@ -1,0 +1,53 @@
+"""Two couriers claiming one parcel at the same moment: exactly one wins, on either engine."""
+
+import threading
+
+import requests
+
+
+def test_two_couriers_claim_the_same_parcels_at_once(live_server, make):
+    codes = [make.parcel() for _ in range(12)]
+    tokens = {u: make.token(u) for u in ("nva", "ttb")}
+    results: dict[tuple[str, str], str] = {}
+    for code in codes:
+        start = threading.Barrier(2)
+
+        def claim(username: str, code: str = code, start: threading.Barrier = start) -> None:
+            start.wait()
+            r = requests.post(f"{live_server}/api/v1/scans", json={"scans": [make.scan(code, "pickup")]},
+                              headers=tokens[username], timeout=30)
+            results[(code, username)] = r.json()["results"][0]["status"]
+
+        threads = [threading.Thread(target=claim, args=(u,)) for u in tokens]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    for code in codes:
+        statuses = sorted(results[(code, u)] for u in tokens)
+        assert statuses == ["accepted", "rejected"], (code, statuses)
+        winner = next(u for u in tokens if results[(code, u)] == "accepted")
+        assert make.holder_of(code) == winner
+
+
+def test_concurrent_batches_keep_one_unbroken_chain(live_server, make, app):
+    from click.testing import CliRunner
+
+    from postal.cli import cli
+
+    codes = [make.parcel() for _ in range(20)]
+    headers = make.token("nva")
+
+    def send(chunk: list[str]) -> None:
+        requests.post(f"{live_server}/api/v1/scans", json={"scans": [make.scan(c, "pickup") for c in chunk]},
+                      headers=headers, timeout=30).raise_for_status()
+
+    threads = [threading.Thread(target=send, args=(codes[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {make.holder_of(c) for c in codes} == {"nva"}
+    url = app.extensions["postal.settings"].database_url
+    result = CliRunner().invoke(cli, ["verify-ledger"], env={"DATABASE_URL": url})
+    assert result.exit_code == 0 and "40 events intact" in result.output, result.output

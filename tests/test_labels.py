@@ -1,0 +1,62 @@
+"""Labels: S10 codes, signed QR payloads, and images a camera can read back."""
+
+import cv2
+import numpy as np
+import pytest
+
+from postal import labels
+from postal.errors import ForgedLabel
+
+KEY = "label-key"
+
+
+def test_check_digit_matches_the_upu_example():
+    # UPU S10 example: RB 47312482 9 GB
+    assert labels.check_digit("47312482") == 9
+
+
+@pytest.mark.parametrize("serial", [0, 1, 12345678, 99999999, 47312482, 10000000])
+def test_every_made_code_is_valid(serial):
+    code = labels.make_code("HC", serial)
+    assert len(code) == 13 and code.startswith("HC") and code.endswith("VN")
+    assert labels.is_valid_code(code)
+
+
+def test_a_typo_in_a_typed_code_is_caught():
+    code = labels.make_code("HC", 12345678)
+    wrong = code[:5] + str((int(code[5]) + 1) % 10) + code[6:]
+    assert not labels.is_valid_code(wrong)
+    with pytest.raises(ForgedLabel):
+        labels.read(KEY, wrong)
+
+
+def test_payload_round_trip_and_forgery():
+    code = labels.make_code("HC", 20261123)
+    payload = labels.qr_payload(KEY, code)
+    assert labels.read(KEY, payload) == labels.ReadLabel(code, typed=False)
+    assert labels.read(KEY, f" {code.lower()} ") == labels.ReadLabel(code, typed=True)
+    with pytest.raises(ForgedLabel):
+        labels.read("another-installation", payload)  # foreign label
+    other = labels.make_code("HC", 20261124)
+    with pytest.raises(ForgedLabel):
+        labels.read(KEY, other + payload[len(code):])  # MAC of another code
+
+
+def test_qr_stays_small_for_arms_length_reading():
+    payload = labels.qr_payload(KEY, labels.make_code("BG", 99999999))
+    assert labels.qr_version(payload) <= 4
+
+
+def test_png_label_decodes_back_to_the_payload():
+    code = labels.make_code("HC", 31415926)
+    png = labels.label_png(KEY, code)
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    decoded, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert decoded == labels.qr_payload(KEY, code)
+
+
+def test_svg_label_carries_the_human_code():
+    code = labels.make_code("HC", 27182818)
+    svg = labels.label_svg(KEY, code).decode()
+    assert svg.startswith("<?xml") or svg.startswith("<svg")
+    assert labels.spaced(code) in svg
