@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from pydantic import Field as PydanticField
-from sqlalchemy import BigInteger, String, Text
+from sqlalchemy import BigInteger, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
@@ -38,11 +38,19 @@ class CustodyEvent(SQLModel, table=True):
     """One handoff of one parcel or bag. Append-only: never updated, never deleted."""
 
     __tablename__ = "custody_event"
+    # Partial indexes: most events have no bag and (ad-hoc pickups, counters) no run; unindexed NULLs keep
+    # a large batch's insert close to the raw cost.
+    __table_args__ = (
+        Index("ix_custody_event_bag_id", "bag_id", sqlite_where=text("bag_id IS NOT NULL"),
+              postgresql_where=text("bag_id IS NOT NULL")),
+        Index("ix_custody_event_run_id", "run_id", sqlite_where=text("run_id IS NOT NULL"),
+              postgresql_where=text("run_id IS NOT NULL")),
+    )
     id: uuid.UUID = Field(primary_key=True)  # made by the scanning device: the idempotency key
     seq: int = Field(sa_type=BigInteger, unique=True)  # position in the installation's chain
     parcel_id: int | None = Field(default=None, foreign_key="parcel.id", index=True)
-    bag_id: int | None = Field(default=None, foreign_key="bag.id", index=True)
-    scan_id: uuid.UUID | None = Field(default=None, index=True)  # the bag scan that moved this parcel
+    bag_id: int | None = Field(default=None, foreign_key="bag.id")
+    scan_id: uuid.UUID | None = None  # the bag scan that moved this parcel
     action: str = Field(sa_type=String(20))
     device_at: datetime = Field(sa_type=utc())
     server_at: datetime = Field(sa_type=utc())
@@ -50,7 +58,7 @@ class CustodyEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="user_account.id")
     from_holder: str = Field(default="", max_length=80)
     to_holder: str = Field(default="", max_length=80)
-    run_id: int | None = Field(default=None, index=True)
+    run_id: int | None = None
     lat: float | None = None
     lon: float | None = None
     note: str = Field(default="", sa_type=Text)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from pydantic import Field as PydanticField
-from sqlalchemy import String
+from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
@@ -40,6 +40,9 @@ class Parcel(SQLModel, table=True):
     """An envelope with a QR label (bì hồ sơ); a dossier travels as several over its life."""
 
     __tablename__ = "parcel"
+    __table_args__ = (  # few parcels are in a bag at any time
+        Index("ix_parcel_bag_id", "bag_id", sqlite_where=text("bag_id IS NOT NULL"), postgresql_where=text("bag_id IS NOT NULL")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=13, unique=True, index=True)
     dossier_id: int = Field(foreign_key="dossier.id", index=True)
@@ -49,7 +52,7 @@ class Parcel(SQLModel, table=True):
     state: str = Field(sa_type=String(20), index=True)
     holder_site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
     holder_user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
-    bag_id: int | None = Field(default=None, foreign_key="bag.id", index=True)
+    bag_id: int | None = Field(default=None, foreign_key="bag.id")
     # Hash of this parcel's latest event: the per-parcel chain is checked without a full scan.
     last_hash: str | None = Field(default=None, max_length=64)
     last_event_at: datetime | None = Field(default=None, sa_type=utc())

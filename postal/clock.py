@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+ZERO = timedelta(0)
 
 
 def utcnow() -> datetime:
@@ -20,9 +21,18 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def naive_utc(value: datetime) -> datetime:
+    """The wall time in UTC without an offset; naive values are UTC already."""
+    if value.tzinfo is None:
+        return value
+    if value.utcoffset() != ZERO:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None)
+
+
 def stamp(value: datetime) -> str:
-    """Fixed-width UTC text of a time, as hashed into the ledger."""
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC text of a time, as hashed into the ledger: 2026-11-23T01:02:03.000000Z."""
+    return naive_utc(value).isoformat(timespec="microseconds") + "Z"
 
 
 def local(value: datetime) -> datetime:

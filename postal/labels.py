@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import io
 import re
@@ -30,7 +29,8 @@ def check_digit(serial: str) -> int:
     """The UPU S10 check digit of an 8-digit serial number."""
     if len(serial) != 8 or not serial.isdigit():
         raise ValueError(f"S10 serial must be 8 digits, got {serial!r}")
-    remainder = 11 - sum(int(d) * w for d, w in zip(serial, S10_WEIGHTS)) % 11
+    d = [ord(c) - 48 for c in serial]
+    remainder = 11 - (8 * d[0] + 6 * d[1] + 4 * d[2] + 2 * d[3] + 3 * d[4] + 5 * d[5] + 9 * d[6] + 7 * d[7]) % 11
     return {10: 0, 11: 5}.get(remainder, remainder)
 
 
@@ -52,7 +52,7 @@ def is_valid_code(code: str) -> bool:
 
 def mac(key: str, code: str) -> str:
     """The short HMAC of a code under the installation's label key."""
-    digest = hmac.new(key.encode(), code.encode(), hashlib.sha256).digest()[:MAC_BYTES]
+    digest = hmac.digest(key.encode(), code.encode(), "sha256")[:MAC_BYTES]
     return base64.b32encode(digest).decode().rstrip("=")
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
+from operator import itemgetter
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from models import ChainHead, CustodyEvent
-from postal.clock import stamp
+from postal.clock import naive_utc, stamp
 
 EVENT_TABLE = CustodyEvent.__table__
 HEAD_TABLE = ChainHead.__table__
@@ -26,28 +27,29 @@ HASHED_FIELDS = (
 )
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return stamp(value)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+def _opt(value: object) -> object:
+    return "" if value is None else value
+
+
+def _float(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
 
 
 def canonical(row: dict) -> str:
-    """The event as hashed: each field length-prefixed, so no value can imitate a boundary."""
-    parts = []
-    for name in HASHED_FIELDS:
-        text = _text(row[name])
-        parts.append(f"{len(text)}:{text}")
-    return "|".join(parts)
+    """The event as hashed. Numbers, ids, hashes and times cannot contain the separator; free text
+    (holders, note, evidence) is length-prefixed, so no value can imitate a boundary."""
+    fh, th, note, ev = row["from_holder"], row["to_holder"], row["note"], row["evidence"]
+    return (
+        f"{row['seq']}|{row['id']}|{_opt(row['parcel_id'])}|{_opt(row['bag_id'])}|{_opt(row['scan_id'])}|"
+        f"{row['action']}|{stamp(row['device_at'])}|{stamp(row['server_at'])}|{_opt(row['site_id'])}|"
+        f"{_opt(row['actor_id'])}|{len(fh)}:{fh}|{len(th)}:{th}|{_opt(row['run_id'])}|{_float(row['lat'])}|"
+        f"{_float(row['lon'])}|{len(note)}:{note}|{len(ev)}:{ev}|{row['parcel_prev_hash']}"
+    )
 
 
 def event_hash(prev_hash: str, row: dict) -> str:
     """SHA-256 over the previous hash and the canonical event."""
-    return hashlib.sha256((prev_hash + "\n" + canonical(row)).encode()).hexdigest()
+    return sha256(f"{prev_hash}\n{canonical(row)}".encode()).hexdigest()
 
 
 def evidence_text(evidence: dict | None) -> str:
@@ -74,12 +76,13 @@ def lock_head(session: Session) -> Head:
     return Head(seq, hash_)
 
 
+COLUMNS = tuple(c.name for c in EVENT_TABLE.columns)
+DEFAULTS = dict.fromkeys(COLUMNS) | {"note": "", "evidence": "", "from_holder": "", "to_holder": "", "parcel_prev_hash": ""}
+
+
 def new_row(**fields: object) -> dict:
     """An event row with every column present (executemany wants the same keys in each)."""
-    row = dict.fromkeys(c.name for c in EVENT_TABLE.columns)
-    row.update(note="", evidence="", from_holder="", to_holder="", parcel_prev_hash="")
-    row.update(fields)
-    return row
+    return DEFAULTS | fields
 
 
 def seal(head: Head, rows: Iterable[dict]) -> None:
@@ -91,11 +94,43 @@ def seal(head: Head, rows: Iterable[dict]) -> None:
         row["hash"] = head.hash = event_hash(head.hash, row)
 
 
+INSERT_SQLITE = f"INSERT INTO custody_event ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+INSERT_PG = f"INSERT INTO custody_event ({', '.join(COLUMNS)}) VALUES ({', '.join(f'%({c})s' for c in COLUMNS)})"
+
+
+def sqlite_time(value: datetime | None) -> str | None:
+    """A time as SQLAlchemy stores it on SQLite (UTC, fixed width), so the ORM reads our rows back."""
+    return None if value is None else naive_utc(value).isoformat(sep=" ", timespec="microseconds")
+
+
+_values = itemgetter(*COLUMNS)
+_UUID_AT = [COLUMNS.index(c) for c in ("id", "scan_id")]
+_TIME_AT = [COLUMNS.index(c) for c in ("device_at", "server_at")]
+
+
+def _sqlite_values(row: dict) -> tuple:
+    values = list(_values(row))
+    for i in _UUID_AT:
+        if values[i] is not None:
+            values[i] = values[i].hex
+    for i in _TIME_AT:
+        values[i] = sqlite_time(values[i])
+    return tuple(values)
+
+
 def write(session: Session, head: Head, rows: list[dict]) -> None:
-    """Insert sealed rows in one statement and move the head; the caller commits."""
+    """Insert sealed rows in one executemany and move the head; the caller commits.
+
+    The rows go to the driver in each engine's storage form: per-value type processing
+    cost more than the insert itself for a large batch.
+    """
     if not rows:
         return
-    session.execute(insert(EVENT_TABLE), rows)
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(INSERT_SQLITE, [_sqlite_values(r) for r in rows])
+    else:
+        conn.exec_driver_sql(INSERT_PG, rows)  # psycopg adapts uuid and aware datetime itself
     session.execute(update(HEAD_TABLE).where(HEAD_TABLE.c.id == 1).values(seq=head.seq, hash=head.hash))
 
 

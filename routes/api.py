@@ -119,11 +119,14 @@ def label_svg(code: str):
 @roles_required(*STAFF)
 def post_scans():
     try:
-        envelope = parse(ScanEnvelopeIn)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise InvalidPayload(detail=f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    outcomes, batch = custody.record_scans(get_session(), envelope.scans, actor=current_actor(),
+        scans = parse(ScanBatchIn).scans  # the usual case: the whole batch valid, checked in one pass
+    except ValidationError:
+        try:
+            scans = parse(ScanEnvelopeIn).scans  # a sound envelope: each bad scan is refused on its own
+        except ValidationError as err:
+            first = err.errors()[0]
+            raise InvalidPayload(detail=f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    outcomes, batch = custody.record_scans(get_session(), scans, actor=current_actor(),
                                            settings=settings(), now=utcnow())
     return {"results": [scan_result(o, batch) for o in outcomes]}
 

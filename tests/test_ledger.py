@@ -8,6 +8,7 @@ from sqlalchemy.exc import DatabaseError
 from models import CustodyEvent
 from postal import db, ledger
 from postal.cli import cli
+from postal.clock import utcnow
 
 
 def journey(make) -> str:
@@ -79,6 +80,7 @@ def test_each_event_links_to_the_previous_one_and_to_its_parcel(make):
 
 
 def test_canonical_text_cannot_be_shifted_between_fields():
-    base = ledger.new_row(seq=1, id="x", action="pickup", device_at=None, server_at=None, note="a|b", evidence="")
-    shifted = ledger.new_row(seq=1, id="x", action="pickup", device_at=None, server_at=None, note="a", evidence="|b")
+    at = utcnow()
+    base = ledger.new_row(seq=1, id="x", action="pickup", device_at=at, server_at=at, note="a|b", evidence="")
+    shifted = ledger.new_row(seq=1, id="x", action="pickup", device_at=at, server_at=at, note="a", evidence="|b")
     assert ledger.canonical(base) != ledger.canonical(shifted)

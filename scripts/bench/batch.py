@@ -1,0 +1,63 @@
+"""One POST /api/v1/scans of 10,000 scans (ledger included) against raw executemany of the same rows."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import time
+
+from _common import bulk_parcels, fresh_settings, network, scan, token  # noqa: I001
+
+from postal import db
+from routes import create_app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scans", type=int, default=10_000)
+    args = parser.parse_args()
+    settings = fresh_settings()
+    network(settings)
+    codes = bulk_parcels(settings, args.scans)
+    headers = {"Authorization": f"Bearer {token(settings, 'ntha')}"}
+    app = create_app({"DATABASE_URL": settings.database_url, "POSTAL_LABEL_KEY": settings.label_key})
+    client = app.test_client()
+    body = {"scans": [scan(c, "accept") for c in codes]}
+    started = time.perf_counter()
+    response = client.post("/api/v1/scans", json=body, headers=headers)
+    api_s = time.perf_counter() - started
+    results = response.get_json()["results"]
+    accepted = sum(r["status"] == "accepted" for r in results)
+    assert accepted == args.scans, f"only {accepted} accepted"
+
+    path = settings.database_url.removeprefix("sqlite:///")
+    source = sqlite3.connect(path)
+    columns = [r[1] for r in source.execute("PRAGMA table_info(custody_event)")]
+    rows = source.execute(f"SELECT {', '.join(columns)} FROM custody_event").fetchall()
+    ddl = source.execute("SELECT sql FROM sqlite_master WHERE name = 'custody_event'").fetchone()[0]
+    source.close()
+    raw = sqlite3.connect(path.replace("bench.db", "raw.db"), isolation_level=None)
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.execute("PRAGMA synchronous=NORMAL")
+    raw.execute(_without_fks(ddl))
+    started = time.perf_counter()
+    raw.execute("BEGIN")
+    raw.executemany(f"INSERT INTO custody_event ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+    raw.execute("COMMIT")
+    raw_s = time.perf_counter() - started
+    db.engine_for(settings).dispose()
+    print(f"batch of {args.scans} scans through POST /api/v1/scans: {api_s:.3f} s ({args.scans / api_s:,.0f} scans/s)")
+    print(f"raw executemany of the same {len(rows)} rows into SQLite: {raw_s:.3f} s")
+    ratio = raw_s / api_s
+    print(f"ratio raw/API: {ratio:.0%} (target ≥ 25%): {'MET' if ratio >= 0.25 else 'NOT MET'}")
+
+
+def _without_fks(ddl: str) -> str:
+    """The table without its foreign keys: raw rows go into an empty database."""
+    import re
+
+    return re.sub(r",\s*FOREIGN KEY\([^)]*\) REFERENCES \w+ \([^)]*\)", "", ddl)
+
+
+if __name__ == "__main__":
+    main()
