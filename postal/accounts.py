@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from models import ApiToken, Role, Site, User
 from postal import db
+from postal.clock import as_utc
 from postal.config import Settings
 from postal.errors import N_, Phrase, Conflict, NotFound, Unprocessable
 
@@ -84,8 +85,12 @@ def issue_token(session: Session, username: str, *, name: str = "", at: datetime
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user a bearer token belongs to, unless revoked."""
-    query = (
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
-    )
-    return session.execute(query).scalars().first()
+    # Every API request asks this: one driver-level query, not a statement built per call.
+    row = db.raw(session, "SELECT u.id, u.username, u.full_name, u.role, u.site_id, u.active, u.created_at "
+                 "FROM user_account u JOIN api_token t ON t.user_id = u.id "
+                 "WHERE t.token_hash = ? AND t.revoked_at IS NULL", (hash_token(token),)).first()
+    if row is None or not row.active:
+        return None
+    return session.get(User, row.id) if session.identity_map else User(
+        id=row.id, username=row.username, full_name=row.full_name, role=row.role, site_id=row.site_id,
+        active=bool(row.active), created_at=as_utc(row.created_at) if not isinstance(row.created_at, str) else None)

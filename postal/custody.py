@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import datetime, timedelta
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from models import Action, AlertKind, Bag, BagState, CustodyEvent, Parcel, ParcelState, Role, Site, User
+from models import Action, AlertKind, Bag, BagState, ParcelState, Role, Site, User
 from models.custody import BagIn, BagOut, ScanIn
 from postal import alerts, db, labels, ledger
 from postal.config import Settings
@@ -38,9 +39,7 @@ from postal.errors import (
     WrongState,
 )
 
-PARCELS = Parcel.__table__
 BAGS = Bag.__table__
-EVENTS = CustodyEvent.__table__
 CLERKS = {Role.POSTAL_CLERK, Role.AGENCY_CLERK}
 OVERSEERS = {Role.SUPERVISOR, Role.ADMIN}
 # Who may scan what: the rule of DESIGN §4.
@@ -63,11 +62,19 @@ ACTION_NAMES = {
     Action.FOUND: N_("báo tìm thấy"),
     Action.BAG: N_("đóng túi"),
 }
-CHUNK = 5000  # bound on IN-list parameters per query
 PARCEL_UPDATE = ("UPDATE parcel SET state = ?, holder_site_id = ?, holder_user_id = ?, bag_id = ?, last_hash = ?, "
                  "last_event_at = ? WHERE id = ?")
 _scan_list = TypeAdapter(list[ScanIn])
 _scan = TypeAdapter(ScanIn)
+
+
+class SiteRef(NamedTuple):
+    """What a batch needs of a site (a light row: the batch reads them all)."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
 
 
 @dataclass
@@ -113,7 +120,7 @@ class Batch:
         self.settings = settings
         self.now = now
         self.head = ledger.lock_head(session)
-        self.sites = {s.id: s for s in session.execute(select(Site)).scalars()}
+        self.sites = {r[0]: SiteRef(*r) for r in db.raw(session, "SELECT id, code, name, kind FROM site")}
         self.site_codes = {s.code: s for s in self.sites.values()}
         self.usernames: dict[int, str] = {actor.id: actor.username}
         self.parcels: dict[str, Holding] = {}
@@ -125,30 +132,31 @@ class Batch:
     # -- loading ---------------------------------------------------------------------------
     def load(self, codes: set[str]) -> None:
         """Read every parcel and bag the batch names, and the parcels inside those bags."""
-        bag_codes = [c for c in codes if c.startswith(labels.BAG_PREFIX)]
-        for chunk in chunks(bag_codes):
-            for r in self.session.execute(select(BAGS).where(BAGS.c.code.in_(chunk))).mappings():
-                bag = BagHolding(
-                    id=r["id"], code=r["code"], state=r["state"], holder_site_id=r["holder_site_id"],
-                    holder_user_id=r["holder_user_id"], seal=r["seal"], contents=r["contents"].split(),
-                    opened=r["state"] == BagState.OPENED,
-                )
-                bag.state = bag_state(r)
+        bag_codes = [c for c in codes if c.startswith(labels.BAG_PREFIX) and c not in self.bags]
+        if bag_codes:
+            match, param = db.any_of(self.session, bag_codes)
+            for r in db.raw(self.session, "SELECT id, code, state, holder_site_id, holder_user_id, seal, contents, "
+                            f"awaiting_receipt FROM bag WHERE code {match}", (param,)):
+                bag = BagHolding(id=r[0], code=r[1], state=r[2], holder_site_id=r[3], holder_user_id=r[4], seal=r[5],
+                                 contents=r[6].split(), opened=r[2] == BagState.OPENED)
+                bag.state = bag_state(r[3], r[4], r[7])
                 self.bags[bag.code] = self.bag_ids[bag.id] = bag
                 codes.update(bag.contents)
         wanted = [c for c in codes if c not in self.parcels and not c.startswith(labels.BAG_PREFIX)]
-        cols = [PARCELS.c[n] for n in ("id", "code", "state", "holder_site_id", "holder_user_id", "bag_id", "last_hash")]
-        for chunk in chunks(wanted):
-            for r in self.session.execute(select(*cols).where(PARCELS.c.code.in_(chunk))):
-                self.parcels[r.code] = Holding(*r[:6], last_hash=r.last_hash or "")
+        if wanted:
+            match, param = db.any_of(self.session, wanted)
+            for r in db.raw(self.session, "SELECT id, code, state, holder_site_id, holder_user_id, bag_id, last_hash "
+                            f"FROM parcel WHERE code {match}", (param,)):
+                self.parcels[r[1]] = Holding(*r[:6], last_hash=r[6] or "")
         user_ids = {h.holder_user_id for h in [*self.parcels.values(), *self.bags.values()] if h.holder_user_id}
         self.remember_users(user_ids)
 
     def remember_users(self, ids: Iterable[int]) -> None:
         missing = [i for i in ids if i not in self.usernames]
         if missing:
-            rows = self.session.execute(select(User.id, User.username).where(User.id.in_(missing)))
-            self.usernames.update({uid: name for uid, name in rows})
+            match, param = db.any_of(self.session, missing)
+            rows = db.raw(self.session, f"SELECT id, username FROM user_account WHERE id {match}", (param,))
+            self.usernames.update((uid, name) for uid, name in rows)
 
     # -- descriptions ----------------------------------------------------------------------
     def site_name(self, site_id: int | None) -> str:
@@ -417,18 +425,13 @@ class Batch:
             work()
 
 
-def bag_state(row) -> str:
+def bag_state(holder_site_id: int | None, holder_user_id: int | None, awaiting_receipt: bool) -> str:
     """A bag's custody state, in the parcels' vocabulary."""
-    if row["holder_user_id"] is not None and row["holder_site_id"] is None:
+    if holder_user_id is not None and holder_site_id is None:
         return ParcelState.IN_TRANSIT
-    if row["awaiting_receipt"]:
+    if awaiting_receipt:
         return ParcelState.AWAITING_RECEIPT
     return ParcelState.AT_SITE
-
-
-def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 def parse_scans(raw: list[dict | ScanIn]) -> list[ScanIn | Outcome]:
@@ -458,9 +461,10 @@ def record_scans(session: Session, raw: list[dict | ScanIn], *, actor: User, set
     batch = Batch(session, actor, settings, now)
     ids = [s.id for s in parsed if isinstance(s, ScanIn)]
     stored: dict[uuid.UUID, tuple[int | None, int | None]] = {}
-    for chunk in chunks(ids):
-        for eid, pid, bid in session.execute(select(EVENTS.c.id, EVENTS.c.parcel_id, EVENTS.c.bag_id).where(EVENTS.c.id.in_(chunk))):
-            stored[eid] = (pid, bid)
+    if ids:
+        match, param = db.any_of(session, [db.uuid_param(session, i) for i in ids])
+        for eid, pid, bid in db.raw(session, f"SELECT id, parcel_id, bag_id FROM custody_event WHERE id {match}", (param,)):
+            stored[eid if isinstance(eid, uuid.UUID) else uuid.UUID(eid)] = (pid, bid)
     reads: dict[int, labels.ReadLabel | PostalError] = {}
     for i, scan in enumerate(parsed):
         if isinstance(scan, ScanIn) and scan.id not in stored:
@@ -504,13 +508,11 @@ def load_stored(batch: Batch, stored: dict[uuid.UUID, tuple[int | None, int | No
     """The current parcel or bag of each scan id already in the ledger, for duplicate answers."""
     if not stored:
         return {}
-    parcel_ids = {p for p, _ in stored.values() if p is not None}
-    bag_ids = {b for _, b in stored.values() if b is not None}
-    codes = set()
-    if parcel_ids:
-        codes |= set(batch.session.execute(select(PARCELS.c.code).where(PARCELS.c.id.in_(parcel_ids))).scalars())
-    if bag_ids:
-        codes |= set(batch.session.execute(select(BAGS.c.code).where(BAGS.c.id.in_(bag_ids))).scalars())
+    codes: set[str] = set()
+    for table, ids in (("parcel", {p for p, _ in stored.values() if p}), ("bag", {b for _, b in stored.values() if b})):
+        if ids:
+            match, param = db.any_of(batch.session, sorted(ids))
+            codes.update(c for (c,) in db.raw(batch.session, f"SELECT code FROM {table} WHERE id {match}", (param,)))
     batch.load(codes)
     by_id = {h.id: h for h in batch.parcels.values()}
     return {key: (by_id.get(p) if p else None, batch.bag_ids.get(b) if b else None) for key, (p, b) in stored.items()}

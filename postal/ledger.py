@@ -10,10 +10,11 @@ from datetime import datetime
 from hashlib import sha256
 from operator import itemgetter
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from models import ChainHead, CustodyEvent
+from postal import db
 from postal.clock import naive_utc, stamp
 
 EVENT_TABLE = CustodyEvent.__table__
@@ -69,10 +70,8 @@ class Head:
 
 def lock_head(session: Session) -> Head:
     """Lock the chain head for the rest of the transaction (SQLite: the write lock is already held)."""
-    query = select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash).where(HEAD_TABLE.c.id == 1)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    seq, hash_ = session.execute(query).one()
+    lock = " FOR UPDATE" if session.get_bind().dialect.name == "postgresql" else ""
+    seq, hash_ = db.raw(session, "SELECT seq, hash FROM chain_head WHERE id = 1" + lock).one()
     return Head(seq, hash_)
 
 
@@ -131,7 +130,7 @@ def write(session: Session, head: Head, rows: list[dict]) -> None:
         conn.exec_driver_sql(INSERT_SQLITE, [_sqlite_values(r) for r in rows])
     else:
         conn.exec_driver_sql(INSERT_PG, rows)  # psycopg adapts uuid and aware datetime itself
-    session.execute(update(HEAD_TABLE).where(HEAD_TABLE.c.id == 1).values(seq=head.seq, hash=head.hash))
+    db.raw(session, "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (head.seq, head.hash))
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
 
 import holidays
 
@@ -86,7 +86,7 @@ class Calendar:
             return True
         if d.weekday() >= 5:
             # a swap may move a Saturday's work across the new year, so look one year ahead too
-            return d in _public_year(d.year).weekend_workdays or d in _public_year(d.year + 1).weekend_workdays
+            return any(d in _public_year(year).weekend_workdays for year in (d.year, d.year + 1))
         return d not in _public_year(d.year).days_off
 
     def holiday_name(self, d: date) -> str | None:
