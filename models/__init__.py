@@ -2,8 +2,8 @@
 
 from models.accounts import ApiToken, User
 from models.alerts import Alert
-from models.custody import Bag, ChainHead, CustodyEvent
-from models.dossiers import Dossier, Parcel
+from models.custody import Bag, ChainHead, CustodyEvent, DeliveryOtp
+from models.dossiers import ApologySlip, Dossier, Parcel
 from models.enums import (
     Action,
     AlertKind,
@@ -16,10 +16,15 @@ from models.enums import (
     Severity,
     SiteKind,
 )
+from models.outbox import Channel, OutboxMessage, OutboxState
+from models.runs import ManifestEntry, Run, RunKind, RunState, RunStop, RunTemplate, RunTemplateStop
+from models.scheduler import SchedulerJob
 from models.sites import Site, SitePublic
 
 __all__ = [
-    "Action", "Alert", "AlertKind", "AlertState", "ApiToken", "Bag", "BagState", "ChainHead",
-    "CustodyEvent", "Direction", "Dossier", "Parcel", "ParcelState", "ReturnMethod", "Role",
+    "Action", "Alert", "ApologySlip", "AlertKind", "AlertState", "ApiToken", "Bag", "BagState", "ChainHead",
+    "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "ManifestEntry", "Parcel", "ParcelState", "ReturnMethod", "Role",
+    "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerJob",
     "Severity", "Site", "SiteKind", "SitePublic", "User",
+    "Channel", "OutboxMessage", "OutboxState",
 ]

@@ -68,6 +68,17 @@ class CustodyEvent(SQLModel, table=True):
     hash: str = Field(max_length=64, unique=True)
 
 
+class DeliveryOtp(SQLModel, table=True):
+    """The one-time code a citizen gives the courier at the door; only its HMAC is kept."""
+
+    __tablename__ = "delivery_otp"
+    parcel_id: int = Field(foreign_key="parcel.id", primary_key=True)
+    otp_hash: str = Field(max_length=64)
+    issued_at: datetime = Field(sa_type=utc())
+    wrong_tries: int = 0  # five lock the code until a new one is issued
+    failed_attempts: int = 0  # delivery attempts that failed; after two the parcel goes back
+
+
 class ChainHead(SQLModel, table=True):
     """The single row a writer locks for its whole transaction: one lock per batch."""
 
@@ -77,7 +88,8 @@ class ChainHead(SQLModel, table=True):
     hash: str = Field(default="0" * 64, max_length=64)
 
 
-SCAN_ACTIONS = ("accept", "pickup", "handover", "receive", "unbag", "report_missing", "found")
+SCAN_ACTIONS = ("accept", "pickup", "handover", "receive", "unbag", "report_missing", "found", "out_for_delivery",
+                "deliver", "attempt_failed")
 
 
 class ScanIn(BaseModel):
@@ -86,7 +98,8 @@ class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: uuid.UUID  # made by the device; resending it is safe
     label: str = PydanticField(min_length=1, max_length=120)  # the QR payload or the typed human code
-    action: Literal["accept", "pickup", "handover", "receive", "unbag", "report_missing", "found"]
+    action: Literal["accept", "pickup", "handover", "receive", "unbag", "report_missing", "found", "out_for_delivery",
+                    "deliver", "attempt_failed"]
     site: str | None = PydanticField(default=None, max_length=32)
     run: int | None = None
     at: AwareDatetime

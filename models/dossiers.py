@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -34,6 +34,18 @@ class Dossier(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(sa_type=utc())
+
+
+class ApologySlip(SQLModel, table=True):
+    """An apology and re-appointment slip (mẫu 04) issued for a late dossier."""
+
+    __tablename__ = "apology_slip"
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    new_due: date
+    reason: str = Field(max_length=500)
+    issued_at: datetime = Field(sa_type=utc())
+    issued_by_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 
 class Parcel(SQLModel, table=True):

@@ -38,6 +38,8 @@ class ParcelState(StrEnum):
     IN_TRANSIT = "in_transit"  # with a courier
     AWAITING_RECEIPT = "awaiting_receipt"  # handed to a site, not yet confirmed there
     MISSING = "missing"
+    OUT_FOR_DELIVERY = "out_for_delivery"  # with a courier on the way to the citizen
+    DELIVERED = "delivered"  # handed to the citizen: final
 
 
 class Action(StrEnum):
@@ -49,6 +51,9 @@ class Action(StrEnum):
     UNBAG = "unbag"
     REPORT_MISSING = "report_missing"
     FOUND = "found"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVER = "deliver"
+    ATTEMPT_FAILED = "attempt_failed"
 
 
 class BagState(StrEnum):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+from datetime import date, datetime
+
 import click
 from tqdm import tqdm
 
-from postal import accounts, db, demo, ledger
-from postal.clock import utcnow
+from postal import accounts, db, demo, ledger, notifications, runs, scheduler
+from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import Settings
 from postal.errors import PostalError
 
@@ -109,3 +112,63 @@ def verify_ledger(settings: Settings) -> None:
     if report.first_bad is not None or report.reason:
         raise click.ClickException(f"ledger broken after {report.count} good events: event {report.first_bad} — {report.reason}")
     click.echo(f"{report.count} events intact")
+
+
+def moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
+    """An --at ISO time (local time when it has no offset); now when not given."""
+    if value is None:
+        return utcnow()
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value}") from None
+    return at if at.tzinfo else at.replace(tzinfo=LOCAL_TZ)
+
+
+@cli.group("runs")
+def runs_group() -> None:
+    """Shuttle runs (chuyến)."""
+
+
+@runs_group.command("generate")
+@click.option("--date", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day (local date); today by default.")
+@click.option("--days", default=1, show_default=True, type=click.IntRange(1, 366), help="How many calendar days.")
+@click.option("--at", "now", callback=moment, help="Replay as of this ISO time.")
+@click.pass_obj
+def runs_generate(settings: Settings, start: datetime | None, days: int, now: datetime) -> None:
+    """Create the runs of the working days from the templates; running it again creates nothing new."""
+    first: date = start.date() if start else local(now).date()
+    with db.session_for(settings) as session:
+        created = runs.generate(session, first, days, now)
+    click.echo(f"created {created} runs")
+
+
+@runs_group.command("freeze")
+@click.option("--at", "now", callback=moment, help="Replay as of this ISO time.")
+@click.pass_obj
+def runs_freeze(settings: Settings, now: datetime) -> None:
+    """Freeze the manifests of the runs whose cutoff has passed and order their stops (the scheduler does it each minute)."""
+    with db.session_for(settings) as session:
+        frozen = runs.freeze_due(session, now)
+    click.echo(f"froze {frozen} runs")
+
+
+@cli.command("scheduler")
+@click.pass_obj
+def run_scheduler(settings: Settings) -> None:
+    """Run the scheduler alone: one leader per database, a second one waits to take over."""
+    runner = scheduler.Runner(settings, announce=click.echo)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        runner.stopping.set()
+
+
+@cli.command("notify")
+@click.option("--at", "now", callback=moment, help="Send what is due as of this ISO time.")
+@click.pass_obj
+def notify(settings: Settings, now: datetime) -> None:
+    """Send the SMS, e-mails and webhooks due in the outbox (the scheduler does it each minute)."""
+    report = notifications.send_pending(settings, now=now)
+    click.echo(f"sent {report.sent}, failed {report.failed}, retrying {report.retrying + report.released}")

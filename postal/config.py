@@ -27,6 +27,9 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 25
     webhook_url: str | None = None
+    province: str = "Quảng Ninh"  # printed on the slips: "UBND TỈNH …", "… , ngày …"
+    apology_extra_days: int = 3  # working days a late dossier is re-appointed by, unless a date is given
+    webhook_secret: str = DEVELOPMENT_KEY  # signs webhook bodies (X-Postal-Signature)
     geocoder_url: str | None = None
     # Scans dated further ahead than this are refused: a device clock that is wrong
     # would otherwise reorder the custody chain.
@@ -51,6 +54,9 @@ class Settings:
             smtp_host=env.get("POSTAL_SMTP_HOST") or None,
             smtp_port=int(env.get("POSTAL_SMTP_PORT", "25")),
             webhook_url=env.get("POSTAL_WEBHOOK_URL") or None,
+            province=env.get("POSTAL_PROVINCE", "Quảng Ninh"),
+            apology_extra_days=int(env.get("POSTAL_APOLOGY_EXTRA_DAYS", "3")),
+            webhook_secret=env.get("POSTAL_WEBHOOK_SECRET") or env.get("POSTAL_SECRET_KEY", DEVELOPMENT_KEY),
             geocoder_url=env.get("POSTAL_GEOCODER_URL") or None,
             max_clock_skew_s=int(env.get("POSTAL_MAX_CLOCK_SKEW_S", "300")),
             max_scan_age_days=int(env.get("POSTAL_MAX_SCAN_AGE_DAYS", "30")),
@@ -59,7 +65,8 @@ class Settings:
             extra={k: v for k, v in env.items() if k.startswith("POSTAL_")},
         )
         if not development:
-            for name, value in (("POSTAL_SECRET_KEY", settings.secret_key), ("POSTAL_LABEL_KEY", settings.label_key)):
+            for name, value in (("POSTAL_SECRET_KEY", settings.secret_key), ("POSTAL_LABEL_KEY", settings.label_key),
+                                ("POSTAL_WEBHOOK_SECRET", settings.webhook_secret)):
                 if value == DEVELOPMENT_KEY or len(value) < 16:
                     raise ConfigError(f"{name} must be set to a long random value in production")
         return settings

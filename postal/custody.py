@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -12,9 +15,9 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from models import Action, AlertKind, Bag, BagState, ParcelState, Role, Site, User
+from models import Action, AlertKind, Bag, BagState, DeliveryOtp, Direction, Dossier, ParcelState, Role, Site, User
 from models.custody import BagIn, BagOut, ScanIn
-from postal import alerts, db, labels, ledger
+from postal import alerts, db, labels, ledger, notifications, runs
 from postal.config import Settings
 from postal.dossiers import fingerprint
 from postal.errors import (
@@ -23,7 +26,12 @@ from postal.errors import (
     BagSealed,
     Forbidden,
     InvalidScan,
+    NoteRequired,
     NotForBags,
+    NotForDelivery,
+    OtpLocked,
+    OtpRequired,
+    WrongOtp,
     Phrase,
     PostalError,
     ScanInFuture,
@@ -31,7 +39,6 @@ from postal.errors import (
     SiteForbidden,
     SiteRequired,
     UnknownLabel,
-    UnknownRun,
     UnknownSite,
     Unprocessable,
     WrongHolder,
@@ -51,6 +58,9 @@ ROLES = {
     Action.UNBAG: CLERKS | OVERSEERS | {Role.COURIER},
     Action.REPORT_MISSING: CLERKS | OVERSEERS | {Role.COURIER},
     Action.FOUND: CLERKS | OVERSEERS,
+    Action.OUT_FOR_DELIVERY: {Role.COURIER},
+    Action.DELIVER: {Role.COURIER} | CLERKS | OVERSEERS,  # a clerk hands results over at the counter
+    Action.ATTEMPT_FAILED: {Role.COURIER},
 }
 ACTION_NAMES = {
     Action.ACCEPT: N_("tiếp nhận"),
@@ -61,7 +71,13 @@ ACTION_NAMES = {
     Action.REPORT_MISSING: N_("báo thất lạc"),
     Action.FOUND: N_("báo tìm thấy"),
     Action.BAG: N_("đóng túi"),
+    Action.OUT_FOR_DELIVERY: N_("mang đi giao"),
+    Action.DELIVER: N_("giao cho người dân"),
+    Action.ATTEMPT_FAILED: N_("báo giao không thành công"),
 }
+WITH_COURIER = (ParcelState.IN_TRANSIT, ParcelState.OUT_FOR_DELIVERY)
+OTP_TRIES = 5
+ATTEMPTS_BEFORE_RETURN = 2
 PARCEL_UPDATE = ("UPDATE parcel SET state = ?, holder_site_id = ?, holder_user_id = ?, bag_id = ?, last_hash = ?, "
                  "last_event_at = ? WHERE id = ?")
 _scan_list = TypeAdapter(list[ScanIn])
@@ -89,6 +105,8 @@ class Holding:
     bag_id: int | None = None
     last_hash: str = ""
     dirty: bool = False
+    direction: str = ""
+    dossier_id: int | None = None
 
 
 @dataclass
@@ -128,6 +146,8 @@ class Batch:
         self.bag_ids: dict[int, BagHolding] = {}
         self.rows: list[dict] = []
         self.after: list[Callable[[], None]] = []  # alert work, done after the rows are written
+        self.otps: dict[int, DeliveryOtp] = {}  # written even for refused scans: wrong codes count
+        self.returned: dict[int, datetime] = {}  # dossier id → when its result reached the citizen
 
     # -- loading ---------------------------------------------------------------------------
     def load(self, codes: set[str]) -> None:
@@ -145,9 +165,9 @@ class Batch:
         wanted = [c for c in codes if c not in self.parcels and not c.startswith(labels.BAG_PREFIX)]
         if wanted:
             match, param = db.any_of(self.session, wanted)
-            for r in db.raw(self.session, "SELECT id, code, state, holder_site_id, holder_user_id, bag_id, last_hash "
-                            f"FROM parcel WHERE code {match}", (param,)):
-                self.parcels[r[1]] = Holding(*r[:6], last_hash=r[6] or "")
+            for r in db.raw(self.session, "SELECT id, code, state, holder_site_id, holder_user_id, bag_id, last_hash, "
+                            f"direction, dossier_id FROM parcel WHERE code {match}", (param,)):
+                self.parcels[r[1]] = Holding(*r[:6], last_hash=r[6] or "", direction=r[7], dossier_id=r[8])
         user_ids = {h.holder_user_id for h in [*self.parcels.values(), *self.bags.values()] if h.holder_user_id}
         self.remember_users(user_ids)
 
@@ -174,12 +194,18 @@ class Batch:
             return Phrase(N_("đang chờ %(site)s xác nhận nhận"), site=self.site_name(h.holder_site_id))
         if h.state == ParcelState.MISSING:
             return Phrase(N_("đang bị báo thất lạc"))
+        if h.state == ParcelState.OUT_FOR_DELIVERY:
+            return Phrase(N_("đang được bưu tá %(courier)s giao"), courier=self.usernames.get(h.holder_user_id, "?"))
+        if h.state == ParcelState.DELIVERED:
+            return Phrase(N_("đã giao cho người dân"))
         return Phrase(h.state)
 
     def holder_text(self, h: Holding) -> str:
         """The holder as written into the ledger."""
-        if h.state in (ParcelState.IN_TRANSIT,):
+        if h.state in WITH_COURIER:
             return f"courier:{self.usernames.get(h.holder_user_id, h.holder_user_id)}"
+        if h.state == ParcelState.DELIVERED:
+            return "citizen"
         if h.holder_site_id is not None:
             return f"site:{self.sites[h.holder_site_id].code}"
         return "citizen" if h.state == ParcelState.CREATED else ""
@@ -188,7 +214,7 @@ class Batch:
         """A parcel's state and holder, as answered to the device."""
         if h is None:
             return None
-        if h.state == ParcelState.IN_TRANSIT:
+        if h.state in WITH_COURIER:
             name = self.usernames.get(h.holder_user_id, "?")
             holder = {"type": "courier", "code": name, "name": name}
         elif h.holder_site_id is not None:
@@ -259,7 +285,7 @@ class Batch:
             if not scan.site:  # the courier names the site: it is where the parcel now is
                 raise SiteRequired(action=Phrase(ACTION_NAMES[action]))
             site = self.site_of(scan)
-            if h.state != ParcelState.IN_TRANSIT or h.holder_user_id != self.actor.id:
+            if h.state not in WITH_COURIER or h.holder_user_id != self.actor.id:
                 raise WrongHolder(parcel=h.code, state=self.describe(h), courier=self.actor.username)
             return ParcelState.AWAITING_RECEIPT, site, evidence
         if action == Action.RECEIVE:
@@ -268,13 +294,13 @@ class Batch:
             if h.state == ParcelState.AWAITING_RECEIPT:
                 if h.holder_site_id != site.id:
                     raise WrongSite(parcel=h.code, state=self.describe(h), site=site.name)
-            elif h.state == ParcelState.IN_TRANSIT:
+            elif h.state in WITH_COURIER:
                 evidence["receiver_only"] = True  # no handover scan: confirmed by the receiver alone
             else:
                 raise self.refuse(h, action)
             return ParcelState.AT_SITE, site, evidence
         if action == Action.REPORT_MISSING:
-            if h.state in (ParcelState.CREATED, ParcelState.MISSING):
+            if h.state in (ParcelState.CREATED, ParcelState.MISSING, ParcelState.DELIVERED):
                 raise self.refuse(h, action)
             in_custody = (h.holder_user_id == self.actor.id) or (
                 self.actor.role in CLERKS and h.holder_site_id == self.actor.site_id
@@ -289,7 +315,88 @@ class Batch:
             if h.state != ParcelState.MISSING:
                 raise self.refuse(h, action)
             return ParcelState.AT_SITE, site, evidence
+        if action in (Action.OUT_FOR_DELIVERY, Action.DELIVER, Action.ATTEMPT_FAILED):
+            return self.judge_delivery(scan, h, action, evidence)
         raise self.refuse(h, action)
+
+    def judge_delivery(self, scan: ScanIn, h: Holding, action: Action, evidence: dict) -> tuple[str, Site | None, dict]:
+        """Home delivery with proof: the courier takes it out, the citizen's OTP closes it."""
+        if h.direction != Direction.TO_CITIZEN and not (action == Action.DELIVER and self.actor.role != Role.COURIER):
+            raise NotForDelivery(parcel=h.code)
+        mine = h.state == ParcelState.OUT_FOR_DELIVERY and h.holder_user_id == self.actor.id
+        if action == Action.OUT_FOR_DELIVERY:  # again while out: a new code for the citizen
+            if h.state != ParcelState.AT_SITE and not mine:
+                raise self.refuse(h, action)
+            return ParcelState.OUT_FOR_DELIVERY, self.sites.get(h.holder_site_id) if h.holder_site_id else None, evidence
+        if action == Action.ATTEMPT_FAILED:
+            if not mine:
+                raise WrongHolder(parcel=h.code, state=self.describe(h), courier=self.actor.username)
+            if not scan.note.strip():
+                raise NoteRequired(action=Phrase(ACTION_NAMES[action]))
+            return ParcelState.OUT_FOR_DELIVERY, None, evidence
+        recipient = str((scan.evidence or {}).get("recipient_name", "")).strip()
+        evidence.pop("otp", None)  # the code itself never enters the ledger
+        if self.actor.role != Role.COURIER:  # at the counter: the clerk checks the citizen's papers
+            site = self.site_of(scan)
+            self.check_works_at(site)
+            if h.state != ParcelState.AT_SITE or h.holder_site_id != site.id:
+                raise WrongSite(parcel=h.code, state=self.describe(h), site=site.name)
+            if not recipient:
+                raise OtpRequired(parcel=h.code)
+            return ParcelState.DELIVERED, site, {**evidence, "recipient_name": recipient, "at_counter": True}
+        if not mine:
+            raise WrongHolder(parcel=h.code, state=self.describe(h), courier=self.actor.username)
+        given = str((scan.evidence or {}).get("otp", "")).strip()
+        if not given or not recipient:
+            raise OtpRequired(parcel=h.code)
+        self.check_otp(h, given)
+        return ParcelState.DELIVERED, None, {**evidence, "recipient_name": recipient, "otp_verified": True}
+
+    def otp_of(self, h: Holding) -> DeliveryOtp | None:
+        if h.id not in self.otps:
+            otp = self.session.get(DeliveryOtp, h.id)
+            if otp is None:
+                return None
+            self.otps[h.id] = otp
+        return self.otps[h.id]
+
+    def check_otp(self, h: Holding, given: str) -> None:
+        """A wrong code is counted (and kept, though the scan is refused); five lock it."""
+        otp = self.otp_of(h)
+        if otp is None or otp.wrong_tries >= OTP_TRIES:
+            raise OtpLocked(parcel=h.code)
+        if not hmac.compare_digest(otp.otp_hash, self.otp_hash(h.id, given)):
+            otp.wrong_tries += 1
+            left = OTP_TRIES - otp.wrong_tries
+            if left <= 0:
+                raise OtpLocked(parcel=h.code)
+            raise WrongOtp(parcel=h.code, left=left)
+
+    def otp_hash(self, parcel_id: int, code: str) -> str:
+        return hmac.new(self.settings.secret_key.encode(), f"{parcel_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    def issue_otp(self, h: Holding, event_id: uuid.UUID) -> None:
+        """A fresh 6-digit code, sent to the applicant by SMS through the outbox."""
+        code = f"{secrets.randbelow(10**6):06d}"
+        otp = self.otp_of(h)
+        if otp is None:
+            otp = self.otps[h.id] = DeliveryOtp(parcel_id=h.id, otp_hash="", issued_at=self.now)
+            self.session.add(otp)
+        otp.otp_hash, otp.issued_at, otp.wrong_tries = self.otp_hash(h.id, code), self.now, 0
+        self.after.append(lambda: notifications.queue_otp(self.session, dossier_id=h.dossier_id, parcel_code=h.code,
+                                                          otp=code, event_id=event_id, at=self.now))
+
+    def fail_attempt(self, h: Holding, scan: ScanIn) -> None:
+        """After two failed attempts the parcel goes back to its post office, and the citizen is told."""
+        otp = self.otp_of(h)
+        if otp is None:
+            otp = self.otps[h.id] = DeliveryOtp(parcel_id=h.id, otp_hash="", issued_at=self.now)
+            self.session.add(otp)
+        otp.failed_attempts += 1
+        if otp.failed_attempts >= ATTEMPTS_BEFORE_RETURN:
+            h.state = ParcelState.IN_TRANSIT  # now a parcel the courier carries back, like any other
+            self.after.append(lambda: notifications.queue_returned(self.session, dossier_id=h.dossier_id,
+                                                                   parcel_code=h.code, event_id=scan.id, at=self.now))
 
     # -- applying --------------------------------------------------------------------------
     def move(self, h: Holding, state: str, site: Site | None, *, action: str, at: datetime, event_id: uuid.UUID,
@@ -298,8 +405,10 @@ class Batch:
         """Record the event and move the parcel (or bag) in memory."""
         before = self.holder_text(h)
         h.state = state
-        if state == ParcelState.IN_TRANSIT:
+        if state in WITH_COURIER:
             h.holder_user_id, h.holder_site_id = self.actor.id, None
+        elif state == ParcelState.DELIVERED:
+            h.holder_user_id, h.holder_site_id = None, None
         elif state == ParcelState.AWAITING_RECEIPT:
             h.holder_site_id = site.id  # the courier stays named until the site confirms
         elif state == ParcelState.AT_SITE:
@@ -327,8 +436,8 @@ class Batch:
     def apply(self, scan: ScanIn, typed: bool, code: str) -> Outcome:
         """Judge and apply one scan; raises PostalError, leaving memory as it was."""
         self.check_time(scan)
-        if scan.run is not None:
-            raise UnknownRun(run=scan.run)  # runs arrive with the shuttle-run module
+        if scan.run is not None:  # shuttle-run hook: the run exists, is not closed, and stops at this site
+            runs.check_scan(self, scan, code)
         evidence_extra = {"typed": True} if typed else {}
         if code in self.bags:
             return self.apply_to_bag(scan, self.bags[code], evidence_extra)
@@ -342,6 +451,12 @@ class Batch:
         state, site, evidence = self.judge(scan, h)
         self.scan_move(h, state, site, scan, event_id=scan.id, evidence={**evidence, **evidence_extra})
         action = Action(scan.action)
+        if action == Action.OUT_FOR_DELIVERY:
+            self.issue_otp(h, scan.id)
+        elif action == Action.ATTEMPT_FAILED:
+            self.fail_attempt(h, scan)
+        elif action == Action.DELIVER:
+            self.returned[h.dossier_id] = scan.at
         if action == Action.REPORT_MISSING:
             self.after.append(lambda h=h, note=scan.note: self.open_loss(h, note))
         elif action in (Action.FOUND, Action.RECEIVE, Action.HANDOVER):
@@ -406,6 +521,9 @@ class Batch:
     def flush(self) -> None:
         """Write the batch's events, the moved parcels and bags, and their alerts."""
         ledger.write(self.session, self.head, self.rows)
+        # Before the parcels move in the database: the outbox compares their old status with the batch's new one,
+        # and queues its messages in this same transaction (nothing sent for a batch that is not committed).
+        notifications.on_scans(self.session, self)
         conn = self.session.connection()
         sqlite = conn.dialect.name == "sqlite"
         at = ledger.sqlite_time(self.now) if sqlite else self.now
@@ -421,8 +539,12 @@ class Batch:
                     holder_site_id=bag.holder_site_id, holder_user_id=bag.holder_user_id,
                     awaiting_receipt=bag.state == ParcelState.AWAITING_RECEIPT,
                     opened_at=self.now if bag.opened else None))
+        for dossier_id, at in self.returned.items():
+            self.session.execute(update(Dossier).where(Dossier.id == dossier_id, Dossier.returned_at.is_(None))
+                                 .values(returned_at=at))
         for work in self.after:
             work()
+        runs.after_scans(self)  # shuttle-run hook: stops reached, and manifests follow the parcels this batch moved
 
 
 def bag_state(holder_site_id: int | None, holder_user_id: int | None, awaiting_receipt: bool) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import random
 import uuid
 from collections.abc import Callable
@@ -13,19 +14,19 @@ from sqlmodel import Session
 
 from models import Direction, Role, Site, SiteKind, User
 from models.dossiers import DossierIn, ParcelIn
-from postal import accounts, custody, demo_data, dossiers, labels, sites, workdays
+from models.runs import AssignIn, RunOut, RunTemplateIn
+from postal import accounts, custody, demo_data, dossiers, labels, runs, sites, workdays
 from postal.clock import LOCAL_TZ, as_utc
 from postal.config import Settings
 
 DEMO_NAMESPACE = uuid.UUID("0b9f4a52-9a57-4f0e-8d3b-45a2016e0001")
-SHUTTLE_TIMES = (time(8, 0), time(10, 30), time(14, 0), time(16, 0))
 HISTORY_DAYS = 7
 MOBILE_PREFIXES = ("090", "091", "093", "094", "096", "097", "098", "086", "088", "035", "038", "077", "083")
 
 
 @dataclass(order=True)
 class Step:
-    """One thing that happened in the demo week, replayed in time order."""
+    """One thing that happened in the demo week, replayed in time order (a step may plan later ones)."""
 
     at: datetime
     order: int
@@ -60,68 +61,63 @@ def demo_logins() -> list[tuple[str, str, str]]:
     return [(u["username"], u["role"], u["site"] or "—") for u in demo_data.USERS]
 
 
+# The couriers' motorbikes (Quảng Ninh plates).
+VEHICLES = {"nva": "14-B1 235.17", "ttb": "14-B1 418.02", "buuta.hung": "14-B2 076.45", "buuta.tuan": "14-B2 310.88"}
+
+
+def seed_templates(session: Session, admin: User, now: datetime) -> int:
+    """The demo's shuttle lines, one template per departure."""
+    for line in demo_data.SHUTTLE_LINES:
+        for departs in line["departs"]:
+            runs.create_template(session, RunTemplateIn(name=line["name"], departs=departs, stops=line["stops"],
+                                                        post_office=line["post_office"]), actor=admin, now=now)
+    return sum(len(line["departs"]) for line in demo_data.SHUTTLE_LINES)
+
+
 class History:
-    """Builds a week of dossiers moving between the centers and the agencies."""
+    """Replays a week of dossiers riding the shuttle runs between the centers and the agencies."""
 
     def __init__(self, session: Session, settings: Settings, users: dict[str, User], now: datetime, seed: int = 45):
         self.session, self.settings, self.users, self.now = session, settings, users, now
         self.rng = random.Random(seed)
         self.sites = sites.by_code(session)
-        self.steps: list[Step] = []
+        self.queue: list[Step] = []
+        self.planned = 0
         self.clerk_of = {u.site_id: u for u in users.values() if u.role in (Role.POSTAL_CLERK, Role.AGENCY_CLERK)}
-        self.couriers = [u for u in users.values() if u.role == Role.COURIER and self.sites_by_id(u.site_id).code == "BD-TINH"]
+        self.couriers_of: dict[int, list[User]] = {}
+        for u in users.values():
+            if u.role == Role.COURIER:
+                self.couriers_of.setdefault(u.site_id, []).append(u)
         self.calendar = workdays.DEFAULT_CALENDAR
-
-    def sites_by_id(self, site_id: int | None) -> Site:
-        return next(s for s in self.sites.values() if s.id == site_id)
+        self.arrived: dict[str, Callable[[datetime], None]] = {}  # parcel code → what follows its arrival
+        self.destination: dict[str, str] = {}  # parcel code → site code where its journey ends
+        self.lost: set[str] = set()
+        self.office_of = {line["name"]: line["post_office"] for line in demo_data.SHUTTLE_LINES}
 
     def local(self, d: date, t: time) -> datetime:
         return datetime.combine(d, t, LOCAL_TZ)
 
-    def next_run(self, after: datetime) -> datetime:
-        """The next shuttle departure at or after a moment, on a working day."""
-        d = after.astimezone(LOCAL_TZ).date()
-        for _ in range(30):
-            if self.calendar.is_working_day(d):
-                for t in SHUTTLE_TIMES:
-                    departs = self.local(d, t)
-                    if departs >= after:
-                        return departs
-            d += timedelta(days=1)
-        raise RuntimeError("no shuttle departure within 30 days")
-
     def add(self, at: datetime, do: Callable[[], None]) -> None:
         if at <= self.now:
-            self.steps.append(Step(at, len(self.steps), do))
+            self.planned += 1
+            heapq.heappush(self.queue, Step(at, self.planned, do))
 
-    def scan(self, actor: User, code_of: Callable[[], str], action: str, at: datetime, site: str | None = None,
-             note: str = "") -> None:
-        code = code_of()
-        scan_id = uuid.uuid5(DEMO_NAMESPACE, f"{code}/{action}/{at.isoformat()}")
-        payload = {"id": scan_id, "label": labels.qr_payload(self.settings.label_key, code), "action": action,
-                   "at": at, "site": site, "note": note}
-        outcomes, _ = custody.record_scans(self.session, [payload], actor=actor, settings=self.settings, now=at + timedelta(seconds=5))
-        if outcomes[0].status == "rejected":
-            raise RuntimeError(f"demo scan refused: {code} {action}: {outcomes[0].error}")
+    def scan(self, actor: User, codes: list[str], action: str, at: datetime, site: str | None = None,
+             run: int | None = None, note: str = "") -> None:
+        """One batch of scans by one person at one moment, as a device sends it."""
+        batch = []
+        for code in codes:
+            item = {"id": uuid.uuid5(DEMO_NAMESPACE, f"{code}/{action}/{at.isoformat()}"), "at": at, "action": action,
+                    "label": labels.qr_payload(self.settings.label_key, code), "site": site, "note": note}
+            if run is not None:
+                item["run"] = run
+            batch.append(item)
+        outcomes, _ = custody.record_scans(self.session, batch, actor=actor, settings=self.settings, now=at + timedelta(seconds=5))
+        for code, outcome in zip(codes, outcomes):
+            if outcome.status == "rejected":
+                raise RuntimeError(f"demo scan refused: {code} {action}: {outcome.error}")
 
-    def journey(self, code: Callable[[], str], origin: Site, destination: Site, start: datetime, *, lost: bool = False) -> datetime:
-        """Accept at origin, shuttle to destination, confirmed there. Returns when it arrived."""
-        clerk_in, clerk_out = self.clerk_of[origin.id], self.clerk_of[destination.id]
-        courier = self.rng.choice(self.couriers)
-        self.add(start, lambda: self.scan(clerk_in, code, "accept", start, origin.code))
-        departs = self.next_run(start + timedelta(minutes=16))  # after the cutoff
-        picked = departs + timedelta(minutes=self.rng.randint(1, 12))
-        self.add(picked, lambda: self.scan(courier, code, "pickup", picked, origin.code))
-        handed = picked + timedelta(minutes=self.rng.randint(15, 55))
-        if lost:
-            reported = handed + timedelta(minutes=40)
-            self.add(reported, lambda: self.scan(courier, code, "report_missing", reported, note="Không thấy bì trong túi xe"))
-            return reported
-        self.add(handed, lambda: self.scan(courier, code, "handover", handed, destination.code))
-        received = handed + timedelta(minutes=self.rng.randint(2, 25))
-        self.add(received, lambda: self.scan(clerk_out, code, "receive", received, destination.code))
-        return received
-
+    # -- dossiers ----------------------------------------------------------------------------------
     def dossier(self, n: int, day: date, lost: bool = False) -> None:
         proc = self.rng.choice(demo_data.PROCEDURES)
         agency = self.sites[proc["agency"]]
@@ -138,54 +134,146 @@ class History:
             origin=center.code,
         )
         registrar = self.clerk_of[center.id]
-        codes: dict[str, str] = {}
-
-        def register() -> None:
-            answer, _ = dossiers.register(self.session, data, actor=registrar, settings=self.settings, now=received)
-            codes["out"] = answer.parcel.code
-
-        self.add(received, register)
-        arrived = self.journey(lambda: codes["out"], center, agency, received + timedelta(minutes=3), lost=lost)
-        if lost:
-            return
         # The agency decides within the procedure's time, sometimes later (the watch will notice).
         spent = max(1, round(proc["days"] * self.rng.uniform(0.2, 1.15)))
         decided = self.local(self.calendar.add_working_days(day, spent), time(9, 0)) + timedelta(minutes=self.rng.randint(0, 360))
-        if decided <= arrived:
-            decided = arrived + timedelta(hours=2)
+
+        def register() -> None:
+            answer, _ = dossiers.register(self.session, data, actor=registrar, settings=self.settings, now=received)
+            code = answer.parcel.code
+            self.destination[code] = agency.code
+            self.arrived[code] = lambda at: self.decide(data.code, agency, max(decided, at + timedelta(hours=2)))
+            if lost:
+                self.lost.add(code)
+            accepted = received + timedelta(minutes=3)
+            self.add(accepted, lambda: self.scan(registrar, [code], "accept", accepted, center.code))
+
+        self.add(received, register)
+
+    def decide(self, dossier_code: str, agency: Site, at: datetime) -> None:
+        """The agency's result leaves as a new parcel, accepted at the agency for the shuttle."""
         clerk = self.clerk_of[agency.id]
 
-        def result_parcel() -> None:
-            out = dossiers.add_parcel(self.session, data.code, ParcelIn(direction=Direction.TO_CENTER, origin=agency.code),
-                                      actor=clerk, settings=self.settings, now=decided)
-            codes["back"] = out.code
+        def result() -> None:
+            out = dossiers.add_parcel(self.session, dossier_code, ParcelIn(direction=Direction.TO_CENTER, origin=agency.code),
+                                      actor=clerk, settings=self.settings, now=at)
+            self.destination[out.code] = out.destination.code
+            self.scan(clerk, [out.code], "accept", at + timedelta(minutes=2), agency.code)
 
-        self.add(decided, result_parcel)
-        self.journey(lambda: codes["back"], agency, center, decided + timedelta(minutes=2))
+        self.add(at, result)
 
-    def build(self) -> list[Step]:
+    # -- runs -------------------------------------------------------------------------------------
+    def assign_couriers(self, admin: User, run_list: list[RunOut], at: datetime) -> None:
+        """Each post office's couriers take its runs in turn (two lines leaving together get two couriers)."""
+        turn: dict[tuple[str, datetime], int] = {}
+        for run in run_list:
+            office = self.sites[self.office_of[run.name]]
+            couriers = self.couriers_of.get(office.id) or []
+            if not couriers:
+                continue
+            slot = (office.code, run.departs_at)
+            courier = couriers[turn.setdefault(slot, 0) % len(couriers)]
+            turn[slot] += 1
+            runs.assign(self.session, run.id, AssignIn(courier=courier.username, vehicle=VEHICLES.get(courier.username)),
+                        actor=admin, now=at)
+
+    def plan_runs(self, run_list: list[RunOut]) -> None:
+        """Freeze each run at its cutoff and drive it from its departure."""
+        for cutoff in sorted({r.cutoff_at for r in run_list}):
+            self.add(cutoff, lambda cutoff=cutoff: runs.freeze_due(self.session, cutoff))
+        for run in run_list:
+            self.add(run.departs_at, lambda run=run: self.drive(run.id, run.departs_at))
+
+    def courier_of(self, run: RunOut) -> User:
+        return self.users[run.courier]
+
+    def drive(self, run_id: int, departs: datetime) -> None:
+        """Set off; visit each frozen stop around its planned time; close when back."""
+        run = runs.run_detail(self.session, run_id)
+        courier = self.courier_of(run)
+        if not run.stops:  # nothing to carry: the run is called off
+            runs.close(self.session, run_id, actor=courier, now=departs)
+            return
+        runs.start(self.session, run_id, actor=courier, now=departs)
+        clock = departs
+        for stop in runs.run_detail(self.session, run_id).stops:
+            arrival = max(stop.planned_at + timedelta(minutes=self.rng.randint(0, 4)), clock + timedelta(minutes=1))
+            self.add(arrival, lambda seq=stop.seq, at=arrival: self.visit(run_id, seq, at))
+            clock = arrival + timedelta(minutes=runs.DWELL_MIN)
+        closing = max(run.ends_at, clock) + timedelta(minutes=self.rng.randint(0, 10))
+        self.add(closing, lambda: runs.close(self.session, run_id, actor=courier, now=closing))
+
+    def visit(self, run_id: int, seq: int, at: datetime) -> None:
+        """At a stop: take what the manifest picks here, hand over what it drops here, leave."""
+        run = runs.run_detail(self.session, run_id)
+        courier = self.courier_of(run)
+        stop = next(s for s in run.stops if s.seq == seq)
+        site = self.sites[stop.site]
+        here = [dossiers.get_parcel(self.session, c) for c in stop.pick]
+        picks = [p.code for p in here if p.state == "at_site" and p.holder_site_id == site.id]
+        held = [dossiers.get_parcel(self.session, c) for c in stop.drop]
+        drops = [p.code for p in held if p.state == "in_transit" and p.holder_user_id == courier.id]
+        if picks:
+            self.scan(courier, picks, "pickup", at + timedelta(minutes=1), site.code, run=run_id)
+        handed_at = at + timedelta(minutes=2)
+        missing = [c for c in drops if c in self.lost]
+        handed = [c for c in drops if c not in self.lost]
+        if handed:
+            self.scan(courier, handed, "handover", handed_at, site.code, run=run_id)
+        for code in handed if site.id in self.clerk_of else ():  # a site without a clerk leaves it awaiting receipt
+            confirmed = self.calendar.next_working_moment(handed_at + timedelta(minutes=self.rng.randint(2, 25)))
+            self.add(confirmed, lambda code=code, site=site, at=confirmed: self.receive(code, site, at))
+        for code in missing:
+            reported = handed_at + timedelta(minutes=40)
+            self.add(reported, lambda code=code, at=reported: self.scan(courier, [code], "report_missing", at,
+                                                                        note="Không thấy bì trong túi xe"))
+        runs.depart(self.session, run_id, seq, actor=courier, now=at + timedelta(minutes=runs.DWELL_MIN))
+
+    def receive(self, code: str, site: Site, at: datetime) -> None:
+        self.scan(self.clerk_of[site.id], [code], "receive", at, site.code)
+        if self.destination.get(code) == site.code and code in self.arrived:
+            self.arrived.pop(code)(at)
+
+    # -- the week ---------------------------------------------------------------------------------
+    def build(self, admin: User) -> None:
         today = self.now.astimezone(LOCAL_TZ).date()
-        days = [today - timedelta(days=i) for i in range(HISTORY_DAYS, -1, -1)]
+        first = today - timedelta(days=HISTORY_DAYS)
+        last = self.calendar.next_working_day(today + timedelta(days=1))
+        start = self.local(first, time(0, 0))
+        runs.generate(self.session, first, (last - first).days + 1, start)
+        run_list = [r for d in range((last - first).days + 1) for r in runs.runs_of_day(self.session, first + timedelta(days=d)).runs]
+        self.assign_couriers(admin, run_list, start)
+        self.plan_runs(run_list)
         n = 0
-        for day in days:
+        for offset in range(HISTORY_DAYS, -1, -1):
+            day = today - timedelta(days=offset)
             if not self.calendar.is_working_day(day):
                 continue
             for _ in range(self.rng.randint(22, 34)):
                 n += 1
                 self.dossier(n, day, lost=(n == 17))
-        return sorted(self.steps)
+
+    def replay(self, progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None) -> int:
+        """Run the steps in time order, including those the steps plan as they go."""
+        done = 0
+        while self.queue:
+            step = heapq.heappop(self.queue)
+            step.do()
+            done += 1
+            if total:
+                total(done + len(self.queue))
+            if progress:
+                progress(1)
+        return done
 
 
 def seed(session: Session, settings: Settings, now: datetime, progress: Callable[[int], None] | None = None,
          total: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Seed the demo province into an empty database."""
-    users = seed_network(session, as_utc(now))
-    history = History(session, settings, users, as_utc(now))
-    steps = history.build()
-    if total:
-        total(len(steps))
-    for step in steps:
-        step.do()
-        if progress:
-            progress(1)
-    return {"sites": len(history.sites), "users": len(users), "steps": len(steps)}
+    """Seed the demo province into an empty database: network, run templates, runs and a week of history."""
+    now = as_utc(now)
+    users = seed_network(session, now)
+    templates = seed_templates(session, users["admin"], now)
+    history = History(session, settings, users, now)
+    history.build(users["admin"])
+    steps = history.replay(progress, total)
+    return {"sites": len(history.sites), "users": len(users), "templates": templates, "steps": steps}

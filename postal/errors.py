@@ -120,6 +120,26 @@ class InvalidScan(ScanRejected):
     status, code, message = 400, "invalid_scan", N_("Lần quét không hợp lệ: %(detail)s")
 
 
+class OtpRequired(ScanRejected):
+    status, code, message = 400, "otp_required", N_("Giao bì %(parcel)s cần mã OTP của người dân và họ tên người nhận.")
+
+
+class WrongOtp(ScanRejected):
+    status, code, message = 409, "wrong_otp", N_("Mã OTP không đúng cho bì %(parcel)s (còn %(left)s lần thử).")
+
+
+class OtpLocked(ScanRejected):
+    status, code, message = 409, "otp_locked", N_("Mã OTP của bì %(parcel)s đã bị khoá sau 5 lần sai: hãy quét “đang giao” để gửi mã mới.")
+
+
+class NotForDelivery(ScanRejected):
+    status, code, message = 409, "not_for_delivery", N_("Bì %(parcel)s không phải kết quả giao tận nhà.")
+
+
+class NotLate(Conflict):
+    code, message = "not_late", N_("Hồ sơ %(code)s chưa trễ hẹn (hẹn trả %(due)s): không cần phiếu xin lỗi.")
+
+
 class Phrase:
     """A translatable fragment placed inside another message (e.g. a parcel's state)."""
 
@@ -131,3 +151,32 @@ class Phrase:
 
     def __str__(self) -> str:
         return self.text % self.params if self.params else self.text
+
+
+# Shuttle runs (chuyến).
+class NotAStop(ScanRejected):
+    code, message = "not_a_stop", N_("Chuyến %(run)s không dừng ở %(site)s: hãy quét không kèm chuyến hoặc chọn đúng chuyến.")
+
+
+class RunClosed(ScanRejected):
+    code, message = "run_closed", N_("Chuyến %(run)s đã kết thúc.")
+
+
+class NotYourRun(ScanRejected):
+    status, code, message = 403, "not_your_run", N_("Chuyến %(run)s được phân công cho bưu tá %(courier)s.")
+
+
+class RunStateConflict(Conflict):
+    code, message = "run_state", N_("Chuyến %(run)s %(state)s, không thể %(action)s.")
+
+
+class NoCourier(Conflict):
+    code, message = "no_courier", N_("Chuyến %(run)s chưa được phân công bưu tá.")
+
+
+class UnknownStop(NotFound):
+    code, message = "unknown_stop", N_("Chuyến %(run)s không có điểm dừng số %(seq)s.")
+
+
+class RunTemplateExists(Conflict):
+    code, message = "run_template_exists", N_("Mẫu chuyến %(name)s lúc %(departs)s đã có với nội dung khác.")

@@ -9,7 +9,8 @@ from flask_babel import Babel
 
 from postal.config import ROOT, Settings
 from postal.db import make_engine
-from routes import api, errors
+from routes import admin, api, assets, auth, citizen, errors, formats, staff
+from routes import runs_api
 from routes.i18n import pick_locale
 from routes.session import close_session
 
@@ -31,6 +32,11 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.extensions["postal.engine"] = make_engine(settings.database_url)
     Babel(app, locale_selector=pick_locale)
     app.teardown_appcontext(close_session)
+    auth.init_app(app)  # login sessions, CSRF, the login rate limit; registers /login, /logout, /lang
+    formats.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(runs_api.bp)  # /api/v1/run-templates, /api/v1/runs
+    for bp in (staff.bp, admin.bp, assets.bp, citizen.bp):
+        app.register_blueprint(bp)
     errors.register(app)
     return app

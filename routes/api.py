@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TypeVar
 
 from flask import Blueprint, Response, request
@@ -13,7 +14,7 @@ from models.custody import BagCreatedOut, BagIn, ScanBatchIn, ScanEnvelopeIn, Sc
 from models.dossiers import DossierCreatedOut, DossierDetailOut, DossierIn, ParcelCreatedOut, ParcelIn, ParcelOut
 from postal import custody, dossiers, labels
 from postal.clock import utcnow
-from postal.errors import InvalidPayload
+from postal.errors import InvalidPayload, Unprocessable
 from routes.auth import current_actor, roles_required
 from routes.i18n import message_of
 from routes.openapi import Spec
@@ -75,6 +76,23 @@ def get_dossier(code: str):
     detail = dossiers.dossier_detail(get_session(), code, viewer=current_actor(), settings=settings(),
                                      now=utcnow(), base_url=base_url())
     return detail.model_dump(mode="json")
+
+
+@bp.get("/dossiers/<code>/apology.pdf")
+@spec.operation("get", "/dossiers/<code>/apology.pdf", "Apology and re-appointment slip (mẫu 04) of a late dossier",
+                responses={200: "application/pdf"}, query={"new_due": "YYYY-MM-DD (default: a few working days on)",
+                                                          "reason": "why it is late"})
+@roles_required(Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.SUPERVISOR, Role.ADMIN)
+def apology_pdf(code: str):
+    raw = request.args.get("new_due")
+    try:
+        new_due = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise Unprocessable(field="new_due", detail="YYYY-MM-DD") from None
+    pdf = dossiers.apology_slip(get_session(), code, new_due=new_due, reason=request.args.get("reason"),
+                                actor=current_actor(), settings=settings(), now=utcnow())
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="phieu-xin-loi-{code}.pdf"'})
 
 
 @bp.post("/dossiers/<code>/parcels")

@@ -7,7 +7,7 @@ import multiprocessing
 import click
 from gunicorn.app.base import BaseApplication
 
-from postal import db, demo
+from postal import db, demo, scheduler
 from postal.cli import cli, seed_with_progress
 from postal.config import Settings
 from postal.demo_data import DEMO_PASSWORD
@@ -50,8 +50,13 @@ def up(settings: Settings, with_demo: bool, host: str, port: int, workers: int) 
         for username, role, site in demo.demo_logins():
             click.echo(f"  {username:<12} {role:<13} {site}")
     db.engine_for(settings).dispose()  # workers open their own connections after the fork
+    # The scheduler runs once, in gunicorn's master (its hooks run there, never in a worker); another
+    # `postal up` or `postal scheduler` on the same database waits for the leadership.
+    runner = scheduler.Runner(settings, announce=click.echo)
     Server({"bind": f"{host}:{port}", "workers": workers, "threads": 4, "worker_class": "gthread",
-            "accesslog": "-", "timeout": 60, "preload_app": False}).run()
+            "accesslog": "-", "timeout": 60, "preload_app": False,
+            "when_ready": lambda _arbiter: runner.start_background(),
+            "on_exit": lambda _arbiter: runner.stop()}).run()
 
 
 def main() -> None:

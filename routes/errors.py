@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -19,9 +21,18 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def log_refusal() -> None:
+    """Every 403 is logged with who asked for what."""
+    actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
+    who = f"{actor.username} ({actor.role})" if actor is not None else "anonymous"
+    current_app.logger.warning("403: %s refused %s %s", who, request.method, request.path)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(PostalError)
     def domain_error(err: PostalError):
+        if err.status == 403:
+            log_refusal()
         message = message_of(err)
         if wants_json():
             return error_json(err.code, message, err.status)
@@ -34,8 +45,17 @@ def register(app: Flask) -> None:
         message = gettext("Dữ liệu gửi lên không hợp lệ: %(detail)s") % {"detail": f"{where}: {first['msg']}"}
         return error_json("invalid_payload", message, 400)
 
+    @app.errorhandler(CSRFError)
+    def csrf_error(err: CSRFError):
+        message = gettext("Thiếu hoặc sai mã chống giả mạo (CSRF): hãy tải lại trang rồi thử lại.")
+        if wants_json():
+            return error_json("csrf_failed", message, 400)
+        return render_template("errors/error.html", status=400, message=message), 400
+
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
+        if err.code == 403:
+            log_refusal()
         messages = {
             400: gettext("Yêu cầu không hợp lệ."),
             401: gettext("Cần đăng nhập hoặc mã truy cập hợp lệ."),

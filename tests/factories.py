@@ -109,8 +109,13 @@ class Factory:
         assert result["status"] == "accepted", result
         return result
 
+    def fresh(self) -> None:
+        """End the session's read snapshot, so the next query sees what requests committed since."""
+        self.session.rollback()
+        self.session.expire_all()  # rollback outside a transaction expires nothing
+
     def parcel_row(self, code: str) -> Parcel:
-        self.session.expire_all()
+        self.fresh()
         return self.session.execute(select(Parcel).where(Parcel.code == code)).scalars().one()
 
     def holder_of(self, code: str) -> str:

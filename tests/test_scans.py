@@ -10,7 +10,7 @@ from postal.clock import utcnow
 
 
 def events(make) -> int:
-    make.session.expire_all()
+    make.fresh()
     return make.session.execute(select(func.count()).select_from(CustodyEvent)).scalar_one()
 
 
@@ -197,7 +197,7 @@ def test_report_missing_opens_an_alert_and_found_closes_it(client, make):
     assert alert.kind == "suspected_loss" and alert.severity == "critical" and alert.state == "open"
     [res] = post(client, make, "gs.lan", make.scan(code, "found", site="TTHCC"))
     assert res["parcel"]["state"] == "at_site"
-    make.session.expire_all()
+    make.fresh()
     alert = make.session.get(Alert, alert.id)
     assert alert.state == "resolved" and "found" in alert.note
 

@@ -1,0 +1,51 @@
+"""The notifications outbox: every SMS, e-mail and webhook is a row here before it is sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, String, Text, text
+from sqlmodel import Field, SQLModel
+
+from models.columns import utc
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"  # waiting for next_attempt_at
+    SENDING = "sending"  # claimed by a sender until claimed_until; sent or not, nobody knows yet
+    SENT = "sent"
+    FAILED = "failed"  # gave up: rejected, or out of attempts
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to send (thông báo), written in the transaction of the event that causes it."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        # Partial index: senders look only at unfinished rows, and sent ones pile up.
+        Index("ix_outbox_message_next_attempt_at", "next_attempt_at",
+              sqlite_where=text("state IN ('pending', 'sending')"),
+              postgresql_where=text("state IN ('pending', 'sending')")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(10))
+    recipient: str = Field(max_length=500)  # a phone number, an e-mail address or a URL
+    subject: str = Field(default="", max_length=200)
+    body: str = Field(sa_type=Text)  # text, or the exact JSON bytes a webhook signs, as UTF-8
+    # f"{event}:{channel}:{template}": one event never queues the same message twice; receivers
+    # get it as Idempotency-Key, so a resend after a crash can be dropped at their end.
+    dedupe_key: str = Field(max_length=200, unique=True)
+    state: str = Field(default=OutboxState.PENDING, sa_type=String(10))
+    attempts: int = 0  # tries begun; a sender that died mid-try counts as one
+    next_attempt_at: datetime = Field(sa_type=utc())
+    claimed_until: datetime | None = Field(default=None, sa_type=utc())  # the lease of the sender holding it
+    last_error: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=utc())
+    sent_at: datetime | None = Field(default=None, sa_type=utc())

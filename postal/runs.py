@@ -1,0 +1,904 @@
+"""Shuttle runs (chuyến): templates, runs on working days, manifests (bảng kê), stop order, driving.
+
+A line (template) is a loop from its post office: the hub (the template's first stop, the center)
+first to pick what leaves it, then the other stops, then the hub again to drop what comes back
+("center → agencies → center", DESIGN §5). A parcel moves on a run only between the hub and another
+stop, so no order of the other stops can put a drop before its pick: the optimiser is free to
+reorder them. A parcel whose destination no line reaches from where it is goes through the hub.
+
+Manifests are rows (ManifestEntry). Until a run's cutoff they follow the parcels: every scan batch
+withdraws what it moved from the runs not yet frozen and places it again. At the cutoff the manifest
+freezes, the stops with nothing to drop or pick go, and the rest are ordered by routing.best_order.
+Every write to manifests takes the chain-head lock that scan batches take, so they are serialised.
+"""
+
+from __future__ import annotations
+
+import time as time_module
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from models import (
+    Action,
+    CustodyEvent,
+    Dossier,
+    ManifestEntry,
+    Parcel,
+    ParcelState,
+    Role,
+    Run,
+    RunKind,
+    RunState,
+    RunStop,
+    RunTemplate,
+    RunTemplateStop,
+    Site,
+    SiteKind,
+    User,
+)
+from models.runs import (
+    AssignIn,
+    RunClosedOut,
+    RunOut,
+    RunsOut,
+    RunStopOut,
+    RunTemplateIn,
+    RunTemplateOut,
+    RunTemplatesOut,
+)
+from postal import db, documents, labels, ledger, routing
+from postal.clock import LOCAL_TZ, as_utc, local
+from postal.dossiers import fingerprint
+from postal.errors import (
+    N_,
+    Forbidden,
+    NoCourier,
+    NotAStop,
+    NotFound,
+    NotYourRun,
+    Phrase,
+    RunClosed,
+    RunStateConflict,
+    RunTemplateExists,
+    UnknownRun,
+    UnknownStop,
+    Unprocessable,
+)
+from postal.workdays import DEFAULT_CALENDAR, Calendar
+
+CUTOFF = timedelta(minutes=15)  # the manifest freezes this long before departure
+SPEED_KMH = 25.0  # average speed between stops, town traffic included
+DWELL_MIN = 5.0  # minutes at each stop to hand over and sign
+RUN_PREFIX = "CH"  # chuyến: the run's reference is S10-shaped, so its QR is signed like a label
+DISTANCES: routing.DistanceSource = routing.GeodesicDistances()  # a road-distance source can replace it
+OVERSEERS = {Role.SUPERVISOR, Role.ADMIN}  # may act on any run for its courier
+HUB_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER}
+CHUNK = 5000  # bound on IN-list parameters per statement
+RESEQ = 100_000  # stops are renumbered through this offset, so (run_id, seq) stays unique at every step
+MAX_ID = 2**31 - 1  # a larger id from a device or a URL would break the query on PostgreSQL, not just miss
+
+RUNS = Run.__table__
+STOPS = RunStop.__table__
+ENTRIES = ManifestEntry.__table__
+PARCELS = Parcel.__table__
+STATE_NAMES = {
+    RunState.PLANNED: N_("chưa bắt đầu"),
+    RunState.STARTED: N_("đang chạy"),
+    RunState.CLOSED: N_("đã kết thúc"),
+}
+
+
+def chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def run_code(run_id: int) -> str:
+    """The run's printed reference, e.g. CH00000123?VN (S10 shape, check digit included)."""
+    return labels.make_code(RUN_PREFIX, run_id)
+
+
+def run_label(run: Run) -> str:
+    """How messages name a run: its number, line and departure."""
+    return f"{run.id} ({run.name}, {local(run.departs_at):%H:%M %d/%m})"
+
+
+def lock_manifests(session: Session) -> None:
+    """Start a write that holds the chain-head lock every scan batch takes: manifests change one writer at a time."""
+    db.begin_write(session)
+    ledger.lock_head(session)
+
+
+# -- templates ---------------------------------------------------------------------------------------
+
+
+def create_template(session: Session, data: RunTemplateIn, *, actor: User, now: datetime) -> tuple[RunTemplateOut, bool]:
+    """Create a run template (admins only); the same body again answers the same template."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden(role=actor.role)
+    name, departs = data.name.strip(), time.fromisoformat(data.departs)
+    request_hash = fingerprint(data.model_dump(mode="json"))
+    db.begin_write(session)
+    existing = session.execute(select(RunTemplate).where(RunTemplate.name == name, RunTemplate.departs == departs)).scalars().first()
+    if existing is not None:
+        session.commit()
+        if existing.request_hash != request_hash:
+            raise RunTemplateExists(name=name, departs=data.departs)
+        return template_out(session, existing), False
+    codes = [c.strip().upper() for c in data.stops]
+    if len(set(codes)) != len(codes):
+        raise Unprocessable(field="stops", detail=Phrase(N_("mỗi điểm chỉ nêu một lần")))
+    sites = {s.code: s for s in session.execute(select(Site).where(Site.code.in_([*codes, data.post_office.strip().upper()]))).scalars()}
+    for code in codes:
+        if code not in sites:
+            raise Unprocessable(field="stops", detail=Phrase(N_("không có điểm mã %(code)s"), code=code))
+    post_office = sites.get(data.post_office.strip().upper())
+    if post_office is None or post_office.kind != SiteKind.POST_OFFICE:
+        raise Unprocessable(field="post_office", detail=Phrase(N_("%(code)s không phải bưu điện"), code=data.post_office))
+    if data.kind == RunKind.SHUTTLE and sites[codes[0]].kind not in HUB_KINDS:
+        raise Unprocessable(field="stops", detail=Phrase(N_("điểm đầu tiên phải là trung tâm phục vụ hành chính công")))
+    template = RunTemplate(name=name, kind=data.kind, departs=departs, post_office_id=post_office.id,
+                           request_hash=request_hash, created_by_id=actor.id, created_at=now)
+    session.add(template)
+    try:
+        session.flush()
+    except IntegrityError:  # created a moment ago by another request
+        session.rollback()
+        return create_template(session, data, actor=actor, now=now)
+    session.add_all([RunTemplateStop(template_id=template.id, seq=i, site_id=sites[c].id) for i, c in enumerate(codes, 1)])
+    session.commit()
+    _networks.pop(session.get_bind(), None)  # this process places parcels on the new links at once
+    return template_out(session, template), True
+
+
+def template_out(session: Session, template: RunTemplate) -> RunTemplateOut:
+    return templates_out(session, [template]).run_templates[0]
+
+
+def templates_out(session: Session, templates: Sequence[RunTemplate]) -> RunTemplatesOut:
+    codes = dict(session.execute(select(Site.id, Site.code)).all())
+    stops: dict[int, list[str]] = defaultdict(list)
+    ids = [t.id for t in templates]
+    for tid, site_id in session.execute(select(RunTemplateStop.template_id, RunTemplateStop.site_id)
+                                        .where(RunTemplateStop.template_id.in_(ids)).order_by(RunTemplateStop.seq)):
+        stops[tid].append(codes[site_id])
+    return RunTemplatesOut(run_templates=[
+        RunTemplateOut(id=t.id, name=t.name, departs=t.departs.strftime("%H:%M"), kind=t.kind,
+                       post_office=codes[t.post_office_id], stops=stops[t.id], active=t.active)
+        for t in templates
+    ])
+
+
+def list_templates(session: Session) -> RunTemplatesOut:
+    """Every run template, by line and departure."""
+    templates = session.execute(select(RunTemplate).order_by(RunTemplate.name, RunTemplate.departs)).scalars().all()
+    return templates_out(session, templates)
+
+
+# -- routes and times ------------------------------------------------------------------------------------
+
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Planned arrival at each stop of a route from the post office, and the return to it."""
+
+    arrivals: tuple[datetime, ...]
+    back_at: datetime
+    distance_km: float | None
+
+
+def timing(depot: Site, route: Sequence[Site], depart_at: datetime) -> Timing:
+    """Arrivals along a route driven in the given order from the post office and back."""
+    points = [point(s) for s in (depot, *route)]
+    if any(p is None for p in points):  # no coordinates: a stop every quarter hour, distance unknown
+        step = timedelta(minutes=15)
+        return Timing(tuple(depart_at + step * (i + 1) for i in range(len(route))), depart_at + step * (len(route) + 1), None)
+    matrix = DISTANCES.matrix(points)
+    order = list(range(1, len(points)))
+    plan = routing.plan_arrivals(matrix, order, depart_at, speed_kmh=SPEED_KMH, dwell_min=DWELL_MIN)
+    return Timing(plan.arrivals, plan.back_at, round(routing.tour_length(matrix, order), 3))
+
+
+def point(site: Site) -> Point | None:
+    return (site.lat, site.lon) if site.lat is not None and site.lon is not None else None
+
+
+def solver_seconds(stops: int) -> float:
+    """OR-Tools' time for a run's stops: a town's dozen stops settle in a fraction of a second."""
+    return min(0.8, max(0.05, 0.02 * stops))
+
+
+def optimise(depot: Site, first: Site | None, middle: Sequence[Site], last: Site | None) -> list[int]:
+    """The order of the middle stops (indexes) for a route depot → [first] → middle → [last] → depot."""
+    # The fixed ends fold into one virtual node 0 (leaving `first`, arriving at `last`): the tour that
+    # routing.best_order finds through node 0 is the route, and it is never longer than as given.
+    given = list(range(len(middle)))
+    start, end = point(first or depot), point(last or depot)
+    points = [point(s) for s in middle]
+    if len(middle) < 2 or start is None or end is None or any(p is None for p in points):
+        return given
+    inner = DISTANCES.matrix(points)
+    from_start = DISTANCES.matrix([start, *points])[0][1:]
+    to_end = [row[0] for row in DISTANCES.matrix([end, *points])[1:]]
+    matrix = [[0.0, *from_start]] + [[to_end[i], *inner[i]] for i in range(len(middle))]
+    order = routing.best_order(matrix, [i + 1 for i in given], time_limit_s=solver_seconds(len(middle)))
+    return [i - 1 for i in order]
+
+
+# -- generation ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """A template ready to stamp onto days: its route, and arrival offsets from the departure."""
+
+    template: RunTemplate
+    route: tuple[Site, ...]  # hub, other stops, hub again
+    offsets: tuple[timedelta, ...]
+    back: timedelta
+    distance_km: float | None
+
+
+def lines(session: Session) -> list[Line]:
+    """The active shuttle templates with their routes timed once, not once per day."""
+    sites = {s.id: s for s in session.execute(select(Site)).scalars()}
+    templates = session.execute(select(RunTemplate).where(RunTemplate.active.is_(True), RunTemplate.kind == RunKind.SHUTTLE)
+                                .order_by(RunTemplate.departs, RunTemplate.id)).scalars().all()
+    stops: dict[int, list[Site]] = defaultdict(list)
+    for tid, site_id in session.execute(select(RunTemplateStop.template_id, RunTemplateStop.site_id).order_by(RunTemplateStop.seq)):
+        stops[tid].append(sites[site_id])
+    out = []
+    reference = datetime(2000, 1, 3, tzinfo=UTC)
+    for t in templates:
+        if not stops[t.id]:
+            continue
+        route = (*stops[t.id], stops[t.id][0])
+        plan = timing(sites[t.post_office_id], route, reference)
+        out.append(Line(t, route, tuple(a - reference for a in plan.arrivals), plan.back_at - reference, plan.distance_km))
+    return out
+
+
+def generate(session: Session, start: date, days: int, now: datetime, *, calendar: Calendar = DEFAULT_CALENDAR) -> int:
+    """Create the runs of the working days among `days` days from `start`; idempotent. How many were created."""
+    lock_manifests(session)
+    dates = calendar.working_days(start, days)
+    templates = lines(session) if dates else []
+    created: list[tuple[Run, Line]] = []
+    if templates:
+        existing = set(session.execute(select(Run.template_id, Run.day).where(Run.day >= dates[0], Run.day <= dates[-1])).all())
+        for day in dates:
+            for line in templates:
+                if (line.template.id, day) in existing:
+                    continue
+                departs_at = as_utc(datetime.combine(day, line.template.departs, tzinfo=LOCAL_TZ))
+                run = Run(template_id=line.template.id, day=day, name=line.template.name, kind=line.template.kind,
+                          state=RunState.PLANNED, post_office_id=line.template.post_office_id, departs_at=departs_at,
+                          cutoff_at=departs_at - CUTOFF, ends_at=departs_at + line.back, distance_km=line.distance_km,
+                          created_at=now)
+                created.append((run, line))
+        session.add_all([run for run, _ in created])
+        session.flush()
+        rows = [
+            {"run_id": run.id, "seq": seq, "site_id": site.id, "hub": seq in (1, len(line.route)),
+             "planned_at": run.departs_at + offset, "arrived_at": None, "departed_at": None}
+            for run, line in created
+            for seq, (site, offset) in enumerate(zip(line.route, line.offsets), 1)
+        ]
+        if rows:
+            session.execute(insert(STOPS), rows)
+        manifest_parcels(session, None, now)  # parcels that waited for a run to exist
+    session.commit()
+    return len(created)
+
+
+# -- manifests -----------------------------------------------------------------------------------------
+# Placing parcels runs at the end of every scan batch, so it speaks to the driver directly (db.raw):
+# building SQLAlchemy statements would cost a single-scan request more than the queries themselves.
+
+# Parcels at a site that is not their destination, that no run is still due to pick up there.
+WAITING = """p.state = 'at_site' AND p.holder_site_id IS NOT NULL AND p.destination_id IS NOT NULL
+    AND p.holder_site_id <> p.destination_id
+    AND NOT EXISTS (SELECT 1 FROM manifest_entry e JOIN run_stop s ON s.id = e.pick_stop_id JOIN run r ON r.id = e.run_id
+                    WHERE e.parcel_id = p.id AND e.picked_at IS NULL AND s.site_id = p.holder_site_id
+                      AND s.departed_at IS NULL AND r.state <> 'closed')"""
+# The earliest run still open (not frozen, before its cutoff) that stops at one site and later at the other,
+# one of the two being its hub.
+EARLIEST_SLOT = """SELECT r.id AS run_id, a.id AS pick_id, b.id AS drop_id FROM run r JOIN run_stop a ON a.run_id = r.id JOIN run_stop b ON b.run_id = r.id
+    WHERE r.kind = 'shuttle' AND r.state = 'planned' AND r.frozen_at IS NULL AND r.cutoff_at > ?
+      AND a.site_id = ? AND b.site_id = ? AND a.seq < b.seq AND (a.hub OR b.hub)
+    ORDER BY r.cutoff_at, r.id, a.seq, b.seq LIMIT 1"""  # cutoff order is departure order, on an index
+NETWORK = """SELECT s.template_id, s.site_id FROM run_template_stop s JOIN run_template t ON t.id = s.template_id
+    WHERE t.active AND t.kind = 'shuttle' ORDER BY s.template_id, s.seq"""
+
+
+def db_time(session: Session, value: datetime) -> object:
+    """A time as a driver-level parameter: SQLite compares the stored UTC text, PostgreSQL timestamptz."""
+    return ledger.sqlite_time(value) if session.get_bind().dialect.name == "sqlite" else value
+
+
+def executemany(session: Session, sql: str, rows: list[tuple]) -> None:
+    conn = session.connection()
+    conn.exec_driver_sql(sql if conn.dialect.name == "sqlite" else sql.replace("?", "%s"), rows)
+
+
+@dataclass(frozen=True)
+class Network:
+    """Which sites a single run links: a hub with each of its line's stops, both ways."""
+
+    spokes: dict[int, frozenset[int]]  # hub → the other stops of its lines
+    hubs: dict[int, frozenset[int]]  # stop → the hubs of its lines
+
+    def next_site(self, here: int, destination: int) -> int | None:
+        """Where a parcel goes next: straight there if a line links them, else to a hub that reaches it."""
+        if destination in self.spokes.get(here, ()) or here in self.spokes.get(destination, ()):
+            return destination
+        hubs = sorted(self.hubs.get(here, ()))
+        via = [h for h in hubs if destination in self.spokes.get(h, ())]
+        return (via or hubs or [None])[0]
+
+
+NETWORK_TTL_S = 30.0
+_networks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine → (read at, Network)
+
+
+def network(session: Session, *, cached: bool = False) -> Network:
+    """The links of the active shuttle templates; a scan batch may take a copy up to NETWORK_TTL_S old."""
+    # Templates change rarely, and the runs of a new one are placed with a fresh read when generated.
+    engine = session.get_bind()
+    if cached and (hit := _networks.get(engine)) and time_module.monotonic() - hit[0] < NETWORK_TTL_S:
+        return hit[1]
+    spokes: dict[int, set[int]] = defaultdict(set)
+    hubs: dict[int, set[int]] = defaultdict(set)
+    hub_of: dict[int, int] = {}
+    for template_id, site_id in db.raw(session, NETWORK):
+        hub = hub_of.setdefault(template_id, site_id)
+        if site_id != hub:
+            spokes[hub].add(site_id)
+            hubs[site_id].add(hub)
+    found = Network({k: frozenset(v) for k, v in spokes.items()}, {k: frozenset(v) for k, v in hubs.items()})
+    _networks[engine] = (time_module.monotonic(), found)
+    return found
+
+
+# Insert parcels onto the earliest open slot from one site to another, chosen in the same statement.
+PLACE = f"""INSERT INTO manifest_entry (run_id, parcel_id, pick_stop_id, drop_stop_id, manifested_at)
+    SELECT slot.run_id, p.id, slot.pick_id, slot.drop_id, ? FROM parcel p
+    CROSS JOIN ({EARLIEST_SLOT}) slot
+    WHERE %s"""
+
+
+def place(session: Session, parcel_ids: Sequence[int], now: datetime, *, cached: bool = False) -> int:
+    """Manifest these parcels where they wait, on no open run (see withdraw): one read, one insert per hop."""
+    net, at = network(session, cached=cached), db_time(session, now)
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for chunk in chunks(sorted(set(parcel_ids))):
+        match, param = db.any_of(session, list(chunk))
+        for parcel_id, here, destination in db.raw(
+                session, f"SELECT p.id, p.holder_site_id, p.destination_id FROM parcel p WHERE p.id {match} AND {WAITING}", (param,)):
+            if (there := net.next_site(here, destination)) is not None:
+                groups[(here, there)].append(parcel_id)
+    placed = 0
+    for (here, there), ids in groups.items():
+        match, param = db.any_of(session, ids)
+        placed += max(db.raw(session, PLACE % f"p.id {match}", (at, at, here, there, param)).rowcount or 0, 0)
+    return placed
+
+
+def place_all(session: Session, now: datetime) -> int:
+    """Manifest every waiting parcel in the database: one insert per (site, next site), no loop over parcels."""
+    net, at = network(session), db_time(session, now)
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for here, destination in db.raw(session, f"SELECT DISTINCT p.holder_site_id, p.destination_id FROM parcel p WHERE {WAITING}"):
+        if (there := net.next_site(here, destination)) is not None:
+            groups[(here, there)].append(destination)
+    placed = 0
+    for (here, there), destinations in groups.items():
+        match, param = db.any_of(session, destinations)
+        where = f"{WAITING} AND p.holder_site_id = ? AND p.destination_id {match}"
+        placed += max(db.raw(session, PLACE % where, (at, at, here, there, here, param)).rowcount or 0, 0)
+    return placed
+
+
+def withdraw(session: Session, parcel_ids: Sequence[int], now: datetime) -> None:
+    """Take parcels off the manifests that have not frozen yet; they are placed again from where they are."""
+    for chunk in chunks(sorted(set(parcel_ids))):
+        match, param = db.any_of(session, list(chunk))
+        db.raw(session, f"""DELETE FROM manifest_entry WHERE parcel_id {match} AND picked_at IS NULL
+            AND run_id IN (SELECT id FROM run WHERE frozen_at IS NULL AND cutoff_at > ?)""", (param, db_time(session, now)))
+
+
+def manifest_parcels(session: Session, parcel_ids: Sequence[int] | None, now: datetime) -> int:
+    """Put waiting parcels on the earliest open run to their next site; the caller holds the lock and commits."""
+    # parcel_ids: parcels that just moved, first withdrawn from the manifests not yet frozen; None: all waiting.
+    if parcel_ids is None:
+        return place_all(session, now)
+    withdraw(session, parcel_ids, now)
+    return place(session, parcel_ids, now)
+
+
+def manifest_waiting(session: Session, now: datetime) -> int:
+    """Place every waiting parcel on a run (after runs were generated, or a run left one behind)."""
+    lock_manifests(session)
+    placed = manifest_parcels(session, None, now)
+    session.commit()
+    return placed
+
+
+# -- freezing at the cutoff --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """A run's stops as they will be: kept stop ids in visiting order, their times, the distance."""
+
+    active: frozenset[int]
+    order: tuple[int, ...]
+    planned: tuple[datetime, ...]
+    ends_at: datetime
+    distance_km: float | None
+
+
+def plan_freeze(session: Session, run: Run) -> Freeze:
+    """Keep the stops with something to drop or pick (or already reached), in the shortest order found."""
+    stops = session.execute(select(RunStop).where(RunStop.run_id == run.id).order_by(RunStop.seq)
+                            .execution_options(populate_existing=True)).scalars().all()
+    used = set()
+    for pick_id, drop_id in session.execute(select(ENTRIES.c.pick_stop_id, ENTRIES.c.drop_stop_id).where(ENTRIES.c.run_id == run.id)):
+        used.update((pick_id, drop_id))
+    kept = [s for s in stops if s.id in used or s.arrived_at is not None]
+    if not kept:
+        return Freeze(frozenset(), (), (), run.departs_at, 0.0)
+    sites = {s.id: s for s in session.execute(select(Site).where(Site.id.in_([run.post_office_id, *(s.site_id for s in kept)]))).scalars()}
+    first = kept[0] if kept[0].hub and kept[0].seq == stops[0].seq else None
+    last = kept[-1] if kept[-1].hub and kept[-1].seq == stops[-1].seq and kept[-1] is not first else None
+    middle = [s for s in kept if s is not first and s is not last]
+    depot = sites[run.post_office_id]
+    order = optimise(depot, sites[first.site_id] if first else None, [sites[s.site_id] for s in middle],
+                     sites[last.site_id] if last else None)
+    route = [*([first] if first else []), *(middle[i] for i in order), *([last] if last else [])]
+    plan = timing(depot, [sites[s.site_id] for s in route], run.departs_at)
+    return Freeze(frozenset(s.id for s in kept), tuple(s.id for s in route), plan.arrivals, plan.back_at, plan.distance_km)
+
+
+def apply_freeze(session: Session, run: Run, plan: Freeze, now: datetime) -> None:
+    """Write the frozen stops; the caller holds the lock and commits."""
+    session.flush()
+    session.execute(update(STOPS).where(STOPS.c.run_id == run.id).values(seq=STOPS.c.seq + RESEQ))
+    session.execute(delete(STOPS).where(STOPS.c.run_id == run.id, STOPS.c.id.not_in(plan.order or [-1])))
+    if plan.order:
+        session.execute(update(STOPS).where(STOPS.c.id == bindparam("stop_id")).values(seq=bindparam("new_seq"), planned_at=bindparam("at")),
+                        [{"stop_id": sid, "new_seq": i, "at": at} for i, (sid, at) in enumerate(zip(plan.order, plan.planned), 1)])
+    run.ends_at, run.distance_km, run.frozen_at = plan.ends_at, plan.distance_km, now
+    session.add(run)
+    session.flush()
+
+
+def reload(session: Session, run_id: int) -> Run:
+    """The run as the database has it now (sessions here keep objects across commits)."""
+    if not 0 < run_id <= MAX_ID:
+        raise NotFound(what=Phrase(N_("chuyến")), code=run_id)
+    run = session.execute(select(Run).where(Run.id == run_id).execution_options(populate_existing=True)).scalars().first()
+    if run is None:
+        raise NotFound(what=Phrase(N_("chuyến")), code=run_id)
+    return run
+
+
+def freeze(session: Session, run: Run, now: datetime) -> None:
+    """Freeze one run's manifest and order its stops; the caller holds the lock and commits."""
+    apply_freeze(session, run, plan_freeze(session, run), now)
+
+
+def freeze_due(session: Session, now: datetime) -> int:
+    """Freeze the runs whose cutoff has passed (the scheduler's minute job); how many were frozen."""
+    # Each stop order is found before taking the lock (past its cutoff a run's entries no longer
+    # change), so scan batches wait only for the writing.
+    lock_manifests(session)
+    manifest_parcels(session, None, now)
+    session.commit()
+    due = session.execute(select(Run.id).where(Run.frozen_at.is_(None), Run.cutoff_at <= now, Run.state != RunState.CLOSED,
+                                               Run.kind == RunKind.SHUTTLE).order_by(Run.cutoff_at, Run.id)).scalars().all()
+    frozen = 0
+    for run_id in due:
+        plan = plan_freeze(session, reload(session, run_id))
+        lock_manifests(session)
+        run = reload(session, run_id)
+        if run.frozen_at is None:
+            fresh = plan_freeze(session, run) if active_stops(session, run) != plan.active else plan
+            apply_freeze(session, run, fresh, now)
+            frozen += 1
+        session.commit()
+    return frozen
+
+
+def active_stops(session: Session, run: Run) -> frozenset[int]:
+    used = set()
+    for pick_id, drop_id in session.execute(select(ENTRIES.c.pick_stop_id, ENTRIES.c.drop_stop_id).where(ENTRIES.c.run_id == run.id)):
+        used.update((pick_id, drop_id))
+    reached = session.execute(select(STOPS.c.id).where(STOPS.c.run_id == run.id, STOPS.c.arrived_at.is_not(None))).scalars()
+    return frozenset(used | set(reached))
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+
+
+def runs_out(session: Session, runs: Sequence[Run]) -> list[RunOut]:
+    """Runs as the API shows them, with each stop's drop and pick lists: a handful of queries in all."""
+    ids = [r.id for r in runs]
+    if not ids:
+        return []
+    codes = dict(session.execute(select(Site.id, Site.code)).all())
+    stops: dict[int, list[RunStop]] = defaultdict(list)
+    for stop in session.execute(select(RunStop).where(RunStop.run_id.in_(ids)).order_by(RunStop.run_id, RunStop.seq)
+                                .execution_options(populate_existing=True)).scalars():
+        stops[stop.run_id].append(stop)
+    picks: dict[int, list[str]] = defaultdict(list)
+    drops: dict[int, list[str]] = defaultdict(list)
+    for pick_id, drop_id, code in session.execute(
+        select(ENTRIES.c.pick_stop_id, ENTRIES.c.drop_stop_id, PARCELS.c.code)
+        .join(PARCELS, PARCELS.c.id == ENTRIES.c.parcel_id).where(ENTRIES.c.run_id.in_(ids)).order_by(PARCELS.c.code)
+    ):
+        picks[pick_id].append(code)
+        drops[drop_id].append(code)
+    courier_ids = {r.courier_id for r in runs if r.courier_id}
+    couriers = dict(session.execute(select(User.id, User.username).where(User.id.in_(courier_ids))).all()) if courier_ids else {}
+    return [
+        RunOut(
+            id=r.id, date=r.day, name=r.name, kind=r.kind, state=r.state, courier=couriers.get(r.courier_id),
+            departs_at=as_utc(r.departs_at), cutoff_at=as_utc(r.cutoff_at), ends_at=as_utc(r.ends_at),
+            distance_km=r.distance_km,
+            stops=[RunStopOut(seq=s.seq, site=codes[s.site_id], planned_at=as_utc(s.planned_at),
+                              arrived_at=as_utc(s.arrived_at) if s.arrived_at else None,
+                              departed_at=as_utc(s.departed_at) if s.departed_at else None,
+                              drop=drops[s.id], pick=picks[s.id]) for s in stops[r.id]],
+        )
+        for r in runs
+    ]
+
+
+def runs_of_day(session: Session, day: date) -> RunsOut:
+    """The runs of a local date, by departure."""
+    runs = session.execute(select(Run).where(Run.day == day).order_by(Run.departs_at, Run.name, Run.id)
+                           .execution_options(populate_existing=True)).scalars().all()
+    return RunsOut(runs=runs_out(session, runs))
+
+
+def run_detail(session: Session, run_id: int) -> RunOut:
+    return runs_out(session, [reload(session, run_id)])[0]
+
+
+def run_of_parcel(session: Session, parcel_id: int) -> int | None:
+    """The run carrying the parcel, or due to pick it up (for a parcel's `run` in the API)."""
+    return session.execute(select(ManifestEntry.run_id).where(ManifestEntry.parcel_id == parcel_id, ManifestEntry.dropped_at.is_(None))
+                           .order_by(ManifestEntry.id.desc()).limit(1)).scalar()
+
+
+# -- driving ---------------------------------------------------------------------------------------------
+
+
+def check_driver(session: Session, run: Run, actor: User) -> None:
+    """The run's courier, or a supervisor or admin on their behalf."""
+    if actor.role in OVERSEERS:
+        return
+    if actor.role != Role.COURIER:
+        raise Forbidden(role=actor.role)
+    if run.courier_id not in (None, actor.id):
+        raise NotYourRun(run=run_label(run), courier=session.get(User, run.courier_id).username)
+
+
+def refuse(run: Run, action: str) -> RunStateConflict:
+    return RunStateConflict(run=run_label(run), state=Phrase(STATE_NAMES[RunState(run.state)]), action=Phrase(action))
+
+
+def assign(session: Session, run_id: int, data: AssignIn, *, actor: User, now: datetime) -> RunOut:
+    """Give a planned run to a courier (a courier may take an unassigned run for himself)."""
+    db.begin_write(session)
+    run = reload(session, run_id)
+    courier = session.execute(select(User).where(User.username == data.courier.strip().lower())).scalars().first()
+    if courier is None or courier.role != Role.COURIER or not courier.active:
+        raise Unprocessable(field="courier", detail=Phrase(N_("%(user)s không phải bưu tá"), user=data.courier))
+    if actor.role not in OVERSEERS:
+        if actor.role != Role.COURIER or courier.id != actor.id:
+            raise Forbidden(role=actor.role)
+        check_driver(session, run, actor)
+    if run.state != RunState.PLANNED:
+        raise refuse(run, N_("phân công"))
+    run.courier_id = courier.id
+    if data.vehicle is not None:
+        run.vehicle = data.vehicle.strip() or None
+    session.add(run)
+    session.commit()
+    return run_detail(session, run_id)
+
+
+def start(session: Session, run_id: int, *, actor: User, now: datetime) -> RunOut:
+    """The courier sets off: the manifest freezes now if its cutoff has not come yet."""
+    lock_manifests(session)
+    run = reload(session, run_id)
+    check_driver(session, run, actor)
+    if run.state == RunState.CLOSED:
+        raise refuse(run, N_("bắt đầu"))
+    if run.state == RunState.PLANNED:
+        if run.courier_id is None:
+            if actor.role != Role.COURIER:
+                raise NoCourier(run=run_label(run))
+            run.courier_id = actor.id
+        if run.frozen_at is None:
+            freeze(session, run, now)
+        run.state, run.started_at = RunState.STARTED, now
+        session.add(run)
+    session.commit()
+    return run_detail(session, run_id)
+
+
+def depart(session: Session, run_id: int, seq: int, *, actor: User, now: datetime) -> RunOut:
+    """The courier leaves a stop; what the manifest had to pick there and was not picked goes on the next run."""
+    lock_manifests(session)
+    run = reload(session, run_id)
+    check_driver(session, run, actor)
+    if run.state != RunState.STARTED:
+        raise refuse(run, N_("rời điểm dừng"))
+    stop = session.execute(select(RunStop).where(RunStop.run_id == run.id, RunStop.seq == seq)
+                           .execution_options(populate_existing=True)).scalars().first()
+    if stop is None:
+        raise UnknownStop(run=run_label(run), seq=seq)
+    if stop.departed_at is None:  # departing twice keeps the first time: a phone may resend
+        stop.arrived_at = stop.arrived_at or now
+        stop.departed_at = now
+        session.add(stop)
+        session.flush()
+        left = session.execute(select(ENTRIES.c.parcel_id).where(ENTRIES.c.pick_stop_id == stop.id, ENTRIES.c.picked_at.is_(None))).scalars().all()
+        if left:
+            manifest_parcels(session, left, now)
+    session.commit()
+    return run_detail(session, run_id)
+
+
+def close(session: Session, run_id: int, *, actor: User, now: datetime) -> RunClosedOut:
+    """End the run, even with manifested parcels still on board: they are listed for the watch."""
+    lock_manifests(session)
+    run = reload(session, run_id)
+    check_driver(session, run, actor)
+    if run.state != RunState.CLOSED:
+        run.state, run.closed_at = RunState.CLOSED, now
+        session.add(run)
+        session.flush()
+        left = session.execute(select(ENTRIES.c.parcel_id).where(ENTRIES.c.run_id == run.id, ENTRIES.c.picked_at.is_(None))).scalars().all()
+        if left:
+            manifest_parcels(session, left, now)
+    on_board = on_board_codes(session, run.id)
+    session.commit()
+    return RunClosedOut(**run_detail(session, run_id).model_dump(), on_board=on_board)
+
+
+def on_board_codes(session: Session, run_id: int) -> list[str]:
+    """Parcels picked up on the run and still with a courier, never handed over."""
+    return list(session.execute(
+        select(PARCELS.c.code).join(ENTRIES, ENTRIES.c.parcel_id == PARCELS.c.id)
+        .where(ENTRIES.c.run_id == run_id, ENTRIES.c.picked_at.is_not(None), ENTRIES.c.dropped_at.is_(None),
+               PARCELS.c.state == ParcelState.IN_TRANSIT)
+        .order_by(PARCELS.c.code)
+    ).scalars())
+
+
+# -- the scan engine's hooks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What a batch needs to judge scans naming a run, read once per batch."""
+
+    label: str
+    state: str
+    courier_id: int | None
+    site_ids: frozenset[int]
+
+
+_batch_runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # batch → {run id: RunView | None}
+
+
+def from_db_time(value: datetime | str) -> datetime:
+    """A time read through the driver: UTC text on SQLite, timestamptz on PostgreSQL."""
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def run_view(session: Session, run_id: int) -> RunView | None:
+    if not 0 < run_id <= MAX_ID:
+        return None
+    row = db.raw(session, "SELECT id, name, state, courier_id, departs_at FROM run WHERE id = ?", (run_id,)).first()
+    if row is None:
+        return None
+    sites = frozenset(site_id for (site_id,) in db.raw(session, "SELECT site_id FROM run_stop WHERE run_id = ?", (run_id,)))
+    label = f"{row[0]} ({row[1]}, {local(from_db_time(row[4])):%H:%M %d/%m})"
+    return RunView(label, row[2], row[3], sites)
+
+
+def check_scan(batch, scan, code: str) -> None:
+    """Custody hook: a scan naming a run needs the run, not closed; a pickup or handover, its courier and a stop of it."""
+    # Planned runs are accepted as well as started ones: a courier may scan before pressing start.
+    # Each run is read once per batch; nothing is written here.
+    views = _batch_runs.setdefault(batch, {})
+    if scan.run not in views:
+        views[scan.run] = run_view(batch.session, scan.run)
+    run = views[scan.run]
+    if run is None:
+        raise UnknownRun(run=scan.run)
+    if run.state == RunState.CLOSED:
+        raise RunClosed(run=run.label)
+    if scan.action not in (Action.PICKUP, Action.HANDOVER):
+        return
+    if batch.actor.role == Role.COURIER and run.courier_id not in (None, batch.actor.id):
+        batch.remember_users([run.courier_id])
+        raise NotYourRun(run=run.label, courier=batch.usernames.get(run.courier_id, "?"))
+    if scan.site:
+        site = batch.site_of(scan)
+    else:  # a pickup without a site is where the parcel is; the custody rules judge the rest
+        held = batch.bags.get(code) or batch.parcels.get(code)
+        if scan.action != Action.PICKUP or held is None or held.holder_site_id is None:
+            return
+        site = batch.sites[held.holder_site_id]
+    if site.id not in run.site_ids:
+        raise NotAStop(run=run.label, site=site.name)
+
+
+def after_scans(batch) -> None:
+    """Custody hook at the end of a batch: stops reached, lines picked and dropped, moved parcels placed again."""
+    _batch_runs.pop(batch, None)
+    session, rows = batch.session, batch.rows
+    record_progress(session, rows)
+    moved = [h for h in batch.parcels.values() if h.dirty]
+    if not moved:
+        return
+    fresh = {row["parcel_id"] for row in rows if row["action"] == Action.ACCEPT}  # first event: on no manifest yet
+    stale = [h.id for h in moved if h.id not in fresh]
+    if stale:
+        withdraw(session, stale, batch.now)
+    waiting_here = [h.id for h in moved if h.state == ParcelState.AT_SITE]
+    if waiting_here:
+        place(session, waiting_here, batch.now, cached=True)
+
+
+def record_progress(session: Session, rows: Sequence[dict]) -> None:
+    """From a batch's event rows: arrivals at stops, and picked/dropped times on manifest lines."""
+    arrivals: dict[tuple[int, int, str], datetime] = {}
+    picks: dict[tuple[int, int], datetime] = {}
+    drops: dict[int, datetime] = {}
+    for row in rows:
+        action, at, parcel_id = row["action"], row["device_at"], row["parcel_id"]
+        if row["run_id"] is not None and action in (Action.PICKUP, Action.HANDOVER) and row["site_id"] is not None:
+            key = (row["run_id"], row["site_id"], action)
+            arrivals[key] = min(at, arrivals.get(key, at))
+            if action == Action.PICKUP and parcel_id is not None:
+                picks[(row["run_id"], parcel_id)] = min(at, picks.get((row["run_id"], parcel_id), at))
+        if action in (Action.HANDOVER, Action.RECEIVE) and parcel_id is not None:
+            drops[parcel_id] = min(at, drops.get(parcel_id, at))
+    if arrivals:
+        mark_arrivals(session, arrivals)
+    if picks:
+        executemany(session, "UPDATE manifest_entry SET picked_at = ? WHERE run_id = ? AND parcel_id = ? AND picked_at IS NULL",
+                    [(db_time(session, at), r, p) for (r, p), at in picks.items()])
+    if drops:
+        carried = []
+        for chunk in chunks(list(drops)):
+            match, param = db.any_of(session, list(chunk))
+            carried += [p for (p,) in db.raw(session, f"""SELECT DISTINCT parcel_id FROM manifest_entry
+                WHERE parcel_id {match} AND picked_at IS NOT NULL AND dropped_at IS NULL""", (param,))]
+        if carried:
+            executemany(session, """UPDATE manifest_entry SET dropped_at = ?
+                WHERE parcel_id = ? AND picked_at IS NOT NULL AND dropped_at IS NULL AND picked_at <= ?""",
+                        [(db_time(session, drops[p]), p, db_time(session, drops[p])) for p in carried])
+
+
+def mark_arrivals(session: Session, arrivals: dict[tuple[int, int, str], datetime]) -> None:
+    """The first scan at a stop is the arrival there."""
+    # A pickup counts for the site's first open visit, a handover for its last: the hub is visited
+    # first to pick and last to drop.
+    visits: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+    match, param = db.any_of(session, sorted({r for r, _, _ in arrivals}))
+    for stop in db.raw(session, f"SELECT id, run_id, site_id, arrived_at, departed_at FROM run_stop WHERE run_id {match} ORDER BY seq",
+                       (param,)):
+        visits[(stop[1], stop[2])].append(stop)
+    first: dict[int, datetime] = {}
+    for (run_id, site_id, action), at in arrivals.items():
+        stops = visits.get((run_id, site_id))
+        if not stops:
+            continue
+        pool = [s for s in stops if s[4] is None] or stops
+        stop = pool[0] if action == Action.PICKUP else pool[-1]
+        if stop[3] is None:
+            first[stop[0]] = min(at, first.get(stop[0], at))
+    if first:
+        executemany(session, "UPDATE run_stop SET arrived_at = ? WHERE id = ? AND arrived_at IS NULL",
+                    [(db_time(session, at), stop_id) for stop_id, at in first.items()])
+
+
+# -- the printed manifest --------------------------------------------------------------------------------
+
+
+def manifest_document(session: Session, run_id: int, *, label_key: str) -> documents.Manifest:
+    """The run's manifest with, per stop, its handover record filled from the scans made there."""
+    run = reload(session, run_id)
+    stops = session.execute(select(RunStop).where(RunStop.run_id == run.id).order_by(RunStop.seq)
+                            .execution_options(populate_existing=True)).scalars().all()
+    sites = {s.id: s for s in session.execute(select(Site)).scalars()}
+    users = {u.id: u for u in session.execute(select(User)).scalars()}
+    courier = users.get(run.courier_id)
+    parcels: dict[int, tuple[str, str, str, int | None]] = {}
+    lines = session.execute(
+        select(ENTRIES.c.parcel_id, ENTRIES.c.pick_stop_id, ENTRIES.c.drop_stop_id, Parcel.code, Dossier.code,
+               Dossier.procedure, Parcel.destination_id)
+        .join(Parcel, Parcel.id == ENTRIES.c.parcel_id).join(Dossier, Dossier.id == Parcel.dossier_id)
+        .where(ENTRIES.c.run_id == run.id).order_by(Parcel.code)
+    ).all()
+    stop_site = {s.id: s.site_id for s in stops}
+    picks: dict[int, list[documents.ManifestParcel]] = defaultdict(list)
+    drops: dict[int, list[documents.ManifestParcel]] = defaultdict(list)
+    for parcel_id, pick_id, drop_id, code, dossier_code, procedure, destination_id in lines:
+        parcels[parcel_id] = (code, dossier_code, procedure, destination_id)
+        picks[pick_id].append(documents.ManifestParcel(code, dossier_code, procedure, sites[stop_site[drop_id]].name))
+        final = sites[destination_id].name if destination_id in sites else ""
+        drops[drop_id].append(documents.ManifestParcel(code, dossier_code, procedure, final))
+    handovers = handover_lines(session, run, stops, sites, users)
+    return documents.Manifest(
+        run_name=run.name, run_ref=run_code(run.id), run_date=run.day, departs_at=as_utc(run.departs_at),
+        courier=name_of(courier), distance_km=run.distance_km,
+        qr_payload=labels.qr_payload(label_key, run_code(run.id)),
+        stops=[documents.ManifestStop(
+            seq=s.seq, site_name=sites[s.site_id].name, planned_at=as_utc(s.planned_at), drop=drops[s.id], pick=picks[s.id],
+            handovers=handovers[s.id], site_address=sites[s.site_id].address or None,
+            arrived_at=as_utc(s.arrived_at) if s.arrived_at else None,
+            departed_at=as_utc(s.departed_at) if s.departed_at else None,
+        ) for s in stops],
+        vehicle=run.vehicle, post_office=sites[run.post_office_id].name,
+    )
+
+
+def name_of(user: User | None) -> str | None:
+    return (user.full_name or user.username) if user else None
+
+
+def handover_lines(session: Session, run: Run, stops: Sequence[RunStop], sites: dict[int, Site],
+                   users: dict[int, User]) -> dict[int, list[documents.HandoverLine]]:
+    """The handoffs scanned with this run, per stop; a handover shows who received it at the site."""
+    events = session.execute(
+        select(CustodyEvent, Parcel.code, Dossier.code).join(Parcel, Parcel.id == CustodyEvent.parcel_id)
+        .join(Dossier, Dossier.id == Parcel.dossier_id)
+        .where(CustodyEvent.run_id == run.id, CustodyEvent.action.in_([Action.PICKUP, Action.HANDOVER]))
+        .order_by(CustodyEvent.seq)
+    ).all()
+    handed = {e.parcel_id for e, _, _ in events if e.action == Action.HANDOVER}
+    receipts: dict[tuple[int, int], list[CustodyEvent]] = defaultdict(list)
+    if handed:
+        for e in session.execute(select(CustodyEvent).where(CustodyEvent.parcel_id.in_(handed), CustodyEvent.action == Action.RECEIVE)
+                                 .order_by(CustodyEvent.seq)).scalars():
+            receipts[(e.parcel_id, e.site_id)].append(e)
+    visits: dict[int, list[RunStop]] = defaultdict(list)
+    for s in stops:
+        visits[s.site_id].append(s)
+    out: dict[int, list[documents.HandoverLine]] = defaultdict(list)
+    for e, code, dossier_code in events:
+        at_site = visits.get(e.site_id)
+        if not at_site:
+            continue
+        site_name = sites[e.site_id].name
+        if e.action == Action.PICKUP:
+            out[at_site[0].id].append(documents.HandoverLine(code, dossier_code, "nhận", as_utc(e.device_at), site_name, name_of(users.get(e.actor_id))))
+        else:
+            receipt = next((r for r in receipts[(e.parcel_id, e.site_id)] if r.seq > e.seq), None)
+            receiver = name_of(users.get(receipt.actor_id)) if receipt else None
+            out[at_site[-1].id].append(documents.HandoverLine(code, dossier_code, "giao", as_utc(e.device_at), name_of(users.get(e.actor_id)), receiver))
+    return out
+
+
+def render_manifest(session: Session, run_id: int, *, label_key: str) -> bytes:
+    """The run's manifest as a PDF."""
+    return documents.render_manifest(manifest_document(session, run_id, label_key=label_key))

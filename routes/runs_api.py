@@ -1,0 +1,98 @@
+"""The runs API under /api/v1: templates, the day's runs, manifests, and driving a run."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, request
+
+from models import Role
+from models.runs import AssignIn, RunClosedOut, RunOut, RunsOut, RunTemplateCreatedOut, RunTemplateIn, RunTemplatesOut
+from postal import runs
+from postal.clock import local, utcnow
+from postal.errors import N_, Phrase, Unprocessable
+from routes.api import parse, spec
+from routes.auth import current_actor, roles_required
+from routes.session import get_session, settings
+
+bp = Blueprint("runs_api", __name__, url_prefix="/api/v1")
+STAFF = tuple(Role)
+DRIVERS = (Role.COURIER, Role.SUPERVISOR, Role.ADMIN)
+
+
+@bp.get("/run-templates")
+@spec.operation("get", "/run-templates", "Run templates", responses={200: RunTemplatesOut})
+@roles_required(*STAFF)
+def list_templates():
+    return runs.list_templates(get_session()).model_dump(mode="json")
+
+
+@bp.post("/run-templates")
+@spec.operation("post", "/run-templates", "Create a run template (admin)", body=RunTemplateIn,
+                responses={201: RunTemplateCreatedOut, 200: RunTemplateCreatedOut})
+@roles_required(Role.ADMIN)
+def create_template():
+    data = parse(RunTemplateIn)
+    template, created = runs.create_template(get_session(), data, actor=current_actor(), now=utcnow())
+    return RunTemplateCreatedOut(run_template=template).model_dump(mode="json"), 201 if created else 200
+
+
+@bp.get("/runs")
+@spec.operation("get", "/runs", "The runs of a day", responses={200: RunsOut},
+                query={"date": "YYYY-MM-DD, local date; today by default"})
+@roles_required(*STAFF)
+def list_runs():
+    raw = request.args.get("date")
+    try:
+        day = date.fromisoformat(raw) if raw else local(utcnow()).date()
+    except ValueError:
+        raise Unprocessable(field="date", detail=Phrase(N_("ngày phải có dạng YYYY-MM-DD"))) from None
+    return runs.runs_of_day(get_session(), day).model_dump(mode="json")
+
+
+@bp.get("/runs/<int:run_id>")
+@spec.operation("get", "/runs/<run_id>", "One run with its stops and manifest", responses={200: RunOut})
+@roles_required(*STAFF)
+def get_run(run_id: int):
+    return runs.run_detail(get_session(), run_id).model_dump(mode="json")
+
+
+@bp.get("/runs/<int:run_id>/manifest.pdf")
+@spec.operation("get", "/runs/<run_id>/manifest.pdf", "The printable manifest with its handover records",
+                responses={200: "application/pdf"})
+@roles_required(*STAFF)
+def manifest_pdf(run_id: int):
+    pdf = runs.render_manifest(get_session(), run_id, label_key=settings().label_key)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{runs.run_code(run_id)}.pdf"'})
+
+
+@bp.post("/runs/<int:run_id>/assign")
+@spec.operation("post", "/runs/<run_id>/assign", "Assign a courier to a planned run", body=AssignIn,
+                responses={200: RunOut})
+@roles_required(*DRIVERS)
+def assign(run_id: int):
+    data = parse(AssignIn)
+    return runs.assign(get_session(), run_id, data, actor=current_actor(), now=utcnow()).model_dump(mode="json")
+
+
+@bp.post("/runs/<int:run_id>/start")
+@spec.operation("post", "/runs/<run_id>/start", "Start a run (freezes its manifest)", responses={200: RunOut})
+@roles_required(*DRIVERS)
+def start(run_id: int):
+    return runs.start(get_session(), run_id, actor=current_actor(), now=utcnow()).model_dump(mode="json")
+
+
+@bp.post("/runs/<int:run_id>/stops/<int:seq>/depart")
+@spec.operation("post", "/runs/<run_id>/stops/<seq>/depart", "Leave a stop of a started run", responses={200: RunOut})
+@roles_required(*DRIVERS)
+def depart(run_id: int, seq: int):
+    return runs.depart(get_session(), run_id, seq, actor=current_actor(), now=utcnow()).model_dump(mode="json")
+
+
+@bp.post("/runs/<int:run_id>/close")
+@spec.operation("post", "/runs/<run_id>/close", "Close a run; lists the parcels still on board",
+                responses={200: RunClosedOut})
+@roles_required(*DRIVERS)
+def close(run_id: int):
+    return runs.close(get_session(), run_id, actor=current_actor(), now=utcnow()).model_dump(mode="json")

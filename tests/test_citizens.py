@@ -1,0 +1,95 @@
+"""What citizens see: tracking with code + phone digits, and the apology slip of a late dossier."""
+
+import io
+from datetime import timedelta
+
+from pypdf import PdfReader
+
+from postal.clock import utcnow
+
+
+def registered(client, make, **overrides) -> tuple[str, str]:
+    """A dossier registered at the center and its first parcel's code."""
+    make.network()
+    body = make.dossier_body(**overrides)
+    answer = client.post("/api/v1/dossiers", json=body, headers=make.token("ntha")).get_json()
+    return body["code"], answer["parcel"]["code"]
+
+
+def test_tracking_shows_each_step_in_plain_words_without_staff_names(client, make):
+    code, parcel = registered(client, make)
+    make.scan_as("ntha", parcel, "accept", site="TTHCC")
+    make.scan_as("nva", parcel, "pickup")
+    make.scan_as("nva", parcel, "handover", site="STP")
+    make.scan_as("stp.linh", parcel, "receive")
+    r = client.post("/api/v1/track", json={"code": code, "phone_last4": "5678"})
+    assert r.status_code == 200
+    answer = r.get_json()
+    assert answer["status"] == "at_agency" and answer["late"] is False
+    steps = [s["what"] for s in answer["timeline"]]
+    assert steps == ["Đã nộp hồ sơ", "Đã tiếp nhận tại Trung tâm Phục vụ hành chính công tỉnh",
+                     "Bưu điện đã nhận chuyển", "Đã chuyển đến Sở Tư pháp"]
+    text = r.get_data(as_text=True)
+    for secret in ("nva", "stp.linh", "ntha", "0912345678", "Nguyễn Văn An"):
+        assert secret not in text
+
+
+def test_unknown_code_and_wrong_phone_answer_the_same_404(client, make):
+    code, _ = registered(client, make)
+    wrong_phone = client.post("/api/v1/track", json={"code": code, "phone_last4": "0000"})
+    unknown = client.post("/api/v1/track", json={"code": "000.00.22.H47-000000-9999", "phone_last4": "5678"})
+    assert wrong_phone.status_code == unknown.status_code == 404
+    assert wrong_phone.get_json()["error"]["code"] == unknown.get_json()["error"]["code"] == "not_found"
+    assert client.post("/api/v1/track", json={"code": code, "phone_last4": "56"}).status_code == 400
+
+
+def test_tracking_is_rate_limited_per_address(client, make):
+    code, _ = registered(client, make)
+    answers = [client.post("/api/v1/track", json={"code": code, "phone_last4": "0000"}).status_code for _ in range(11)]
+    assert answers[:10] == [404] * 10 and answers[10] == 429
+
+
+def test_tracking_page_in_vietnamese_and_english(client, make):
+    code, _ = registered(client, make)
+    page = client.get("/track")
+    assert page.status_code == 200 and "Tra cứu hồ sơ" in page.get_data(as_text=True)
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post("/track", data={"code": code, "phone_last4": "5678", "csrf_token": token})
+    assert r.status_code == 200 and "Đã tiếp nhận hồ sơ" in r.get_data(as_text=True)
+    r = client.post("/track", data={"code": code, "phone_last4": "5678", "csrf_token": token},
+                    headers={"Accept-Language": "en"})
+    assert "The dossier has been received" in r.get_data(as_text=True)
+
+
+def late_dossier(client, make) -> str:
+    received = utcnow() - timedelta(days=20)
+    code, _ = registered(client, make, received_at=received.isoformat(), due_at=(received + timedelta(days=10)).isoformat())
+    return code
+
+
+def test_a_late_dossier_gets_an_apology_slip_in_vietnamese(client, make):
+    code = late_dossier(client, make)
+    r = client.get(f"/api/v1/dossiers/{code}/apology.pdf?reason=Cần xác minh thêm tại địa phương", headers=make.token("ntha"))
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages)
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in text and code in text
+    assert "Cần xác minh thêm tại địa phương" in text and "Nguyễn Văn An" in text
+    tracked = client.post("/api/v1/track", json={"code": code, "phone_last4": "5678"}).get_json()
+    assert tracked["late"] is True and tracked["new_due"] is not None
+
+
+def test_an_apology_slip_for_a_dossier_on_time_is_409(client, make):
+    code, _ = registered(client, make)
+    r = client.get(f"/api/v1/dossiers/{code}/apology.pdf", headers=make.token("ntha"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_late"
+
+
+def test_a_new_due_date_must_be_a_future_working_day(client, make):
+    code = late_dossier(client, make)
+    headers = make.token("ntha")
+    assert client.get(f"/api/v1/dossiers/{code}/apology.pdf?new_due=2020-01-01", headers=headers).status_code == 422
+    assert client.get(f"/api/v1/dossiers/{code}/apology.pdf?new_due=not-a-date", headers=headers).status_code == 422
+    sunday = utcnow().date() + timedelta(days=(6 - utcnow().date().weekday()) % 7 or 7)
+    r = client.get(f"/api/v1/dossiers/{code}/apology.pdf?new_due={sunday}", headers=headers)
+    assert r.status_code == 422 and "new_due" in r.get_json()["error"]["message"]
+    assert client.get(f"/api/v1/dossiers/{code}/apology.pdf", headers=make.token("nva")).status_code == 403

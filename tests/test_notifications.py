@@ -1,0 +1,527 @@
+"""The outbox against real local servers: an HTTP SMS gateway and webhook receiver, and SMTP (aiosmtpd)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from models import Dossier, OutboxMessage, User
+from models.dossiers import DossierIn, ParcelIn
+from postal import custody, db, dossiers, notifications
+from postal.cli import cli
+from postal.clock import utcnow
+from routes import create_app
+from tests.conftest import ROOT, TEST_SETTINGS
+
+WEBHOOK_SECRET = "webhook-secret-for-tests"
+
+
+# -- the servers -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Arrival:
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+    @property
+    def key(self) -> str:
+        return self.headers["idempotency-key"]
+
+    def json(self) -> dict:
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass
+class Gateway:
+    """SMS gateway (POST /sms) and webhook receiver (POST /hook) on 127.0.0.1, recording every request."""
+
+    arrivals: list[Arrival] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)  # statuses for the next requests; 200 after them
+    delay_s: float = 0.0
+    hold_from: int | None = None  # the n-th request (1-based) and later wait for `release`
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    base: str = ""
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def on(self, path: str) -> list[Arrival]:
+        return [a for a in self.arrivals if a.path == path]
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        body = request.rfile.read(int(request.headers.get("Content-Length", 0)))
+        with self.lock:
+            self.arrivals.append(Arrival(request.path, {k.lower(): v for k, v in request.headers.items()}, body))
+            status = self.answers.pop(0) if self.answers else 200
+            hold = self.hold_from is not None and len(self.arrivals) >= self.hold_from
+        if hold:
+            self.held.set()
+            self.release.wait(30)
+        time.sleep(self.delay_s)
+        try:
+            request.send_response(status)
+            request.send_header("Content-Length", "2")
+            request.end_headers()
+            request.wfile.write(b"ok")
+        except OSError:
+            pass  # the sender was killed while we held its request
+
+
+@pytest.fixture
+def gateway():
+    gw = Gateway()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            gw.handle(self)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    gw.base = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield gw
+    gw.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping what it was given."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port
+    yield box
+    controller.stop()
+
+
+def server_settings(database_url: str, gateway: Gateway, mailbox: Mailbox) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url, **TEST_SETTINGS,
+        "POSTAL_SMS_URL": gateway.url("/sms"), "POSTAL_WEBHOOK_URL": gateway.url("/hook"),
+        "POSTAL_WEBHOOK_SECRET": WEBHOOK_SECRET, "POSTAL_SMTP_HOST": "127.0.0.1", "POSTAL_SMTP_PORT": str(mailbox.port),
+        "POSTAL_MAIL_FROM": "thongbao@buudien.test",
+    }
+
+
+@pytest.fixture
+def app(database_url, gateway, mailbox):
+    """The app wired to the local servers (overrides conftest's `app`, so `make` and `client` use it)."""
+    app = create_app(server_settings(database_url, gateway, mailbox))
+    app.config["TESTING"] = True
+    engine = app.extensions["postal.engine"]
+    db.drop_schema(engine)
+    db.create_schema(engine)
+    yield app
+    db.drop_schema(engine)
+
+
+@pytest.fixture
+def settings(app):
+    return app.extensions["postal.settings"]
+
+
+@pytest.fixture
+def session(app):
+    s = db.new_session(app.extensions["postal.engine"])
+    yield s
+    s.close()
+
+
+def sms(session, n: int, *, at=None, prefix: str = "ev") -> list[str]:
+    """Queue n SMS in one transaction; their dedupe keys."""
+    at = at or utcnow()
+    keys = [f"{prefix}-{i}:sms:receipt" for i in range(n)]
+    for i, key in enumerate(keys):
+        notifications.queue(session, channel="sms", recipient=f"09123456{i:02d}", subject="",
+                            body=notifications.receipt_text(f"HS-{i}", at + timedelta(days=10)), dedupe_key=key, at=at)
+    session.commit()
+    return keys
+
+
+def rows(session) -> list[OutboxMessage]:
+    session.rollback()  # end the read transaction: a snapshot would hide other senders' writes
+    session.expire_all()  # new_session keeps objects loaded before a commit as they were
+    return list(session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
+
+
+# -- queueing --------------------------------------------------------------------------------------------
+
+
+def test_a_dedupe_key_queued_twice_is_one_row(session):
+    at = utcnow()
+    first = notifications.queue(session, channel="sms", recipient="0912345678", subject="", body="Lần một",
+                                dedupe_key="e1:sms:receipt", at=at)
+    again = notifications.queue(session, channel="sms", recipient="0912345678", subject="", body="Lần hai",
+                                dedupe_key="e1:sms:receipt", at=at)
+    session.commit()
+    assert (first, again) == (True, False)
+    [row] = rows(session)
+    assert row.body == "Lần một" and row.state == "pending" and row.attempts == 0
+
+
+def test_queue_is_part_of_the_callers_transaction(session):
+    notifications.queue(session, channel="sms", recipient="0912345678", subject="", body="x", dedupe_key="k", at=utcnow())
+    session.rollback()  # the event that caused it was not written: neither is the message
+    assert rows(session) == []
+
+
+# -- sending ---------------------------------------------------------------------------------------------
+
+
+def test_sms_webhook_and_email_arrive_as_sent(session, settings, gateway, mailbox):
+    at = utcnow()
+    text = notifications.out_for_delivery_text("000.00.22.H47-261123-0001", "482913")
+    notifications.queue(session, channel="sms", recipient="0912345678", subject="", body=text,
+                        dedupe_key="e1:sms:out_for_delivery", at=at)
+    event = {"event": "dossier.status_changed", "dossier": "000.00.22.H47-261123-0001", "status": "at_agency",
+             "site": "STP", "note": "Đã chuyển đến Sở Tư pháp"}
+    notifications.queue(session, channel="webhook", recipient=gateway.url("/hook"), subject="", body=event,
+                        dedupe_key="e1:webhook:status", at=at)
+    notifications.queue(session, channel="email", recipient="dan@example.vn", subject="Kết quả hồ sơ đã sẵn sàng",
+                        body="Kết quả hồ sơ 000.00.22.H47-261123-0001 đã về Trung tâm.", dedupe_key="e1:email:ready", at=at)
+    session.commit()
+
+    report = notifications.send_due(session, settings, now=at)
+
+    assert (report.sent, report.failed, report.retrying) == (3, 0, 0)
+    [message] = gateway.on("/sms")
+    assert message.json() == {"to": "0912345678", "text": text}
+    assert "Mã nhận kết quả (OTP): 482913" in message.body.decode("utf-8")  # UTF-8 on the wire, not \u escapes
+    assert message.headers["content-type"] == "application/json; charset=utf-8"
+    assert message.key == message.headers["x-postal-delivery"] == "e1:sms:out_for_delivery"
+    [hook] = gateway.on("/hook")
+    assert hook.json() == event
+    expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), hook.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(hook.headers["x-postal-signature"], expected)
+    assert hook.key == "e1:webhook:status"
+    [(mail_from, rcpt, raw)] = mailbox.messages
+    assert (mail_from, rcpt) == ("thongbao@buudien.test", ["dan@example.vn"])
+    mail = email.message_from_bytes(raw, policy=email.policy.default)
+    assert mail["Subject"] == "Kết quả hồ sơ đã sẵn sàng"
+    assert mail.get_content().strip() == "Kết quả hồ sơ 000.00.22.H47-261123-0001 đã về Trung tâm."
+    assert mail["X-Postal-Delivery"] == "e1:email:ready"
+    assert all(r.state == "sent" and r.sent_at is not None and r.claimed_until is None for r in rows(session))
+
+
+def test_webhook_signature_defaults_to_the_secret_key():
+    from postal.config import Settings
+
+    settings = Settings.from_env({"POSTAL_SECRET_KEY": "the-installation-secret"})
+    assert settings.webhook_secret == "the-installation-secret"
+
+
+def test_a_500_is_retried_with_backoff(session, settings, gateway):
+    [key] = sms(session, 1)
+    gateway.answers = [500, 500]
+    t0 = utcnow()
+
+    assert notifications.send_due(session, settings, now=t0).retrying == 1
+    [row] = rows(session)
+    assert (row.state, row.attempts) == ("pending", 1) and "500" in row.last_error
+    assert timedelta(seconds=29) < row.next_attempt_at - t0 < timedelta(seconds=31)
+
+    assert notifications.send_due(session, settings, now=t0 + timedelta(seconds=25)) == notifications.SendReport()
+    t1 = t0 + timedelta(seconds=31)
+    assert notifications.send_due(session, settings, now=t1).retrying == 1  # the second 500: now 60 s
+    assert notifications.send_due(session, settings, now=t1 + timedelta(seconds=55)).sent == 0
+    assert notifications.send_due(session, settings, now=t1 + timedelta(seconds=61)).sent == 1
+
+    assert [a.key for a in gateway.arrivals] == [key, key, key]
+    [row] = rows(session)
+    assert (row.state, row.attempts) == ("sent", 3)
+
+
+def test_backoff_doubles_up_to_an_hour():
+    assert [notifications.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert notifications.backoff(8) == timedelta(hours=1) and notifications.backoff(30) == timedelta(hours=1)
+
+
+def test_out_of_attempts_is_failed_and_a_refusal_is_not_retried(session, settings, gateway):
+    sms(session, 1, prefix="down")
+    gateway.answers = [503] * 10
+    now = utcnow()
+    for _ in range(3):
+        report = notifications.send_due(session, settings, now=now, max_attempts=3)
+        now += timedelta(hours=2)
+    assert report.failed == 1
+    [row] = rows(session)
+    assert (row.state, row.attempts) == ("failed", 3)
+    assert notifications.send_due(session, settings, now=now + timedelta(days=1)).sent == 0
+
+    gateway.answers = [400]
+    sms(session, 1, prefix="bad")
+    assert notifications.send_due(session, settings, now=now).failed == 1
+    refused = rows(session)[-1]
+    assert (refused.state, refused.attempts) == ("failed", 1) and "400" in refused.last_error
+    assert len(gateway.arrivals) == 4
+
+
+def test_two_runs_in_a_row_send_nothing_twice(session, settings, gateway):
+    keys = sms(session, 25)
+    now = utcnow()
+    first = notifications.send_due(session, settings, now=now)
+    second = notifications.send_due(session, settings, now=now + timedelta(hours=2))
+    assert (first.sent, second.sent) == (25, 0)
+    assert sorted(a.key for a in gateway.arrivals) == sorted(keys)
+
+
+def test_limit_leaves_the_rest_for_the_next_run(session, settings, gateway):
+    keys = sms(session, 15)
+    now = utcnow()
+    assert notifications.send_due(session, settings, now=now, limit=12).sent == 12
+    assert notifications.send_due(session, settings, now=now, limit=12).sent == 3
+    assert sorted(a.key for a in gateway.arrivals) == sorted(keys)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_sender_that_crashes_mid_batch_loses_nothing(session, settings, gateway, app, monkeypatch):
+    keys = sms(session, 4)
+    real_mark_sent = notifications.mark_sent
+
+    def crash(*args, **kwargs):
+        raise Crash("killed after the first send, before marking it")
+
+    monkeypatch.setattr(notifications, "mark_sent", crash)
+    t0 = utcnow()
+    with pytest.raises(Crash):
+        notifications.send_due(session, settings, now=t0)
+    session.close()
+    monkeypatch.setattr(notifications, "mark_sent", real_mark_sent)
+    assert [a.key for a in gateway.arrivals] == [keys[0]]
+    assert [r.state for r in rows(session)] == ["sending"] * 4  # claimed, leased: nobody else takes them
+
+    other = db.new_session(app.extensions["postal.engine"])  # another sender, while the lease runs
+    assert notifications.send_due(other, settings, now=t0 + notifications.LEASE - timedelta(seconds=1)).sent == 0
+    report = notifications.send_due(other, settings, now=t0 + notifications.LEASE + timedelta(seconds=1))
+    other.close()
+
+    assert report.sent == 4 and all(r.state == "sent" for r in rows(session))
+    arrived = Counter(a.key for a in gateway.arrivals)
+    # The one message the receiver took before the crash comes again, with the same key to drop it by;
+    # the others arrive once.
+    assert arrived == {keys[0]: 2, keys[1]: 1, keys[2]: 1, keys[3]: 1}
+
+
+def test_a_row_whose_last_attempt_died_with_its_sender_is_failed(session, settings, gateway):
+    sms(session, 1)
+    t0 = utcnow()
+    notifications.claim(session, now=t0, count=10, max_attempts=2, report=notifications.SendReport())  # then died
+    assert notifications.send_due(session, settings, now=t0 + notifications.LEASE + timedelta(seconds=1),
+                                  max_attempts=2).sent == 1  # the second attempt
+    sms(session, 1, prefix="again")
+    t1 = utcnow()
+    assert len(notifications.claim(session, now=t1, count=10, max_attempts=1, report=notifications.SendReport())) == 1
+    report = notifications.send_due(session, settings, now=t1 + notifications.LEASE + timedelta(seconds=1),
+                                    max_attempts=1)
+    assert (report.sent, report.failed) == (0, 1)
+    last = rows(session)[-1]
+    assert (last.state, last.attempts, last.last_error) == ("failed", 1, "no answer before the lease ended")
+
+
+def test_a_killed_sender_process_loses_nothing(session, settings, gateway, mailbox, database_url):
+    keys = sms(session, 3)
+    gateway.hold_from = 2  # the second SMS reaches the gateway, which never answers the sender
+    env = {**os.environ, **server_settings(database_url, gateway, mailbox)}
+    sender = subprocess.Popen([sys.executable, "-c", "from postal.cli import cli; cli(['notify'])"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert gateway.held.wait(60), "the sender never reached the gateway"
+        sender.send_signal(signal.SIGKILL)
+        sender.wait(10)
+    finally:
+        if sender.poll() is None:
+            sender.kill()
+    gateway.release.set()
+    assert [r.state for r in rows(session)] == ["sent", "sending", "sending"]
+
+    report = notifications.send_due(session, settings, now=utcnow() + notifications.LEASE + timedelta(seconds=1))
+
+    assert report.sent == 2 and all(r.state == "sent" for r in rows(session))
+    assert Counter(a.key for a in gateway.arrivals) == {keys[0]: 1, keys[1]: 2, keys[2]: 1}
+
+
+def test_concurrent_senders_never_send_the_same_row(session, settings, gateway, app):
+    keys = sms(session, 60)
+    gateway.delay_s = 0.005  # keep both senders busy at once
+    engine = app.extensions["postal.engine"]
+    start = threading.Barrier(2)
+    reports: list[notifications.SendReport] = []
+    errors: list[BaseException] = []
+    now = utcnow()
+
+    def sender() -> None:
+        own = db.new_session(engine)
+        try:
+            start.wait()
+            reports.append(notifications.send_due(own, settings, now=now))
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert not errors
+    assert sorted(a.key for a in gateway.arrivals) == sorted(keys)  # each once
+    assert sorted(r.sent for r in reports)[0] > 0 and sum(r.sent for r in reports) == 60
+
+
+def test_notify_command_prints_counts(session, settings, gateway, mailbox, database_url):
+    sms(session, 2)
+    gateway.answers = [500]
+    result = CliRunner().invoke(cli, ["notify", "--at", (utcnow() + timedelta(seconds=1)).isoformat()],
+                                env=server_settings(database_url, gateway, mailbox))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "sent 1, failed 0, retrying 1"
+
+
+# -- from custody ----------------------------------------------------------------------------------------
+
+
+def test_scans_queue_a_webhook_per_status_change_and_the_citizens_sms(make, session, settings, gateway):
+    make.network()
+    parcel = make.parcel()  # registered, then accepted at the center: "received"
+    make.scan_as("nva", parcel, "pickup", site="TTHCC")  # to_agency
+    make.scan_as("nva", parcel, "handover", site="STP")  # still to_agency: awaiting the agency's receipt
+    make.scan_as("stp.linh", parcel, "receive", site="STP")  # at_agency
+    dossier = make.session.get(Dossier, make.parcel_row(parcel).dossier_id)
+    clerk = make.session.execute(select(User).where(User.username == "stp.linh")).scalars().one()
+    result = dossiers.add_parcel(make.session, dossier.code, ParcelIn(direction="to_center", origin="STP"),
+                                 actor=clerk, settings=settings, now=utcnow()).code  # result_ready: no scan, no hook
+    make.scan_as("stp.linh", result, "accept", site="STP")  # returning
+    make.scan_as("nva", result, "pickup", site="STP")
+    make.scan_as("nva", result, "handover", site="TTHCC")
+    make.scan_as("ntha", result, "receive", site="TTHCC")  # ready_for_return
+
+    assert len(rows(session)) == 7  # five status changes, two SMS, written with their events
+    report = notifications.send_due(session, settings, now=utcnow())
+    assert report.sent == 7
+
+    hooks = [a.json() for a in gateway.on("/hook")]
+    assert [(h["previous_status"], h["status"]) for h in hooks] == [
+        ("registered", "received"), ("received", "to_agency"), ("to_agency", "at_agency"),
+        ("result_ready", "returning"), ("returning", "ready_for_return"),
+    ]
+    assert [(h["parcel"], h["action"], h["site"]) for h in hooks] == [
+        (parcel, "accept", "TTHCC"), (parcel, "pickup", "TTHCC"), (parcel, "receive", "STP"),
+        (result, "accept", "STP"), (result, "receive", "TTHCC"),
+    ]
+    assert all(h["dossier"] == dossier.code and h["at"].endswith("+00:00") for h in hooks)
+    for a in gateway.on("/hook"):
+        assert a.headers["x-postal-signature"] == notifications.signature(WEBHOOK_SECRET, a.body)
+        assert dossier.applicant_phone not in a.body.decode()  # no personal data in the event
+
+    texts = [a.json() for a in gateway.on("/sms")]
+    assert [t["to"] for t in texts] == [dossier.applicant_phone] * 2
+    receipt, ready = (t["text"] for t in texts)
+    assert receipt == notifications.receipt_text(dossier.code, dossier.due_at)
+    assert ready == notifications.ready_for_pickup_text(dossier.code, "Trung tâm Phục vụ hành chính công tỉnh")
+    assert not any(name in receipt + ready for name in ("nva", "ntha", "stp.linh"))
+
+
+def test_a_resent_scan_batch_queues_nothing_again(make, session, settings, client):
+    make.network()
+    parcel = make.parcel(accepted=False)
+    scan = make.scan(parcel, "accept", site="TTHCC")
+    for _ in range(2):  # the device lost the answer and sends the batch again
+        r = client.post("/api/v1/scans", json={"scans": [scan]}, headers=make.token("ntha"))
+        assert r.status_code == 200
+    assert sorted(r.dedupe_key.split(":", 1)[1] for r in rows(session)) == ["sms:receipt", "webhook:status"]
+
+
+def test_on_scans_refuses_to_run_after_the_parcels_are_written(make, settings):
+    make.network()
+    parcel = make.parcel(accepted=False)
+    clerk = make.session.execute(select(User).where(User.username == "ntha")).scalars().one()
+    outcomes, batch = custody.record_scans(make.session, [make.scan(parcel, "accept", site="TTHCC")], actor=clerk,
+                                           settings=settings, now=utcnow())
+    assert outcomes[0].status == "accepted"
+    with pytest.raises(RuntimeError, match="before Batch.flush updates the parcels"):
+        notifications.on_scans(make.session, batch)
+
+
+def test_home_delivery_tells_the_citizen_each_step(make, session, settings, gateway):
+    make.network()
+    clerk = make.session.execute(select(User).where(User.username == "ntha")).scalars().one()
+    agency_clerk = make.session.execute(select(User).where(User.username == "stp.linh")).scalars().one()
+    answer, _ = dossiers.register(make.session, DossierIn.model_validate(make.dossier_body(return_method="home", origin="TTHCC")),
+                                  actor=clerk, settings=settings, now=utcnow())
+    code, parcel = answer.dossier.code, answer.parcel.code
+    make.scan_as("ntha", parcel, "accept", site="TTHCC")
+    make.scan_as("nva", parcel, "pickup", site="TTHCC")
+    make.scan_as("stp.linh", parcel, "receive", site="STP")  # the agency confirms it from the courier alone
+    result = dossiers.add_parcel(make.session, code, ParcelIn(direction="to_center", origin="STP"),
+                                 actor=agency_clerk, settings=settings, now=utcnow()).code
+    make.scan_as("stp.linh", result, "accept", site="STP")
+    make.scan_as("nva", result, "pickup", site="STP")
+    make.scan_as("ntha", result, "receive", site="TTHCC")  # back at the center: on its way home
+    home = dossiers.add_parcel(make.session, code, ParcelIn(direction="to_citizen", origin="TTHCC"),
+                               actor=clerk, settings=settings, now=utcnow()).code
+    make.scan_as("ntha", home, "accept", site="TTHCC")
+    make.scan_as("nva", home, "out_for_delivery")
+    notifications.send_due(session, settings, now=utcnow())
+    otp = re.search(r"\(OTP\): (\d{6})", gateway.on("/sms")[-1].json()["text"]).group(1)
+    make.scan_as("nva", home, "deliver", evidence={"otp": otp, "recipient_name": "Nguyễn Văn An"})
+    notifications.send_due(session, settings, now=utcnow())
+
+    *texts, delivered = [a.json()["text"] for a in gateway.on("/sms")]
+    assert texts == [notifications.receipt_text(code, answer.dossier.due_at), notifications.on_its_way_text(code),
+                     notifications.out_for_delivery_text(code, otp)]
+    assert delivered.startswith(f"Bưu điện: kết quả hồ sơ {code} đã được giao lúc ")
+    statuses = [a.json()["status"] for a in gateway.on("/hook")]
+    assert statuses[-2:] == ["out_for_delivery", "returned"]
+    assert all(r.state == "sent" for r in rows(session))
