@@ -19,7 +19,7 @@ from models import Action, AlertKind, Bag, BagState, DeliveryOtp, Direction, Dos
 from models.custody import BagIn, BagOut, ScanIn
 from postal import alerts, db, labels, ledger, notifications, runs
 from postal.config import Settings
-from postal.dossiers import fingerprint
+from postal.replays import fingerprint
 from postal.errors import (
     N_,
     BagExists,
@@ -360,6 +360,14 @@ class Batch:
             self.otps[h.id] = otp
         return self.otps[h.id]
 
+    def otp_row(self, h: Holding) -> DeliveryOtp:
+        """The parcel's delivery record, created on its first use (written with the batch)."""
+        otp = self.otp_of(h)
+        if otp is None:
+            otp = self.otps[h.id] = DeliveryOtp(parcel_id=h.id, otp_hash="", issued_at=self.now)
+            self.session.add(otp)
+        return otp
+
     def check_otp(self, h: Holding, given: str) -> None:
         """A wrong code is counted (and kept, though the scan is refused); five lock it."""
         otp = self.otp_of(h)
@@ -378,20 +386,14 @@ class Batch:
     def issue_otp(self, h: Holding, event_id: uuid.UUID) -> None:
         """A fresh 6-digit code, sent to the applicant by SMS through the outbox."""
         code = f"{secrets.randbelow(10**6):06d}"
-        otp = self.otp_of(h)
-        if otp is None:
-            otp = self.otps[h.id] = DeliveryOtp(parcel_id=h.id, otp_hash="", issued_at=self.now)
-            self.session.add(otp)
+        otp = self.otp_row(h)
         otp.otp_hash, otp.issued_at, otp.wrong_tries = self.otp_hash(h.id, code), self.now, 0
         self.after.append(lambda: notifications.queue_otp(self.session, dossier_id=h.dossier_id, parcel_code=h.code,
                                                           otp=code, event_id=event_id, at=self.now))
 
     def fail_attempt(self, h: Holding, scan: ScanIn) -> None:
         """After two failed attempts the parcel goes back to its post office, and the citizen is told."""
-        otp = self.otp_of(h)
-        if otp is None:
-            otp = self.otps[h.id] = DeliveryOtp(parcel_id=h.id, otp_hash="", issued_at=self.now)
-            self.session.add(otp)
+        otp = self.otp_row(h)
         otp.failed_attempts += 1
         if otp.failed_attempts >= ATTEMPTS_BEFORE_RETURN:
             h.state = ParcelState.IN_TRANSIT  # now a parcel the courier carries back, like any other

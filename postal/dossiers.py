@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import date, datetime, timedelta
 
@@ -25,20 +24,16 @@ from models.dossiers import (
     ParcelOut,
     SiteRefOut,
 )
-from postal import db, documents, labels, workdays
+from postal import db, documents, labels, runs, workdays
 from postal.clock import as_utc, local
 from postal.config import Settings
 from postal.errors import N_, DossierExists, Forbidden, NotFound, NotLate, Phrase, Unprocessable
+from postal.replays import fingerprint
 
 REGISTRARS = {Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.SUPERVISOR, Role.ADMIN}
 RECEIVING_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.POST_OFFICE}
 # Who sees an applicant's phone in full: those who call or deliver to the citizen.
 CONTACT_ROLES = {Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN}
-
-
-def fingerprint(payload: dict) -> str:
-    """A stable hash of a request body: the same body again is a replay."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def site_by_code(session: Session, code: str, field: str) -> Site:
@@ -263,7 +258,7 @@ def parcel_out(session: Session, parcel: Parcel, settings: Settings, base_url: s
         dossier=session.get(Dossier, parcel.dossier_id).code, direction=parcel.direction,
         origin=SiteRefOut(code=origin.code, name=origin.name),
         destination=SiteRefOut(code=destination.code, name=destination.name) if destination else None,
-        bag=bag.code if bag else None, run=None,
+        bag=bag.code if bag else None, run=runs.run_of_parcel(session, parcel.id),
         qr_payload=labels.qr_payload(settings.label_key, parcel.code),
         label_url=f"{base_url}/api/v1/parcels/{parcel.code}/label.png",
         timeline=timeline(session, parcel),

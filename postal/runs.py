@@ -55,7 +55,7 @@ from models.runs import (
 )
 from postal import db, documents, labels, ledger, routing
 from postal.clock import LOCAL_TZ, as_utc, local
-from postal.dossiers import fingerprint
+from postal.replays import fingerprint
 from postal.errors import (
     N_,
     Forbidden,
