@@ -3,6 +3,7 @@
 from models.accounts import ApiToken, User
 from models.alerts import Alert
 from models.custody import Bag, ChainHead, CustodyEvent, DeliveryOtp
+from models.delivery import DeliveryKind, DeliveryRequest, DeliveryState, DeliveryStop, GeocodeCache, GeocodeSource, SlotPeriod
 from models.dossiers import ApologySlip, Dossier, Parcel
 from models.enums import (
     Action,
@@ -27,4 +28,5 @@ __all__ = [
     "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerJob",
     "Severity", "Site", "SiteKind", "SitePublic", "User",
     "Channel", "OutboxMessage", "OutboxState",
+    "DeliveryKind", "DeliveryRequest", "DeliveryState", "DeliveryStop", "GeocodeCache", "GeocodeSource", "SlotPeriod",
 ]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
@@ -20,6 +23,9 @@ class Alert(SQLModel, table=True):
             "uq_alert_open_subject", "kind", "subject_type", "subject_id", unique=True,
             sqlite_where=text("state != 'resolved'"), postgresql_where=text("state != 'resolved'"),
         ),
+        # Every alert of a subject, resolved ones too: the sweep opens no second alert for a condition
+        # someone already resolved (postal/watch.py).
+        Index("ix_alert_subject", "subject_type", "subject_id", "kind"),
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_type=String(24), index=True)
@@ -32,3 +38,45 @@ class Alert(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="user_account.id")
     note: str = Field(default="", max_length=1000)
     resolved_at: datetime | None = Field(default=None, sa_type=utc())
+
+
+# -- in and out ----------------------------------------------------------------------------------------
+
+
+class AlertSubjectOut(BaseModel):
+    type: Literal["parcel", "run", "dossier", "bag"]
+    code: str
+
+
+class AlertOut(BaseModel):
+    """One alert: what, about what, since when, who owns it."""
+
+    id: int
+    kind: str
+    severity: str
+    subject: AlertSubjectOut
+    opened_at: datetime
+    state: str
+    owner: str | None  # username
+    note: str
+    resolved_at: datetime | None
+
+
+class AlertsOut(BaseModel):
+    """Alerts of the watch, newest first."""
+
+    alerts: list[AlertOut]
+
+
+class AckIn(BaseModel):
+    """Acknowledge an alert: the caller becomes its owner."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = PydanticField(default=None, max_length=500)
+
+
+class ResolveIn(BaseModel):
+    """Resolve an alert; the note (why) is required."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = PydanticField(default=None, max_length=500)  # checked by the domain: 422 naming the field

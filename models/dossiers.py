@@ -17,6 +17,10 @@ class Dossier(SQLModel, table=True):
     """One citizen's application (hồ sơ TTHC), coded by the one-stop system."""
 
     __tablename__ = "dossier"
+    __table_args__ = (  # the watch's overdue and at-risk rules read only dossiers not yet returned, by due date
+        Index("ix_dossier_open_due", "due_at", sqlite_where=text("returned_at IS NULL"),
+              postgresql_where=text("returned_at IS NULL")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True, index=True)
     procedure: str = Field(max_length=300)
@@ -54,6 +58,10 @@ class Parcel(SQLModel, table=True):
     __tablename__ = "parcel"
     __table_args__ = (  # few parcels are in a bag at any time
         Index("ix_parcel_bag_id", "bag_id", sqlite_where=text("bag_id IS NOT NULL"), postgresql_where=text("bag_id IS NOT NULL")),
+        # The watch: handed over and not yet confirmed, by when (last_event_at is the handover's batch time);
+        # state leads so that SQLite prefers it to ix_parcel_state.
+        Index("ix_parcel_awaiting_receipt", "state", "last_event_at", sqlite_where=text("state = 'awaiting_receipt'"),
+              postgresql_where=text("state = 'awaiting_receipt'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=13, unique=True, index=True)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
@@ -100,7 +100,16 @@ class ManifestEntry(SQLModel, table=True):
     # stop is a missed run; one picked and not dropped when the run closed is still on board.
 
     __tablename__ = "manifest_entry"
-    __table_args__ = (UniqueConstraint("run_id", "parcel_id", name="uq_manifest_entry_run_parcel"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "parcel_id", name="uq_manifest_entry_run_parcel"),
+        # The watch reads only the lines still to pick (per stop) and the ones on board (per run), so a
+        # rule's cost follows what is due, not every line ever written.
+        Index("ix_manifest_entry_to_pick", "pick_stop_id", sqlite_where=text("picked_at IS NULL"),
+              postgresql_where=text("picked_at IS NULL")),
+        Index("ix_manifest_entry_on_board", "run_id", "dropped_at",  # two keys: SQLite prefers it to ix_manifest_entry_run_id
+              sqlite_where=text("picked_at IS NOT NULL AND dropped_at IS NULL"),
+              postgresql_where=text("picked_at IS NOT NULL AND dropped_at IS NULL")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="run.id", index=True)
     parcel_id: int = Field(foreign_key="parcel.id", index=True)

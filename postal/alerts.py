@@ -7,7 +7,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models import Alert, AlertKind, AlertState, Severity
+from models import Alert, AlertKind, AlertState, Role, Severity, User
+from models.alerts import AlertOut, AlertsOut, AlertSubjectOut
+from postal import db
+from postal.clock import as_utc, local
+from postal.errors import N_, AlertClosed, Forbidden, NotFound, Phrase, Unprocessable
 
 SEVERITY = {
     AlertKind.MISSED_RUN: Severity.WARNING,
@@ -54,3 +58,95 @@ def resolve_for(session: Session, kinds: list[AlertKind], *, subject_type: str, 
         alert.resolved_at = at
         alert.note = f"{alert.note}\n{note}".strip() if alert.note else note
     return len(alerts)
+
+
+# -- people at the board: list, acknowledge, resolve --------------------------------------------------------
+
+WATCHERS = {Role.SUPERVISOR, Role.ADMIN, Role.POSTAL_CLERK}  # who may read the alerts
+OVERSEERS = {Role.SUPERVISOR, Role.ADMIN}  # who may acknowledge and resolve them
+LIST_LIMIT = 1000
+MAX_ID = 2**31 - 1  # a larger id from a URL would break the query on PostgreSQL, not just miss
+NOTE_MAX = 1000
+
+
+def list_alerts(session: Session, *, viewer: User, state: str | None = None, kind: str | None = None,
+                limit: int = LIST_LIMIT) -> AlertsOut:
+    """Alerts, newest first; `state` may list several states separated by commas (open,acknowledged)."""
+    if viewer.role not in WATCHERS:
+        raise Forbidden(role=viewer.role)
+    query = select(Alert, User.username).outerjoin(User, User.id == Alert.owner_id)
+    if state:
+        states = [s.strip() for s in state.split(",") if s.strip()]
+        if not states or any(s not in AlertState.__members__.values() for s in states):
+            raise Unprocessable(field="state", detail=Phrase(N_("phải là %(values)s"), values=", ".join(AlertState)))
+        query = query.where(Alert.state.in_(states))
+    if kind:
+        if kind not in AlertKind.__members__.values():
+            raise Unprocessable(field="kind", detail=Phrase(N_("phải là %(values)s"), values=", ".join(AlertKind)))
+        query = query.where(Alert.kind == kind)
+    rows = session.execute(query.order_by(Alert.opened_at.desc(), Alert.id.desc()).limit(limit)).all()
+    return AlertsOut(alerts=[alert_out(alert, owner) for alert, owner in rows])
+
+
+def alert_out(alert: Alert, owner: str | None) -> AlertOut:
+    return AlertOut(
+        id=alert.id, kind=alert.kind, severity=alert.severity,
+        subject=AlertSubjectOut(type=alert.subject_type, code=alert.subject_code), opened_at=as_utc(alert.opened_at),
+        state=alert.state, owner=owner, note=alert.note, resolved_at=as_utc(alert.resolved_at) if alert.resolved_at else None,
+    )
+
+
+def locked(session: Session, alert_id: int) -> Alert:
+    """The alert, locked for this write (PostgreSQL: FOR UPDATE; SQLite writers are serialised already)."""
+    if not 0 < alert_id <= MAX_ID:
+        raise NotFound(what=Phrase(N_("cảnh báo")), code=alert_id)
+    alert = session.execute(select(Alert).where(Alert.id == alert_id).with_for_update()
+                            .execution_options(populate_existing=True)).scalars().first()
+    if alert is None:
+        raise NotFound(what=Phrase(N_("cảnh báo")), code=alert_id)
+    return alert
+
+
+def closed(alert: Alert) -> AlertClosed:
+    """A resolved alert stays resolved: acknowledging or resolving it again is a conflict."""
+    return AlertClosed(alert=alert.id, at=local(alert.resolved_at).strftime("%H:%M %d/%m/%Y") if alert.resolved_at else "?")
+
+
+def with_note(note: str, actor: User, added: str | None) -> str:
+    """The alert's note with the person's words appended, signed."""
+    added = (added or "").strip()
+    if not added:
+        return note
+    line = f"{actor.username}: {added}"
+    return (f"{note}\n{line}" if note else line)[:NOTE_MAX]
+
+
+def acknowledge(session: Session, alert_id: int, *, actor: User, note: str | None, now: datetime) -> AlertOut:
+    """Someone takes the alert on (open → acknowledged): they become its owner. Acknowledging again takes it over."""
+    if actor.role not in OVERSEERS:
+        raise Forbidden(role=actor.role)
+    db.begin_write(session)
+    alert = locked(session, alert_id)
+    if alert.state == AlertState.RESOLVED:
+        raise closed(alert)
+    alert.state, alert.owner_id, alert.note = AlertState.ACKNOWLEDGED, actor.id, with_note(alert.note, actor, note)
+    session.add(alert)
+    session.commit()
+    return alert_out(alert, actor.username)
+
+
+def resolve(session: Session, alert_id: int, *, actor: User, note: str | None, now: datetime) -> AlertOut:
+    """Someone closes the alert, saying why (the note is required); they become its owner."""
+    if actor.role not in OVERSEERS:
+        raise Forbidden(role=actor.role)
+    if not (note or "").strip():
+        raise Unprocessable(field="note", detail=Phrase(N_("cần ghi rõ lý do đóng cảnh báo")))
+    db.begin_write(session)
+    alert = locked(session, alert_id)
+    if alert.state == AlertState.RESOLVED:
+        raise closed(alert)
+    alert.state, alert.resolved_at, alert.owner_id = AlertState.RESOLVED, now, actor.id
+    alert.note = with_note(alert.note, actor, note)
+    session.add(alert)
+    session.commit()
+    return alert_out(alert, actor.username)

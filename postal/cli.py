@@ -8,7 +8,7 @@ from datetime import date, datetime
 import click
 from tqdm import tqdm
 
-from postal import accounts, db, demo, ledger, notifications, runs, scheduler
+from postal import accounts, db, delivery, demo, ledger, notifications, runs, scheduler, watch
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import Settings
 from postal.errors import PostalError
@@ -172,3 +172,54 @@ def notify(settings: Settings, now: datetime) -> None:
     """Send the SMS, e-mails and webhooks due in the outbox (the scheduler does it each minute)."""
     report = notifications.send_pending(settings, now=now)
     click.echo(f"sent {report.sent}, failed {report.failed}, retrying {report.retrying + report.released}")
+
+
+@cli.command("delivery-runs")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Local date of the slots; today by default.")
+@click.option("--at", "now", callback=moment, help="Replay as of this ISO time.")
+@click.pass_obj
+def delivery_runs(settings: Settings, day: datetime | None, now: datetime) -> None:
+    """Make the day's home-delivery runs, one per post office and slot, doors in the shortest order found;
+    running it again adds what was requested since to runs not yet started."""
+    target: date = day.date() if day else local(now).date()
+    with db.session_for(settings) as session:
+        report = delivery.generate_day(session, target, now)
+    click.echo(f"{report.runs} delivery runs, {report.stops} stops on {target.isoformat()}")
+
+
+@cli.command("sweep")
+@click.option("--at", "now", callback=moment, help="Run the rules as of this ISO time.")
+@click.pass_obj
+def sweep(settings: Settings, now: datetime) -> None:
+    """Run every delay and loss rule once; print the alerts opened and resolved per kind (the scheduler does it each minute)."""
+    with db.session_for(settings) as session:
+        counts = watch.sweep(session, now, settings=settings)
+    for kind, (opened, resolved) in counts.items():
+        click.echo(f"{kind}: opened {opened}, resolved {resolved}")
+
+
+@cli.command("export-epcis")
+@click.option("--since", "since", default=None, help="Only events recorded from this time (ISO 8601 with offset).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
+              help="File to write; '-' is standard output.")
+@click.pass_obj
+def export_epcis(settings: Settings, since: str | None, output: str) -> None:
+    """Custody events as an EPCIS 2.0 JSON-LD document."""
+    from datetime import datetime
+
+    from postal import epcis
+
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            raise click.BadParameter("ISO 8601, e.g. 2026-11-01T00:00:00+07:00", param_hint="--since") from None
+        if start.tzinfo is None:
+            raise click.BadParameter("give the offset, e.g. +07:00", param_hint="--since")
+    with db.session_for(settings) as session, click.open_file(output, "w", encoding="utf-8") as out:
+        with tqdm(total=ledger.count_events(session), desc="exporting", unit="event", leave=False,
+                  disable=output == "-") as bar:
+            count = epcis.write_document(session, out, since=start, now=utcnow(), progress=bar.update)
+    if output != "-":
+        click.echo(f"{count} events written to {output}")

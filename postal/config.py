@@ -10,6 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = f"sqlite:///{ROOT / 'instance' / 'postal.db'}"
 DEVELOPMENT_KEY = "development-only-key"
+# Who pays no delivery fee: the groups the province's resolution exempts (người có công với cách mạng,
+# hộ nghèo, hộ cận nghèo, người khuyết tật, người cao tuổi); a counter clerk records which applies.
+DEFAULT_FEE_EXEMPT = ("nguoi_co_cong", "ho_ngheo", "ho_can_ngheo", "nguoi_khuyet_tat", "nguoi_cao_tuoi")
 
 
 class ConfigError(RuntimeError):
@@ -31,6 +34,19 @@ class Settings:
     apology_extra_days: int = 3  # working days a late dossier is re-appointed by, unless a date is given
     webhook_secret: str = DEVELOPMENT_KEY  # signs webhook bodies (X-Postal-Signature)
     geocoder_url: str | None = None
+    province_code: str = "22"  # the installation's province (vietnam-provinces code): fees within it are lower
+    # Home delivery and pick-up fees, one way, đồng (near a province's published public-postal tariff).
+    delivery_fee_in_province_vnd: int = 26_000
+    delivery_fee_other_province_vnd: int = 31_000
+    delivery_fee_exempt: tuple[str, ...] = DEFAULT_FEE_EXEMPT
+    # The watch (DESIGN §5): a parcel still with its courier this long after its run's planned end is late;
+    # a handover not confirmed by the site within this is awaiting receipt; a dossier due before the end of
+    # this many working days whose result is not on its way back is at risk; the sweep looks at the runs
+    # of this many days back (what was flagged before stays open until it clears).
+    watch_late_after_min: int = 30
+    watch_receipt_within_min: int = 30
+    watch_risk_working_days: int = 1
+    watch_lookback_days: int = 7
     # Scans dated further ahead than this are refused: a device clock that is wrong
     # would otherwise reorder the custody chain.
     max_clock_skew_s: int = 300
@@ -58,6 +74,15 @@ class Settings:
             apology_extra_days=int(env.get("POSTAL_APOLOGY_EXTRA_DAYS", "3")),
             webhook_secret=env.get("POSTAL_WEBHOOK_SECRET") or env.get("POSTAL_SECRET_KEY", DEVELOPMENT_KEY),
             geocoder_url=env.get("POSTAL_GEOCODER_URL") or None,
+            province_code=env.get("POSTAL_PROVINCE_CODE", "22"),
+            delivery_fee_in_province_vnd=int(env.get("POSTAL_DELIVERY_FEE_IN_PROVINCE", "26000")),
+            delivery_fee_other_province_vnd=int(env.get("POSTAL_DELIVERY_FEE_OTHER_PROVINCE", "31000")),
+            delivery_fee_exempt=tuple(r.strip() for r in env["POSTAL_DELIVERY_FEE_EXEMPT"].split(",") if r.strip())
+            if "POSTAL_DELIVERY_FEE_EXEMPT" in env else DEFAULT_FEE_EXEMPT,
+            watch_late_after_min=int(env.get("POSTAL_WATCH_LATE_AFTER_MIN", "30")),
+            watch_receipt_within_min=int(env.get("POSTAL_WATCH_RECEIPT_WITHIN_MIN", "30")),
+            watch_risk_working_days=int(env.get("POSTAL_WATCH_RISK_WORKING_DAYS", "1")),
+            watch_lookback_days=int(env.get("POSTAL_WATCH_LOOKBACK_DAYS", "7")),
             max_clock_skew_s=int(env.get("POSTAL_MAX_CLOCK_SKEW_S", "300")),
             max_scan_age_days=int(env.get("POSTAL_MAX_SCAN_AGE_DAYS", "30")),
             argon2_profile=env.get("POSTAL_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),

@@ -165,17 +165,31 @@ def mask_phone(phone: str) -> str:
     return phone[:2] + "*" * max(0, len(phone) - 4) + phone[-2:] if len(phone) > 4 else "****"
 
 
+def latest_parcel(parcels: list):
+    """The parcel that tells where a dossier is: the one that moved (or, unmoved, was labelled) last.
+    A pick-up only booked (a from_citizen parcel not yet handed in) decides nothing while another exists."""
+    deciding = [p for p in parcels if p.last_event_at is not None or p.direction != Direction.FROM_CITIZEN]
+    candidates = deciding or parcels
+    moved = [p for p in candidates if p.last_event_at is not None]
+    unmoved = [p for p in candidates if p.last_event_at is None]
+    newest_moved = max(moved, key=lambda p: (as_utc(p.last_event_at), p.id)) if moved else None
+    newest_unmoved = max(unmoved, key=lambda p: p.id) if unmoved else None
+    if newest_moved is None or (newest_unmoved is not None and newest_unmoved.id > newest_moved.id):
+        return newest_unmoved  # a label printed after the last move: the next leg has begun
+    return newest_moved
+
+
 def status_of(parcels: list[Parcel], dossier: Dossier) -> str:
     """Where the dossier stands, from its latest parcel."""
     if dossier.returned_at is not None:
         return "returned"
     if not parcels:
         return "registered"
-    latest = parcels[-1]
+    latest = latest_parcel(parcels)
     if latest.state == ParcelState.MISSING:
         return "missing"
     if latest.state == ParcelState.CREATED:
-        return "registered" if latest.direction == Direction.TO_AGENCY else "result_ready"
+        return "result_ready" if latest.direction in (Direction.TO_CENTER, Direction.TO_CITIZEN) else "registered"
     arrived = latest.state == ParcelState.AT_SITE and latest.holder_site_id == latest.destination_id
     if latest.direction == Direction.TO_AGENCY:
         if arrived:

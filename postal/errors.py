@@ -180,3 +180,8 @@ class UnknownStop(NotFound):
 
 class RunTemplateExists(Conflict):
     code, message = "run_template_exists", N_("Mẫu chuyến %(name)s lúc %(departs)s đã có với nội dung khác.")
+
+
+# The watch (cảnh báo).
+class AlertClosed(Conflict):
+    code, message = "alert_resolved", N_("Cảnh báo số %(alert)s đã được đóng lúc %(at)s.")

@@ -49,7 +49,7 @@ from models.outbox import Channel, OutboxState
 from postal import db, ledger
 from postal.clock import as_utc, local, utcnow
 from postal.config import Settings
-from postal.dossiers import status_of
+from postal.dossiers import latest_parcel, status_of
 
 if TYPE_CHECKING:  # custody imports this module: no import back at run time
     from postal.custody import Batch
@@ -174,6 +174,7 @@ class _Parcel(NamedTuple):
     holder_site_id: int | None
     origin_id: int
     destination_id: int | None
+    last_event_at: datetime | None
 
 
 class _Dossier(NamedTuple):
@@ -192,7 +193,7 @@ class _Affected:
 
 AFFECTED_SQL = (
     "SELECT p.id, p.code, p.direction, p.state, p.holder_site_id, p.origin_id, p.destination_id, p.last_hash, "
-    "d.id, d.code, d.applicant_phone, d.due_at, d.returned_at, d.return_method "
+    "d.id, d.code, d.applicant_phone, d.due_at, d.returned_at, d.return_method, p.last_event_at "
     "FROM parcel p JOIN dossier d ON d.id = p.dossier_id "
     "WHERE p.dossier_id IN (SELECT dossier_id FROM parcel WHERE id {match}) ORDER BY p.id"
 )
@@ -220,13 +221,14 @@ def on_scans(session: Session, batch: Batch) -> int:
             raise RuntimeError("notifications.on_scans must run before Batch.flush updates the parcels")
         if did not in affected:
             affected[did] = _Affected(r[9], r[10], _time(r[11]), _time(r[12]), r[13], [])
-        affected[did].parcels.append(_Parcel(pid, pcode, direction, state, holder, origin, destination))
+        affected[did].parcels.append(_Parcel(pid, pcode, direction, state, holder, origin, destination, _time(r[14])))
     returned = getattr(batch, "returned", {})
     messages: list[Outgoing] = []
     for dossier_id, d in affected.items():
-        after = [p._replace(state=moved[p.id].state, holder_site_id=moved[p.id].holder_site_id) if p.id in moved else p
+        after = [p._replace(state=moved[p.id].state, holder_site_id=moved[p.id].holder_site_id,
+                            last_event_at=batch.now) if p.id in moved else p
                  for p in d.parcels]
-        latest = after[-1]
+        latest = latest_parcel(after)
         event = last_event.get(latest.id)
         if event is None:  # only the latest parcel decides the status, and this batch did not move it
             continue

@@ -127,6 +127,12 @@ def solve_tour(matrix: Matrix, params: RoutingSearchParameters) -> list[int]:
     model.SetArcCostEvaluatorOfAllVehicles(transit)
     solution = model.SolveWithParameters(params)
     if solution is None:
+        # The time ran out before a first tour (a busy machine, a tiny limit): the cheapest-arc start
+        # with plain descent always ends, so take it rather than no order at all.
+        fallback = pywrapcp.DefaultRoutingSearchParameters()
+        fallback.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+        solution = model.SolveWithParameters(fallback)
+    if solution is None:
         raise RuntimeError("OR-Tools found no tour")
     order = []
     index = model.Next(solution, model.Start(0))

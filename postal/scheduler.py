@@ -30,9 +30,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from postal import db, notifications, runs
+from postal import db, delivery, notifications, runs, watch
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import Settings
+from postal.workdays import DEFAULT_CALENDAR
 
 LOCK_KEY = int.from_bytes(b"postal", "big")  # this service's advisory lock id on PostgreSQL
 POLL_S = 5.0
@@ -78,6 +79,31 @@ def send_notifications(key: str) -> int:
     return report.sent
 
 
+def plan_deliveries(key: str) -> int:
+    """Bring delivery requests up to date from custody, and make the delivery runs of today and the next
+    working day (every five minutes; idempotent)."""
+    settings, now = _settings[key], utcnow()
+    with db.session_for(settings) as session:
+        db.begin_write(session)
+        delivery.settle(session, now)
+        session.commit()
+        today = local(now).date()
+        made = sum(delivery.generate_day(session, day, now).runs
+                   for day in (today, DEFAULT_CALENDAR.add_working_days(today, 1)))
+    return made
+
+
+def sweep_alerts(key: str) -> int:
+    """Run the watch's rules: open the alerts that are due, resolve the ones that cleared (every minute)."""
+    settings, now = _settings[key], utcnow()
+    with db.session_for(settings) as session:
+        counts = watch.sweep(session, now, settings=settings)
+    opened, resolved = sum(o for o, _ in counts.values()), sum(r for _, r in counts.values())
+    if opened or resolved:
+        log.info("watch: opened %d alerts, resolved %d", opened, resolved)
+    return opened
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A job as the leader registers it; `func` is a "module:function" reference, stored as text."""
@@ -95,7 +121,8 @@ JOBS: tuple[JobSpec, ...] = (
             {"hour": 0, "minute": 5, "misfire_grace_time": 6 * 3600}, at_start=True),
     JobSpec("freeze-manifests", "postal.scheduler:freeze_due_runs", "interval", {"minutes": 1}, at_start=True),
     JobSpec("notify", "postal.scheduler:send_notifications", "interval", {"minutes": 1}, at_start=True),
-    # The watch's sweep (issue 6) is registered here, as an interval job like freeze-manifests.
+    JobSpec("sweep", "postal.scheduler:sweep_alerts", "interval", {"minutes": 1}, at_start=True),
+    JobSpec("deliveries", "postal.scheduler:plan_deliveries", "interval", {"minutes": 5}, at_start=True),
 )
 
 

@@ -11,6 +11,9 @@ from postal.config import ROOT, Settings
 from postal.db import make_engine
 from routes import admin, api, assets, auth, citizen, errors, formats, staff
 from routes import runs_api
+from routes import watch_api
+from routes import runs_pages
+from routes import board, reports
 from routes.i18n import pick_locale
 from routes.session import close_session
 
@@ -36,6 +39,10 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     formats.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(runs_api.bp)  # /api/v1/run-templates, /api/v1/runs
+    app.register_blueprint(watch_api.bp)  # /api/v1/alerts
+    app.register_blueprint(runs_pages.bp)  # /runs, /runs/<id>, /admin/run-templates
+    app.register_blueprint(board.bp)  # /board, /board/data
+    app.register_blueprint(reports.bp)  # /reports, /api/v1/reports/agencies
     for bp in (staff.bp, admin.bp, assets.bp, citizen.bp):
         app.register_blueprint(bp)
     errors.register(app)

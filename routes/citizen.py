@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import timedelta
 
-from postal import tracking
-from postal.clock import utcnow
-from postal.errors import PostalError
+from flask import Blueprint, jsonify, render_template, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from models import Role
+from models.delivery import DeliveryRequestIn, DeliveryRequestOut, DeliveryRunOut, ExemptionIn, ProvincesOut, WardsOut
+from postal import delivery, tracking
+from postal.clock import local, utcnow
+from postal.errors import InvalidPayload, PostalError, Unprocessable
 from routes.api import parse, spec
-from routes.auth import limiter
+from routes.auth import current_actor, limiter, page_headers, roles_required
 from routes.i18n import message_of, render
-from routes.session import get_session
+from routes.session import get_session, settings
 
 bp = Blueprint("citizen", __name__)
 bp.app_template_filter("phrase")(render)  # a translatable fragment from the domain, in the page's language
@@ -73,3 +77,113 @@ def track_page():
             error = message_of(err)
     return render_template("citizen/track.html", found=found, error=error, code=code,
                            status=404 if error else 200), 404 if error else 200
+
+
+# -- home delivery and pick-up (giao nhận tại nhà) -----------------------------------------------------------
+# The citizen's request (public, rate limited like tracking), the 2025 units for the ward picker, and, for
+# the staff who handle deliveries, a delivery run's doors and the counter's fee exemption.
+
+DELIVERY_LIMIT = "10 per minute"  # per address, as tracking: the request also checks code + 4 digits
+UNITS_MAX_AGE = 24 * 3600  # the administrative units change by decree, not by the hour
+DELIVERY_READERS = (Role.COURIER, Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN)
+EXEMPTERS = (Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN)
+bp.after_request(page_headers)  # the public pages too: scripts and styles only from this server
+
+
+def invalid_field(err: ValidationError) -> PostalError:
+    """A request body of the wrong shape: 422 naming the first field at fault (400 when it is not JSON)."""
+    first = err.errors()[0]
+    if first["type"] == "json_invalid":
+        return InvalidPayload(detail=first["msg"])
+    return Unprocessable(field=".".join(str(p) for p in first["loc"]) or "body", detail=first["msg"])
+
+
+def vnd(amount: int) -> str:
+    """26000 → 26.000 đ."""
+    return f"{amount:,}".replace(",", ".") + " đ"
+
+
+@bp.post("/api/v1/delivery-requests")
+@spec.operation("post", "/delivery-requests", "Ask for home delivery of a result or pick-up of a dossier (public)",
+                body=DeliveryRequestIn, responses={201: DeliveryRequestOut, 200: DeliveryRequestOut}, public=True)
+@limiter.limit(DELIVERY_LIMIT)
+def delivery_request_api():
+    try:
+        data = parse(DeliveryRequestIn)
+    except ValidationError as err:
+        raise invalid_field(err) from None
+    answer, created = delivery.request_delivery(get_session(), data, settings=settings(), now=utcnow())
+    return answer.model_dump(mode="json"), 201 if created else 200
+
+
+@bp.get("/api/v1/provinces")
+@spec.operation("get", "/provinces", "The 34 provinces of 2025 (public)", responses={200: ProvincesOut}, public=True)
+def provinces_api():
+    response = jsonify(ProvincesOut(provinces=delivery.provinces()).model_dump(mode="json"))
+    response.cache_control.public, response.cache_control.max_age = True, UNITS_MAX_AGE
+    return response
+
+
+@bp.get("/api/v1/provinces/<code>/wards")
+@spec.operation("get", "/provinces/<code>/wards", "The 2025 communes and wards of a province (public)",
+                responses={200: WardsOut}, public=True)
+def wards_api(code: str):
+    response = jsonify(WardsOut(wards=delivery.wards_of(code)).model_dump(mode="json"))
+    response.cache_control.public, response.cache_control.max_age = True, UNITS_MAX_AGE
+    return response
+
+
+@bp.get("/api/v1/runs/<int:run_id>/deliveries")
+@spec.operation("get", "/runs/<run_id>/deliveries", "A delivery run's doors in order (contact masked unless yours)",
+                responses={200: DeliveryRunOut})
+@roles_required(*DELIVERY_READERS)
+def delivery_run_api(run_id: int):
+    return delivery.delivery_run(get_session(), run_id, viewer=current_actor()).model_dump(mode="json")
+
+
+@bp.post("/api/v1/delivery-requests/<int:request_id>/exemption")
+@spec.operation("post", "/delivery-requests/<request_id>/exemption", "Record a fee exemption (counter)",
+                body=ExemptionIn, responses={200: DeliveryRequestOut})
+@roles_required(*EXEMPTERS)
+def exemption_api(request_id: int):
+    data = parse(ExemptionIn)
+    answer = delivery.exempt_fee(get_session(), request_id, data.reason, actor=current_actor(), settings=settings(),
+                                 now=utcnow())
+    return answer.model_dump(mode="json")
+
+
+DELIVERY_FIELDS = ("code", "kind", "province", "ward_code", "street", "phone", "slot_date", "slot_period")
+
+
+@bp.route("/delivery", methods=["GET", "POST"])
+@limiter.limit(DELIVERY_LIMIT, methods=["POST"])
+def delivery_page():
+    form = {name: request.values.get(name, "").strip() for name in DELIVERY_FIELDS}
+    form["kind"] = form["kind"] if form["kind"] in ("deliver_result", "pickup_dossier") else "deliver_result"
+    form["slot_period"] = form["slot_period"] or "morning"
+    ward = delivery.ward_of(form["ward_code"]) if form["ward_code"] else None
+    form["province"] = form["province"] or (ward.province_code if ward else settings().province_code)
+    created, error, status = None, None, 200
+    if request.method == "POST":
+        try:
+            data = DeliveryRequestIn.model_validate({
+                "dossier": form["code"], "phone_last4": request.form.get("phone_last4", "").strip(), "kind": form["kind"],
+                "address": {"street": form["street"], "ward_code": form["ward_code"]},
+                "slot": {"date": form["slot_date"], "period": form["slot_period"]}, "phone": form["phone"] or None,
+            })
+            answer, _ = delivery.request_delivery(get_session(), data, settings=settings(), now=utcnow())
+            created = {"answer": answer, "data": data}
+        except ValidationError as err:
+            error, status = message_of(invalid_field(err)), 422
+        except PostalError as err:
+            error, status = message_of(err), err.status
+    try:
+        wards = delivery.wards_of(form["province"])
+    except PostalError:
+        form["province"], wards = settings().province_code, delivery.wards_of(settings().province_code)
+    today = local(utcnow()).date()
+    return render_template("citizen/delivery.html", form=form, provinces=delivery.provinces(), wards=wards,
+                           created=created, error=error, vnd=vnd, periods=delivery.PERIOD_NAMES,
+                           today=today.isoformat(), last_day=(today + timedelta(days=delivery.SLOT_DAYS_AHEAD)).isoformat(),
+                           fees=(settings().delivery_fee_in_province_vnd, settings().delivery_fee_other_province_vnd),
+                           status=status), status

@@ -39,7 +39,7 @@ def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     if current_user.role == Role.SUPERVISOR and has_page("/board"):
-        return redirect("/board")
+        return redirect(url_for("board.page"))
     if current_user.role == Role.ADMIN:
         return redirect(url_for("admin.index"))
     return redirect(url_for("staff.scan"))

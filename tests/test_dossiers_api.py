@@ -109,3 +109,20 @@ def test_openapi_is_generated_from_the_request_models(client):
     for path in ["/api/v1/dossiers", "/api/v1/dossiers/{code}", "/api/v1/dossiers/{code}/parcels", "/api/v1/sites",
                  "/api/v1/parcels/{code}", "/api/v1/parcels/{code}/label.png", "/api/v1/bags"]:
         assert path in doc["paths"]
+
+
+def test_status_follows_the_parcel_that_moved_last_not_a_booked_pickup():
+    from types import SimpleNamespace as Row
+
+    from postal.dossiers import status_of
+
+    dossier = Row(returned_at=None)
+    moved = Row(id=1, direction="to_agency", state="at_site", holder_site_id=2, origin_id=1, destination_id=2,
+                last_event_at=utcnow())
+    booked_pickup = Row(id=2, direction="from_citizen", state="created", holder_site_id=None, origin_id=9,
+                        destination_id=1, last_event_at=None)
+    result_label = Row(id=3, direction="to_center", state="created", holder_site_id=None, origin_id=2,
+                       destination_id=1, last_event_at=None)
+    assert status_of([booked_pickup], dossier) == "registered"  # the citizen has not handed it in yet
+    assert status_of([moved, booked_pickup], dossier) == "at_agency"  # the booking decides nothing
+    assert status_of([moved, booked_pickup, result_label], dossier) == "result_ready"  # the next leg began

@@ -11,6 +11,7 @@ const form = $("scan-form");
 const actionSelect = $("action");
 const siteSelect = $("site");
 const noteInput = $("note");
+const runSelect = $("run");  // only when the user has runs today
 const banner = $("banner");
 const BATCH = 200;
 const RETRY_MS = 15000;
@@ -40,7 +41,7 @@ function refocus() {
 }
 
 input.addEventListener("blur", () => setTimeout(refocus, 0));
-for (const control of [actionSelect, siteSelect, noteInput]) {
+for (const control of [actionSelect, siteSelect, noteInput, runSelect].filter(Boolean)) {
   control.addEventListener("change", () => { rememberChoice(); onActionChange(); input.focus({ preventScroll: true }); });
   control.addEventListener("blur", () => setTimeout(refocus, 0));
 }
@@ -248,6 +249,7 @@ async function take(raw) {
 async function record(fields, code) {
   const scan = { id: newId(), ...fields, at: new Date().toISOString() };
   if (siteSelect.value) scan.site = siteSelect.value;
+  if (runSelect && runSelect.value) scan.run = Number(runSelect.value);
   const note = noteInput.value.trim();
   if (note) scan.note = note;
   await queue.add({ ...scan, user: config.user, queuedAt: Date.now() });
@@ -428,6 +430,9 @@ window.addEventListener("offline", showNetwork);
 setInterval(() => { if (navigator.onLine) sync(); }, RETRY_MS);
 
 restoreChoice();
+// The run page's link (?run=) wins, also when the page comes from the offline copy.
+const askedRun = new URLSearchParams(location.search).get("run");
+if (runSelect && [...runSelect.options].some((o) => o.value === askedRun)) runSelect.value = askedRun;
 onActionChange();
 showNetwork();
 showCount();

@@ -1,0 +1,202 @@
+"""Home delivery and pick-up requests (giao kết quả / nhận hồ sơ tại nhà), their stops on delivery runs,
+and the geocoder's cache."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
+from sqlalchemy import Index, String, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from models.columns import utc
+
+
+class DeliveryKind(StrEnum):
+    DELIVER_RESULT = "deliver_result"  # the result, from the post office to the citizen's door
+    PICKUP_DOSSIER = "pickup_dossier"  # the paper dossier, from the citizen's door to the post office
+
+
+class SlotPeriod(StrEnum):
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+
+
+class DeliveryState(StrEnum):
+    REQUESTED = "requested"  # taken, on no run yet
+    SCHEDULED = "scheduled"  # a stop of a delivery run
+    DONE = "done"  # delivered, or the dossier picked up and accepted at the post office
+    CANCELLED = "cancelled"
+
+
+class GeocodeSource(StrEnum):
+    ADDRESS = "address"  # the geocoder found the street
+    WARD = "ward"  # no street match: the mean of the network's sites in the ward, good enough to route by ward
+    NONE = "none"  # nowhere known: the stop goes at the end of its run
+
+
+class DeliveryRequest(SQLModel, table=True):
+    """A citizen's request for delivery of a result, or pick-up of a dossier, at home in a time slot."""
+
+    __tablename__ = "delivery_request"
+    # The same request again (dossier, kind, slot) answers the one taken; a cancelled one frees its slot.
+    __table_args__ = (
+        Index("uq_delivery_request_slot", "dossier_id", "kind", "slot_date", "slot_period", unique=True,
+              sqlite_where=text("state <> 'cancelled'"), postgresql_where=text("state <> 'cancelled'")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    kind: str = Field(sa_type=String(16))
+    street: str = Field(max_length=200)  # personal data: shown masked except to the staff of the delivery
+    ward_code: str = Field(max_length=10)  # 5-digit 2025 code (vietnam-provinces)
+    province_code: str = Field(max_length=4)
+    lat: float | None = None
+    lon: float | None = None
+    geocode_source: str = Field(default=GeocodeSource.NONE, sa_type=String(10))
+    phone: str = Field(max_length=20)  # contact for the courier; the OTP still goes to the applicant's phone
+    slot_date: date = Field(index=True)
+    slot_period: str = Field(sa_type=String(10))
+    fee_vnd: int
+    fee_exempt_reason: str | None = Field(default=None, max_length=40)  # set by the counter, from the fee table
+    state: str = Field(default=DeliveryState.REQUESTED, sa_type=String(10), index=True)
+    post_office_id: int = Field(foreign_key="site.id")  # the post office serving the ward
+    run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
+    parcel_id: int | None = Field(default=None, foreign_key="parcel.id")  # the parcel carried (pick-up: made here)
+    attempts: int = 0  # failed delivery attempts of the dossier's result since the request
+    created_at: datetime = Field(sa_type=utc())
+    updated_at: datetime = Field(sa_type=utc())
+
+
+class DeliveryStop(SQLModel, table=True):
+    """A citizen's door on a delivery run, in visiting order.
+
+    RunStop names a site; a home is not one, so a delivery run keeps its post office as the run's
+    hub stops (first and last RunStop) and its doors here.
+    """
+
+    __tablename__ = "delivery_stop"
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq", name="uq_delivery_stop_seq"),
+        UniqueConstraint("run_id", "request_id", name="uq_delivery_stop_request"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    seq: int
+    request_id: int = Field(foreign_key="delivery_request.id", index=True)
+    planned_at: datetime = Field(sa_type=utc())
+
+
+class GeocodeCache(SQLModel, table=True):
+    """What the geocoder answered for one query text; a miss is kept too, and asked again after a while."""
+
+    __tablename__ = "geocode_cache"
+    id: int | None = Field(default=None, primary_key=True)
+    query: str = Field(max_length=500, unique=True)
+    lat: float | None = None
+    lon: float | None = None
+    looked_up_at: datetime = Field(sa_type=utc())
+
+
+# -- in and out ----------------------------------------------------------------------------------------
+
+
+class AddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    street: str = PydanticField(min_length=1, max_length=200)  # house number and street, village or group
+    ward_code: str = PydanticField(min_length=1, max_length=10)
+
+
+class SlotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: date
+    period: Literal["morning", "afternoon"]
+
+
+class DeliveryRequestIn(BaseModel):
+    """A citizen's request: which dossier (code + last 4 digits of the phone), what, where and when."""
+
+    model_config = ConfigDict(extra="forbid")
+    dossier: str = PydanticField(min_length=1, max_length=40)
+    phone_last4: str = PydanticField(min_length=1, max_length=10)
+    kind: Literal["deliver_result", "pickup_dossier"]
+    address: AddressIn
+    slot: SlotIn
+    phone: str | None = PydanticField(default=None, max_length=20)  # a contact number, when not the registered one
+
+
+class WardOut(BaseModel):
+    code: str
+    name: str
+    province: str
+
+
+class DeliveryRequestOut(BaseModel):
+    """A delivery or pick-up request as the citizen sees it."""
+
+    id: int
+    state: str
+    fee_vnd: int
+    ward: WardOut
+    lat: float | None
+    lon: float | None
+
+
+class DeliveryStopOut(BaseModel):
+    """A door on a delivery run; phone and street masked unless the viewer handles this delivery."""
+
+    seq: int
+    request: int
+    kind: str
+    dossier: str
+    parcel: str | None
+    recipient: str
+    phone: str
+    street: str
+    ward: WardOut
+    lat: float | None
+    lon: float | None
+    slot: str
+    fee_vnd: int
+    fee_exempt_reason: str | None
+    planned_at: datetime
+    state: str
+
+
+class DeliveryRunOut(BaseModel):
+    """A delivery run's doors in visiting order."""
+
+    run: int
+    post_office: str
+    date: date
+    period: str
+    stops: list[DeliveryStopOut]
+
+
+class ExemptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = PydanticField(min_length=1, max_length=40)
+
+
+class ProvinceOut(BaseModel):
+    code: str
+    name: str
+
+
+class ProvincesOut(BaseModel):
+    """The 34 provinces of 2025."""
+
+    provinces: list[ProvinceOut]
+
+
+class WardRefOut(BaseModel):
+    code: str
+    name: str
+
+
+class WardsOut(BaseModel):
+    """The 2025 communes, wards and special zones of one province."""
+
+    wards: list[WardRefOut]

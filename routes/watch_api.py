@@ -1,0 +1,56 @@
+"""The watch API under /api/v1: the alerts, acknowledged and resolved by supervisors."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from flask import Blueprint, request
+from pydantic import BaseModel
+
+from models import Role
+from models.alerts import AckIn, AlertOut, AlertsOut, ResolveIn
+from postal import alerts
+from postal.clock import utcnow
+from routes.api import parse, spec
+from routes.auth import current_actor, roles_required
+from routes.session import get_session
+
+bp = Blueprint("watch_api", __name__, url_prefix="/api/v1")
+WATCHERS = (Role.SUPERVISOR, Role.ADMIN, Role.POSTAL_CLERK)
+OVERSEERS = (Role.SUPERVISOR, Role.ADMIN)
+M = TypeVar("M", bound=BaseModel)
+
+
+def optional_body(model: type[M]) -> M:
+    """The body as a model; no body at all is the model's defaults (its domain check names what is missing)."""
+    return parse(model) if request.get_data() else model()
+
+
+@bp.get("/alerts")
+@spec.operation("get", "/alerts", "Alerts of the watch, newest first", responses={200: AlertsOut},
+                query={"state": "open | acknowledged | resolved (several: comma-separated)",
+                       "kind": "missed_run | late_in_transit | awaiting_receipt | suspected_loss | bag_mismatch | "
+                               "due_at_risk | overdue"})
+@roles_required(*WATCHERS)
+def list_alerts():
+    found = alerts.list_alerts(get_session(), viewer=current_actor(), state=request.args.get("state"),
+                               kind=request.args.get("kind"))
+    return found.model_dump(mode="json")
+
+
+@bp.post("/alerts/<int:alert_id>/ack")
+@spec.operation("post", "/alerts/<alert_id>/ack", "Acknowledge an alert (the caller becomes its owner)", body=AckIn,
+                responses={200: AlertOut})
+@roles_required(*OVERSEERS)
+def acknowledge(alert_id: int):
+    data = optional_body(AckIn)
+    return alerts.acknowledge(get_session(), alert_id, actor=current_actor(), note=data.note, now=utcnow()).model_dump(mode="json")
+
+
+@bp.post("/alerts/<int:alert_id>/resolve")
+@spec.operation("post", "/alerts/<alert_id>/resolve", "Resolve an alert, saying why (note required)", body=ResolveIn,
+                responses={200: AlertOut})
+@roles_required(*OVERSEERS)
+def resolve(alert_id: int):
+    data = optional_body(ResolveIn)
+    return alerts.resolve(get_session(), alert_id, actor=current_actor(), note=data.note, now=utcnow()).model_dump(mode="json")

@@ -1,0 +1,216 @@
+"""Reports: per-agency figures of a period on a small known history, their downloads, and the /reports page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from models import Dossier, User
+from models.dossiers import DossierIn, ParcelIn
+from models.runs import RunTemplateIn
+from postal import custody, dossiers, reports, runs
+from postal.clock import LOCAL_TZ, as_utc
+from tests.test_pages import login
+
+D = date(2026, 10, 5)  # a Monday: the history happens on D, D+1 and D+2
+NEXT, AFTER = D + timedelta(days=1), D + timedelta(days=2)
+WHOLE = {"from": D.isoformat(), "to": AFTER.isoformat()}
+
+
+def at(day: date, hh: int, mm: int) -> datetime:
+    return as_utc(datetime.combine(day, time(hh, mm), tzinfo=LOCAL_TZ))
+
+
+def user(make, username: str) -> User:
+    make.fresh()
+    return make.session.execute(select(User).where(User.username == username)).scalars().one()
+
+
+def scan(make, username: str, code: str, action: str, when: datetime, **extra) -> None:
+    """One scan through the domain, made when it says (the server hears it a minute later)."""
+    item = make.scan(code, action, at=when, **extra)
+    [outcome], _ = custody.record_scans(make.session, [item], actor=user(make, username), settings=make.settings,
+                                        now=when + timedelta(minutes=1))
+    assert outcome.status == "accepted", outcome.error and outcome.error.params
+
+
+def dossier(make, agency: str, received: datetime, due: datetime) -> str:
+    """A dossier received at the center; its first parcel, accepted three minutes later."""
+    body = make.dossier_body(agency=agency, origin="TTHCC", received_at=received.isoformat(), due_at=due.isoformat())
+    answer, _ = dossiers.register(make.session, DossierIn.model_validate(body), actor=user(make, "ntha"),
+                                  settings=make.settings, now=received)
+    scan(make, "ntha", answer.parcel.code, "accept", received + timedelta(minutes=5), site="TTHCC")
+    return answer.parcel.code
+
+
+def result(make, code: str, agency: str, clerk: str, when: datetime) -> str:
+    """The agency's result, a new parcel of the same dossier, accepted at the agency."""
+    dossier_code = make.session.get(Dossier, make.parcel_row(code).dossier_id).code
+    out = dossiers.add_parcel(make.session, dossier_code, ParcelIn(direction="to_center", origin=agency),
+                              actor=user(make, clerk), settings=make.settings, now=when)
+    scan(make, clerk, out.code, "accept", when, site=agency)
+    return out.code
+
+
+@pytest.fixture
+def history(make):
+    """Two STP dossiers (one returned on time, one late), two SXD ones (one lost, one lost and found), one earlier.
+
+    STP transit times, origin → received at destination: 100, 90, 160 and 70 minutes (median 95).
+    Transfers: 4 for STP (three handovers and one receive with no handover before it), none for SXD.
+    """
+    make.network()
+    # A1: on time. Out in 100 min (08:05 → 09:45), the result back in 90 (10:00 → 11:30, receiver only).
+    p1 = dossier(make, "STP", at(D, 8, 0), at(D + timedelta(days=5), 17, 0))
+    scan(make, "nva", p1, "pickup", at(D, 9, 0), site="TTHCC")
+    scan(make, "nva", p1, "handover", at(D, 9, 30), site="STP")
+    scan(make, "stp.linh", p1, "receive", at(D, 9, 45), site="STP")
+    r1 = result(make, p1, "STP", "stp.linh", at(NEXT, 10, 0))
+    scan(make, "nva", r1, "pickup", at(NEXT, 10, 30), site="STP")
+    scan(make, "ntha", r1, "receive", at(NEXT, 11, 30), site="TTHCC")
+    scan(make, "ntha", r1, "deliver", at(AFTER, 9, 0), site="TTHCC", evidence={"recipient_name": "Nguyễn Văn An"})
+    # A2: due D+1, returned D+2: late. Out in 160 min (09:05 → 11:45), back in 70 (08:00 → 09:10).
+    p2 = dossier(make, "STP", at(D, 9, 0), at(NEXT, 17, 0))
+    scan(make, "nva", p2, "pickup", at(D, 10, 0), site="TTHCC")
+    scan(make, "nva", p2, "handover", at(D, 10, 20), site="STP")
+    scan(make, "stp.linh", p2, "receive", at(D, 11, 45), site="STP")
+    r2 = result(make, p2, "STP", "stp.linh", at(AFTER, 8, 0))
+    scan(make, "ttb", r2, "pickup", at(AFTER, 8, 30), site="STP")
+    scan(make, "ttb", r2, "handover", at(AFTER, 9, 0), site="TTHCC")
+    scan(make, "ntha", r2, "receive", at(AFTER, 9, 10), site="TTHCC")
+    scan(make, "ntha", r2, "deliver", at(AFTER, 10, 0), site="TTHCC", evidence={"recipient_name": "Trần Thị Bình"})
+    # B1: lost on the way to SXD. B2: reported lost, then found: not lost.
+    p3 = dossier(make, "SXD", at(D, 10, 0), at(D + timedelta(days=10), 17, 0))
+    scan(make, "nva", p3, "pickup", at(D, 11, 0), site="TTHCC")
+    scan(make, "nva", p3, "report_missing", at(D, 12, 0), note="Không thấy bì trong túi xe")
+    p4 = dossier(make, "SXD", at(D, 10, 30), at(D + timedelta(days=10), 17, 0))
+    scan(make, "ttb", p4, "pickup", at(D, 11, 0), site="TTHCC")
+    scan(make, "ttb", p4, "report_missing", at(D, 12, 0), note="Rơi khỏi xe?")
+    scan(make, "sxd.hanh", p4, "found", at(D, 14, 0), site="SXD")
+    # Received the day before the period: not in its `received`.
+    dossier(make, "STP", at(D - timedelta(days=1), 15, 0), at(D + timedelta(days=9), 17, 0))
+    # Two runs on D, one of them driven: the month's figure counts runs that set off.
+    admin = user(make, "admin")
+    for departs in ("08:00", "14:00"):
+        runs.create_template(make.session, RunTemplateIn(name="Tuyến 1", departs=departs, stops=["TTHCC", "STP"],
+                                                         post_office="BD-TINH"), actor=admin, now=at(D, 6, 0))
+    assert runs.generate(make.session, D, 1, at(D, 6, 0)) == 2
+    first = min(runs.runs_of_day(make.session, D).runs, key=lambda r: r.departs_at)
+    runs.start(make.session, first.id, actor=user(make, "nva"), now=at(D, 8, 0))
+    make.fresh()
+    return make
+
+
+def by_code(answer: dict) -> dict[str, dict]:
+    return {a["agency"]: a for a in answer["agencies"]}
+
+
+def test_figures_of_a_period_per_agency(history):
+    report = reports.agency_report(history.session, reports.period(D, AFTER))
+    stp, sxd = (next(a for a in report.agencies if a.agency == code) for code in ("STP", "SXD"))
+    assert (stp.received, stp.returned, stp.on_time, stp.late, stp.on_time_pct) == (2, 2, 1, 1, 50.0)
+    assert (stp.transfers, stp.lost, stp.median_transit_min) == (4, 0, 95.0)
+    assert stp.agency_name == "Sở Tư pháp"
+    assert (sxd.received, sxd.returned, sxd.on_time_pct, sxd.transfers, sxd.lost, sxd.median_transit_min) == (2, 0, None, 0, 1, None)
+    total = report.total
+    assert (total.received, total.returned, total.on_time, total.late, total.transfers, total.lost) == (4, 2, 1, 1, 4, 1)
+    assert total.median_transit_min == 95.0
+
+
+def test_a_shorter_period_counts_only_its_own_days(history):
+    report = reports.agency_report(history.session, reports.period(D, D))
+    stp = next(a for a in report.agencies if a.agency == "STP")
+    # On D only the two outbound handovers, and the two parcels that reached STP (100 and 160 min).
+    assert (stp.received, stp.returned, stp.transfers, stp.median_transit_min) == (2, 0, 2, 130.0)
+    assert stp.on_time_pct is None
+
+
+def test_the_month_figure_counts_transfers_runs_driven_and_losses(history):
+    figure = reports.month_figure(history.session, 2026, 10)
+    assert (figure.transfers, figure.runs, figure.lost) == (4, 1, 1)
+    assert reports.month_figure(history.session, 2026, 9).transfers == 0
+
+
+def test_the_api_answers_the_figures_as_json(client, history):
+    r = client.get("/api/v1/reports/agencies", query_string=WHOLE, headers=history.token("gs.lan"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    answer = r.get_json()
+    stp = by_code(answer)["STP"]
+    assert {k: stp[k] for k in ("received", "returned", "on_time", "late", "on_time_pct", "transfers", "lost",
+                                "median_transit_min")} == {
+        "received": 2, "returned": 2, "on_time": 1, "late": 1, "on_time_pct": 50.0, "transfers": 4, "lost": 0,
+        "median_transit_min": 95.0}
+    assert by_code(answer)["SXD"]["lost"] == 1
+    assert answer["from"] == D.isoformat() and answer["to"] == AFTER.isoformat()
+    assert client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/reports/agencies"]["get"]
+
+
+def test_the_csv_download_has_a_bom_and_vietnamese_names(client, history):
+    r = client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "csv"}, headers=history.token("gs.lan"))
+    assert r.status_code == 200
+    assert r.mimetype == "text/csv" and "attachment" in r.headers["Content-Disposition"]
+    assert r.data.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 only with the byte-order mark
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Mã cơ quan", "Cơ quan", "Tiếp nhận"]
+    stp = next(row for row in rows if row[0] == "STP")
+    assert stp[1] == "Sở Tư pháp" and stp[2:] == ["2", "2", "1", "1", "50.0", "4", "0", "95.0"]
+    assert rows[-1][1] == "Tổng cộng" and rows[-1][7] == "4"
+    english = client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "csv"},
+                         headers={**history.token("gs.lan"), "Accept-Language": "en"})
+    assert english.data.decode("utf-8-sig").startswith("Agency code,Agency,Received")
+
+
+def test_the_xlsx_download_opens_with_a_bold_header_and_the_rows(client, history):
+    r = client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "xlsx"}, headers=history.token("admin"))
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][1] == "Cơ quan" and sheet["A1"].font.bold
+    stp = next(row for row in rows if row[0] == "STP")
+    assert stp[1:] == ("Sở Tư pháp", 2, 2, 1, 1, 50.0, 4, 0, 95.0)
+    sxd = next(row for row in rows if row[0] == "SXD")
+    assert sxd[6] is None and sxd[8] == 1  # no returns: no percentage; one lost
+    assert rows[-1][1] == "Tổng cộng"
+    assert sheet.column_dimensions["B"].width >= len("Sở Xây dựng")  # the names fit their column
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ({"from": "2026-13-01", "to": "2026-10-07"}, "from"),
+    ({"from": "2026-10-01", "to": "hôm nay"}, "to"),
+    ({"from": "2026-10-08", "to": "2026-10-07"}, "from"),
+    ({"from": "2026-10-01", "to": "2026-10-07", "format": "pdf"}, "format"),
+])
+def test_bad_dates_and_formats_are_422_naming_the_field(client, make, query, field):
+    make.network()
+    r = client.get("/api/v1/reports/agencies", query_string=query, headers=make.token("gs.lan"))
+    assert r.status_code == 422, r.get_data(as_text=True)
+    error = r.get_json()["error"]
+    assert error["code"] == "invalid_field" and field in error["message"]
+
+
+def test_only_supervisors_and_admins_read_reports(client, make):
+    make.network()
+    assert client.get("/api/v1/reports/agencies").status_code == 401
+    assert client.get("/api/v1/reports/agencies", headers=make.token("nva")).status_code == 403
+    assert client.get("/api/v1/reports/agencies", headers=make.token("ntha")).status_code == 403
+    login(client, "nva")
+    assert client.get("/reports").status_code == 403
+
+
+def test_the_reports_page_shows_the_table_downloads_and_the_month_line(client, history):
+    login(client, "gs.lan")
+    r = client.get("/reports", query_string={**WHOLE, "month": "2026-10"})
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "Sở Tư pháp" in page and "Sở Xây dựng" in page
+    assert "50,00" in page  # Vietnamese decimal comma
+    assert "Tháng 10/2026: 4 lượt chuyển hồ sơ, 1 chuyến, 1 thất lạc" in page
+    assert "/api/v1/reports/agencies?from=2026-10-05&amp;to=2026-10-07&amp;format=xlsx" in page
+    assert "<script>" not in page
+    bad = client.get("/reports", query_string={"from": "05/10/2026"})
+    assert bad.status_code == 422 and "from" in bad.get_data(as_text=True)
