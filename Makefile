@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test setup system-deps translations bench clean
+.PHONY: up test setup system-deps translations clean
 
 up: setup  ## set up and run the app with the demo province on SQLite
 	$(BIN)/postal up --demo
@@ -28,9 +28,6 @@ translations: $(VENV)/.installed
 
 system-deps:  ## Chromium for the browser tests, poppler for the PDF checks (Debian packages)
 	@bash scripts/system-deps.sh
-
-bench: setup  ## performance figures (not tests): ratios measured in one run
-	$(BIN)/python scripts/bench/run_all.py
 
 clean:
 	rm -rf $(VENV) node_modules instance test-output

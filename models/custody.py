@@ -45,6 +45,10 @@ class CustodyEvent(SQLModel, table=True):
               postgresql_where=text("bag_id IS NOT NULL")),
         Index("ix_custody_event_run_id", "run_id", sqlite_where=text("run_id IS NOT NULL"),
               postgresql_where=text("run_id IS NOT NULL")),
+        # Transfers between sites by day, for the board's charts and the reports: only handoffs are indexed.
+        Index("ix_custody_event_transfers", "device_at", "action", "from_holder", "parcel_id",
+              sqlite_where=text("action IN ('handover', 'receive')"),
+              postgresql_where=text("action IN ('handover', 'receive')")),
     )
     id: uuid.UUID = Field(primary_key=True)  # made by the scanning device: the idempotency key
     seq: int = Field(sa_type=BigInteger, unique=True)  # position in the installation's chain

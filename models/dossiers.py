@@ -20,6 +20,9 @@ class Dossier(SQLModel, table=True):
     __table_args__ = (  # the watch's overdue and at-risk rules read only dossiers not yet returned, by due date
         Index("ix_dossier_open_due", "due_at", sqlite_where=text("returned_at IS NULL"),
               postgresql_where=text("returned_at IS NULL")),
+        # On time or late per agency and period (reports, the board's chart): returned dossiers only.
+        Index("ix_dossier_returned", "returned_at", "agency_id", "due_at", sqlite_where=text("returned_at IS NOT NULL"),
+              postgresql_where=text("returned_at IS NOT NULL")),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True, index=True)

@@ -103,7 +103,7 @@ class History:
             heapq.heappush(self.queue, Step(at, self.planned, do))
 
     def scan(self, actor: User, codes: list[str], action: str, at: datetime, site: str | None = None,
-             run: int | None = None, note: str = "") -> None:
+             run: int | None = None, note: str = "", evidence: dict | None = None) -> None:
         """One batch of scans by one person at one moment, as a device sends it."""
         batch = []
         for code in codes:
@@ -111,6 +111,8 @@ class History:
                     "label": labels.qr_payload(self.settings.label_key, code), "site": site, "note": note}
             if run is not None:
                 item["run"] = run
+            if evidence is not None:
+                item["evidence"] = evidence
             batch.append(item)
         outcomes, _ = custody.record_scans(self.session, batch, actor=actor, settings=self.settings, now=at + timedelta(seconds=5))
         for code, outcome in zip(codes, outcomes):
@@ -158,9 +160,18 @@ class History:
             out = dossiers.add_parcel(self.session, dossier_code, ParcelIn(direction=Direction.TO_CENTER, origin=agency.code),
                                       actor=clerk, settings=self.settings, now=at)
             self.destination[out.code] = out.destination.code
+            self.arrived[out.code] = lambda back_at, code=out.code: self.collect(code, out.destination.code, back_at)
             self.scan(clerk, [out.code], "accept", at + timedelta(minutes=2), agency.code)
 
         self.add(at, result)
+
+    def collect(self, code: str, center_code: str, back_at: datetime) -> None:
+        """The citizen collects the result at the center's counter, hours or a day after it is back."""
+        center = self.sites[center_code]
+        at = back_at + timedelta(hours=self.rng.randint(1, 30))
+        name = self.rng.choice(demo_data.APPLICANTS)
+        self.add(at, lambda: self.scan(self.clerk_of[center.id], [code], "deliver", at, center.code,
+                                       evidence={"recipient_name": name}))
 
     # -- runs -------------------------------------------------------------------------------------
     def assign_couriers(self, admin: User, run_list: list[RunOut], at: datetime) -> None:
