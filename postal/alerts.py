@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models import Alert, AlertKind, AlertState, Role, Severity, User
@@ -40,8 +41,14 @@ def open_alert(
         kind=kind, severity=SEVERITY[kind], subject_type=subject_type, subject_id=subject_id,
         subject_code=subject_code, opened_at=at, state=AlertState.OPEN, note=note,
     )
-    session.add(alert)
-    session.flush()
+    try:
+        with session.begin_nested():  # the sweep may open the same alert at this moment: one wins
+            session.add(alert)
+    except IntegrityError:
+        return session.exec(  # type: ignore[call-overload]
+            select(Alert).where(Alert.kind == kind, Alert.subject_type == subject_type,
+                                Alert.subject_id == subject_id, Alert.state != AlertState.RESOLVED)
+        ).scalars().one()
     return alert
 
 

@@ -517,7 +517,7 @@ class Batch:
 
     def clear_loss(self, h: Holding, action: Action) -> None:
         alerts.resolve_for(self.session, [AlertKind.SUSPECTED_LOSS], subject_type="parcel", subject_id=h.id,
-                           at=self.now, note=f"Tự đóng: bì đã được quét ({action.value}).")
+                           at=self.now, note=f"Tự đóng: bì đã được quét ({ACTION_NAMES[action]}).")
 
     # -- writing ---------------------------------------------------------------------------
     def flush(self) -> None:

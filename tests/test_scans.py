@@ -199,7 +199,7 @@ def test_report_missing_opens_an_alert_and_found_closes_it(client, make):
     assert res["parcel"]["state"] == "at_site"
     make.fresh()
     alert = make.session.get(Alert, alert.id)
-    assert alert.state == "resolved" and "found" in alert.note
+    assert alert.state == "resolved" and "báo tìm thấy" in alert.note
 
 
 def bag_of(client, make, codes, site="TTHCC", username="ntha", **extra):

@@ -129,7 +129,7 @@ def test_a_day_of_one_run_opens_and_clears_every_parcel_alert(make):
     handed_at = closed_at + timedelta(minutes=10)
     scan(make, "nva", lost, "handover", handed_at, site="STP")
     loss = alerts_of(make, lost)["suspected_loss"]  # the handover scan itself clears a suspected loss
-    assert loss.state == "resolved" and loss.resolved_at == handed_at and "handover" in loss.note.splitlines()[-1]
+    assert loss.state == "resolved" and loss.resolved_at == handed_at and "bàn giao" in loss.note.splitlines()[-1]
     counts = sweep(make, handed_at + timedelta(minutes=1))
     assert counts["late_in_transit"] == (0, 1) and counts["suspected_loss"] == (0, 0)
     late = alerts_of(make, lost)["late_in_transit"]
@@ -279,7 +279,7 @@ def test_alerts_api_lists_acknowledges_and_resolves(client, make):
     assert set(alert) == {"id", "kind", "severity", "subject", "opened_at", "state", "owner", "note", "resolved_at"}
     assert alert["subject"] == {"type": "dossier", "code": code} and alert["owner"] is None
     assert alert["kind"] == "overdue" and alert["state"] == "open" and alert["resolved_at"] is None
-    assert datetime.fromisoformat(alert["opened_at"].replace("Z", "+00:00")) == now.replace(microsecond=now.microsecond)
+    assert datetime.fromisoformat(alert["opened_at"].replace("Z", "+00:00")) == now  # ISO 8601 with an offset
     aid = alert["id"]
     assert client.get("/api/v1/alerts?state=open&kind=missed_run", headers=make.token("ntha")).get_json() == {"alerts": []}
 
