@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,8 @@ from routes import create_app
 from tests.factories import Factory
 
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"  # Debian's; `make test` installs it
+DESKTOP = {"width": 1280, "height": 860}
 os.environ.setdefault("POSTAL_ARGON2_PROFILE", "CHEAPEST")  # production strength is not under test here
 TEST_SETTINGS = {"POSTAL_LABEL_KEY": "test-label-key", "POSTAL_SECRET_KEY": "test-secret-key"}
 
@@ -60,6 +66,21 @@ def make(app):
     factory.close()
 
 
+@contextmanager
+def local_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 in a thread (an SMS gateway, a geocoder); its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 @pytest.fixture
 def live_server(app):
     """The app served by a real threaded HTTP server on 127.0.0.1."""
@@ -69,3 +90,34 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, for the browser tests of one module."""
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        # A failure, not a skip: `make test` installs it, and a browser test not run is not passed.
+        pytest.fail("Debian's chromium is not installed (apt-get install -y chromium, or run `make test`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context_for(browser):
+    """New browser contexts (one per person or device), closed after the test."""
+    contexts = []
+
+    def open_context(viewport=DESKTOP, **options):
+        context = browser.new_context(viewport=viewport, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()

@@ -2,52 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from models import CustodyEvent
+from tests.conftest import DESKTOP
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output"
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "mat-khau-1"
 PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 860}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        # A failure, not a skip: `make test` installs it, and a browser test not run is not passed.
-        pytest.fail("Debian's chromium is not installed (apt-get install -y chromium, or run `make test`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context_for(browser):
-    """New browser contexts (one per person or device), closed after the test."""
-    contexts = []
-
-    def open_context(viewport=DESKTOP, **options):
-        context = browser.new_context(viewport=viewport, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **options)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context
-
-    yield open_context
-    for context in contexts:
-        context.close()
 
 
 def shot(page, name: str) -> None:

@@ -14,7 +14,7 @@ from models.runs import RunTemplateIn
 from postal import alerts, custody, demo_data, dossiers, runs, sites
 from postal.clock import LOCAL_TZ, as_utc, local, utcnow
 from postal.workdays import DEFAULT_CALENDAR, Calendar
-from tests.test_browser import DESKTOP, PHONE, browser, context_for, log_in, shot  # noqa: F401 (fixtures)
+from tests.test_browser import DESKTOP, PHONE, log_in, shot
 
 pytestmark = pytest.mark.browser
 

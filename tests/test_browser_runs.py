@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -13,38 +11,10 @@ from models import CustodyEvent
 from postal import labels
 from routes import runs_pages
 from routes.formats import vn_time
-from tests.test_browser import CHROMIUM, DESKTOP, PHONE, SHOTS, log_in, shot, wedge
+from tests.test_browser import PHONE, SHOTS, log_in, shot, wedge
 from tests.test_runs_pages import todays_run
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is not installed (apt-get install -y chromium, or run `make test`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context_for(browser):
-    contexts = []
-
-    def open_context(viewport=DESKTOP, **options):
-        context = browser.new_context(viewport=viewport, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **options)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context
-
-    yield open_context
-    for context in contexts:
-        context.close()
 
 
 def test_a_courier_drives_his_run_from_a_phone(live_server, make, context_for, monkeypatch):

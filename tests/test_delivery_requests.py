@@ -10,7 +10,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -26,7 +26,7 @@ from postal.clock import LOCAL_TZ, as_utc, local, utcnow
 from postal.errors import PostalError
 from postal.workdays import DEFAULT_CALENDAR
 from routes import create_app
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import TEST_SETTINGS, local_http
 
 HA_LONG, HONG_GAI, CAM_PHA = "06688", "06685", "06793"  # Quảng Ninh (22), 2025 codes
 HOAN_KIEM = "00070"  # Thành phố Hà Nội: another province
@@ -84,15 +84,9 @@ def geocoder():
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    geo.base = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield geo
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with local_http(Handler) as base:
+        geo.base = base
+        yield geo
 
 
 def closed_port_url() -> str:

@@ -8,7 +8,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from postal import db, delivery, notifications
 from postal.clock import local, utcnow
 from postal.workdays import DEFAULT_CALENDAR
 from routes import create_app
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import TEST_SETTINGS, local_http
 
 
 @dataclass
@@ -51,15 +51,9 @@ def sms_gateway():
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    gateway.url = f"http://127.0.0.1:{server.server_port}/sms"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield gateway
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with local_http(Handler) as base:
+        gateway.url = f"{base}/sms"
+        yield gateway
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -31,7 +31,7 @@ from postal import custody, db, dossiers, notifications
 from postal.cli import cli
 from postal.clock import utcnow
 from routes import create_app
-from tests.conftest import ROOT, TEST_SETTINGS
+from tests.conftest import ROOT, TEST_SETTINGS, local_http
 
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 
@@ -102,16 +102,12 @@ def gateway():
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    gw.base = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield gw
-    gw.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with local_http(Handler) as base:
+        gw.base = base
+        try:
+            yield gw
+        finally:
+            gw.release.set()  # a handler held back by a test must finish before the server stops
 
 
 class Mailbox:

@@ -8,7 +8,6 @@ from click.testing import CliRunner
 from sqlalchemy import event, select
 
 from models import Alert, User
-from models.custody import BagIn
 from models.dossiers import DossierIn, ParcelIn
 from models.runs import RunTemplateIn
 from postal import custody, dossiers, runs, watch
