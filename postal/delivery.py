@@ -20,7 +20,6 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-import phonenumbers
 from geopy.distance import geodesic
 from geopy.exc import GeopyError
 from geopy.geocoders import Nominatim
@@ -254,17 +253,6 @@ def remember(session: Session, query: str, lat: float | None, lon: float | None,
 # -- taking a request -----------------------------------------------------------------------------------
 
 
-def normalise_phone(phone: str) -> str:
-    """A Vietnamese phone number in national form, or 422 naming `phone`."""
-    try:
-        number = phonenumbers.parse(phone, "VN")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise Unprocessable(field="phone", detail=Phrase(N_("số điện thoại không hợp lệ")))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
-
-
 def check_slot(day: date, period: str, now: datetime, calendar: workdays.Calendar = workdays.DEFAULT_CALENDAR) -> None:
     """A working day from today on, within SLOT_DAYS_AHEAD, and not a slot that has already ended."""
     here = local(now)
@@ -297,7 +285,7 @@ def request_delivery(session: Session, data: DeliveryRequestIn, *, settings: Set
     if not street:
         raise Unprocessable(field="address.street", detail=Phrase(N_("cần ghi số nhà, đường phố hoặc thôn, tổ")))
     check_slot(data.slot.date, data.slot.period, now)
-    phone = normalise_phone(data.phone) if data.phone and data.phone.strip() else None
+    phone = dossiers.normalise_phone(data.phone, field="phone") if data.phone and data.phone.strip() else None
     dossier = tracking.find(session, data.dossier, data.phone_last4)  # the same 404 as tracking
     existing = same_request(session, dossier.id, data)
     if existing is not None:

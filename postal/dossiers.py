@@ -43,14 +43,14 @@ def site_by_code(session: Session, code: str, field: str) -> Site:
     return site
 
 
-def normalise_phone(phone: str) -> str:
+def normalise_phone(phone: str, field: str = "applicant.phone") -> str:
     """A Vietnamese phone number in national form (0xxxxxxxxx), or 422 naming the field."""
     try:
         number = phonenumbers.parse(phone, "VN")
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise Unprocessable(field="applicant.phone", detail=Phrase(N_("số điện thoại không hợp lệ")))
+        raise Unprocessable(field=field, detail=Phrase(N_("số điện thoại không hợp lệ")))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
 
 
