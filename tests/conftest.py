@@ -44,8 +44,14 @@ def database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def app(database_url):
-    app = create_app({"DATABASE_URL": database_url, **TEST_SETTINGS})
+def settings_overrides() -> dict[str, str]:
+    """Extra settings for the app; a test module wiring local servers overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, settings_overrides):
+    app = create_app({"DATABASE_URL": database_url, **TEST_SETTINGS, **settings_overrides})
     app.config["TESTING"] = True
     engine = app.extensions["postal.engine"]
     db.drop_schema(engine)  # a PostgreSQL test database may keep what an interrupted run left

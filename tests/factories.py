@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from models import Parcel, Site, User
 from models.dossiers import DossierIn
-from postal import accounts, dossiers, labels, sites
+from postal import accounts, custody, dossiers, labels, sites
 from postal.clock import utcnow
 from postal.db import new_session
 
@@ -113,6 +113,21 @@ class Factory:
         """End the session's read snapshot, so the next query sees what requests committed since."""
         self.session.rollback()
         self.session.expire_all()  # rollback outside a transaction expires nothing
+
+    def staff(self, username: str) -> User:
+        """A member of staff as stored now."""
+        self.fresh()
+        return self.session.execute(select(User).where(User.username == username)).scalars().one()
+
+    def record(self, username: str, code: str, action: str, at: datetime, *, heard_at: datetime | None = None,
+               expect: str | None = "accepted", **extra):
+        """One scan through the domain, made at `at` and heard by the server at `heard_at` (default: at once).
+        It must get the `expect`ed status (None: any); its outcome."""
+        [outcome], _ = custody.record_scans(self.session, [self.scan(code, action, at=at, **extra)],
+                                            actor=self.staff(username), settings=self.settings, now=heard_at or at)
+        if expect is not None:
+            assert outcome.status == expect, outcome.error and outcome.error.params
+        return outcome
 
     def parcel_row(self, code: str) -> Parcel:
         self.fresh()

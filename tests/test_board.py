@@ -7,11 +7,10 @@ import re
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from models import AlertKind, User
 from models.runs import RunTemplateIn
-from postal import alerts, custody, reports, runs
+from postal import alerts, reports, runs
 from postal.clock import LOCAL_TZ, as_utc, utcnow
 from tests.test_pages import csrf_of, login
 
@@ -23,15 +22,11 @@ def at(day: date, hh: int, mm: int) -> datetime:
 
 
 def user(make, username: str) -> User:
-    make.fresh()
-    return make.session.execute(select(User).where(User.username == username)).scalars().one()
+    return make.staff(username)
 
 
 def scan(make, username: str, code: str, action: str, when: datetime, **extra) -> None:
-    item = make.scan(code, action, at=when, **extra)
-    [outcome], _ = custody.record_scans(make.session, [item], actor=user(make, username), settings=make.settings,
-                                        now=when + timedelta(minutes=1))
-    assert outcome.status == "accepted", outcome.error and outcome.error.params
+    make.record(username, code, action, when, heard_at=when + timedelta(minutes=1), **extra)
 
 
 def open_loss(make, code: str, when: datetime) -> int:

@@ -6,12 +6,11 @@ import random
 from datetime import datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from models import Alert, AlertKind, User
 from models.dossiers import DossierIn, ParcelIn
 from models.runs import RunTemplateIn
-from postal import alerts, custody, demo_data, dossiers, runs, sites
+from postal import alerts, demo_data, dossiers, runs, sites
 from postal.clock import LOCAL_TZ, as_utc, local, utcnow
 from postal.workdays import DEFAULT_CALENDAR, Calendar
 from tests.test_browser import DESKTOP, PHONE, log_in, shot
@@ -20,15 +19,11 @@ pytestmark = pytest.mark.browser
 
 
 def user(make, username: str) -> User:
-    make.fresh()
-    return make.session.execute(select(User).where(User.username == username)).scalars().one()
+    return make.staff(username)
 
 
 def scan(make, username: str, code: str, action: str, when: datetime, **extra) -> None:
-    item = make.scan(code, action, at=when, **extra)
-    [outcome], _ = custody.record_scans(make.session, [item], actor=user(make, username), settings=make.settings,
-                                        now=min(when + timedelta(minutes=1), utcnow()))
-    assert outcome.status == "accepted", outcome.error and outcome.error.params
+    make.record(username, code, action, when, heard_at=min(when + timedelta(minutes=1), utcnow()), **extra)
 
 
 def province(make) -> None:

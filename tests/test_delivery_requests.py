@@ -20,12 +20,11 @@ from sqlalchemy import func, select
 
 from models import DeliveryRequest, DeliveryStop, GeocodeCache, Parcel, Run, RunStop, Site
 from models.delivery import DeliveryRequestIn
-from postal import db, delivery
+from postal import delivery
 from postal.cli import cli
 from postal.clock import LOCAL_TZ, as_utc, local, utcnow
 from postal.errors import PostalError
 from postal.workdays import DEFAULT_CALENDAR
-from routes import create_app
 from tests.conftest import TEST_SETTINGS, local_http
 
 HA_LONG, HONG_GAI, CAM_PHA = "06688", "06685", "06793"  # Quảng Ninh (22), 2025 codes
@@ -98,15 +97,9 @@ def closed_port_url() -> str:
 
 
 @pytest.fixture
-def app(database_url, geocoder):
-    """The app wired to the local geocoder (overrides conftest's `app`, so `make` and `client` use it)."""
-    app = create_app({"DATABASE_URL": database_url, **TEST_SETTINGS, "POSTAL_GEOCODER_URL": geocoder.base})
-    app.config["TESTING"] = True
-    engine = app.extensions["postal.engine"]
-    db.drop_schema(engine)
-    db.create_schema(engine)
-    yield app
-    db.drop_schema(engine)
+def settings_overrides(geocoder):
+    """The app wired to the local geocoder, so `app`, `make` and `client` use it."""
+    return {"POSTAL_GEOCODER_URL": geocoder.base}
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from models import DeliveryRequest, Run, Site
-from postal import db, delivery, notifications
+from postal import delivery, notifications
 from postal.clock import local, utcnow
 from postal.workdays import DEFAULT_CALENDAR
-from routes import create_app
-from tests.conftest import TEST_SETTINGS, local_http
+from tests.conftest import local_http
 
 
 @dataclass
@@ -57,15 +56,9 @@ def sms_gateway():
 
 
 @pytest.fixture
-def app(database_url, sms_gateway):
-    """The app with SMS going to the local gateway (overrides conftest's `app`)."""
-    app = create_app({"DATABASE_URL": database_url, **TEST_SETTINGS, "POSTAL_SMS_URL": sms_gateway.url})
-    app.config["TESTING"] = True
-    engine = app.extensions["postal.engine"]
-    db.drop_schema(engine)
-    db.create_schema(engine)
-    yield app
-    db.drop_schema(engine)
+def settings_overrides(sms_gateway):
+    """SMS go to the local gateway."""
+    return {"POSTAL_SMS_URL": sms_gateway.url}
 
 
 CODE = "000.00.22.H47-261201-0001"

@@ -30,7 +30,6 @@ from models.dossiers import DossierIn, ParcelIn
 from postal import custody, db, dossiers, notifications
 from postal.cli import cli
 from postal.clock import utcnow
-from routes import create_app
 from tests.conftest import ROOT, TEST_SETTINGS, local_http
 
 WEBHOOK_SECRET = "webhook-secret-for-tests"
@@ -147,15 +146,9 @@ def server_settings(database_url: str, gateway: Gateway, mailbox: Mailbox) -> di
 
 
 @pytest.fixture
-def app(database_url, gateway, mailbox):
-    """The app wired to the local servers (overrides conftest's `app`, so `make` and `client` use it)."""
-    app = create_app(server_settings(database_url, gateway, mailbox))
-    app.config["TESTING"] = True
-    engine = app.extensions["postal.engine"]
-    db.drop_schema(engine)
-    db.create_schema(engine)
-    yield app
-    db.drop_schema(engine)
+def settings_overrides(database_url, gateway, mailbox):
+    """The app wired to the local servers, so `app`, `make` and `client` use them."""
+    return server_settings(database_url, gateway, mailbox)
 
 
 @pytest.fixture

@@ -8,12 +8,11 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
 
 from models import Dossier, User
 from models.dossiers import DossierIn, ParcelIn
 from models.runs import RunTemplateIn
-from postal import custody, dossiers, reports, runs
+from postal import dossiers, reports, runs
 from postal.clock import LOCAL_TZ, as_utc
 from tests.test_pages import login
 
@@ -27,16 +26,12 @@ def at(day: date, hh: int, mm: int) -> datetime:
 
 
 def user(make, username: str) -> User:
-    make.fresh()
-    return make.session.execute(select(User).where(User.username == username)).scalars().one()
+    return make.staff(username)
 
 
 def scan(make, username: str, code: str, action: str, when: datetime, **extra) -> None:
     """One scan through the domain, made when it says (the server hears it a minute later)."""
-    item = make.scan(code, action, at=when, **extra)
-    [outcome], _ = custody.record_scans(make.session, [item], actor=user(make, username), settings=make.settings,
-                                        now=when + timedelta(minutes=1))
-    assert outcome.status == "accepted", outcome.error and outcome.error.params
+    make.record(username, code, action, when, heard_at=when + timedelta(minutes=1), **extra)
 
 
 def dossier(make, agency: str, received: datetime, due: datetime) -> str:

@@ -30,8 +30,7 @@ def at(day: date, hh: int, mm: int) -> datetime:
 
 
 def user(make, username: str) -> User:
-    make.fresh()
-    return make.session.execute(select(User).where(User.username == username)).scalars().one()
+    return make.staff(username)
 
 
 def line(make, stops, departs="08:00", name="Tuyến 1", post_office="BD-TINH"):
@@ -43,9 +42,7 @@ def line(make, stops, departs="08:00", name="Tuyến 1", post_office="BD-TINH"):
 
 def scan(make, username: str, code: str, action: str, now: datetime, **extra):
     """One scan through the domain at a chosen moment; its outcome."""
-    item = make.scan(code, action, at=now, **extra)
-    outcomes, _ = custody.record_scans(make.session, [item], actor=user(make, username), settings=make.settings, now=now)
-    return outcomes[0]
+    return make.record(username, code, action, now, expect=None, **extra)
 
 
 def run_of(make, day: date, departs: str, name="Tuyến 1"):

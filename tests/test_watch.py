@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from models import Alert, User
 from models.dossiers import DossierIn, ParcelIn
 from models.runs import RunTemplateIn
-from postal import custody, dossiers, runs, watch
+from postal import dossiers, runs, watch
 from postal.clock import LOCAL_TZ, as_utc, local, utcnow
 from postal.cli import cli
 
@@ -23,8 +23,7 @@ def at(day: date, hh: int, mm: int) -> datetime:
 
 
 def user(make, username: str) -> User:
-    make.fresh()
-    return make.session.execute(select(User).where(User.username == username)).scalars().one()
+    return make.staff(username)
 
 
 def line(make, stops, departs: str, name: str = "Tuyến 1") -> None:
@@ -35,10 +34,7 @@ def line(make, stops, departs: str, name: str = "Tuyến 1") -> None:
 
 def scan(make, username: str, code: str, action: str, now: datetime, **extra):
     """One scan through the domain at a chosen moment; it must be accepted."""
-    item = make.scan(code, action, at=now, **extra)
-    outcomes, _ = custody.record_scans(make.session, [item], actor=user(make, username), settings=make.settings, now=now)
-    assert outcomes[0].status == "accepted", outcomes[0].error
-    return outcomes[0]
+    return make.record(username, code, action, now, **extra)
 
 
 def run_of(make, day: date, departs: str):
