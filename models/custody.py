@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from typing import Any, Literal
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 from sqlalchemy import BigInteger, Index, String, Text, text
 from sqlmodel import Field, SQLModel
@@ -106,7 +105,8 @@ class ScanIn(BaseModel):
                     "deliver", "attempt_failed"]
     site: str | None = PydanticField(default=None, max_length=32)
     run: int | None = None
-    at: AwareDatetime
+    at: Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]  # UTC from here on: the
+    # offset object pydantic parses is slow to ask, and every scan's time is compared, stored and hashed
     lat: float | None = PydanticField(default=None, ge=-90, le=90)
     lon: float | None = PydanticField(default=None, ge=-180, le=180)
     note: str = PydanticField(default="", max_length=1000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -14,7 +15,6 @@ from sqlmodel import Session
 
 from models import ApiToken, Role, Site, User
 from postal import db
-from postal.clock import as_utc
 from postal.config import Settings
 from postal.errors import N_, Phrase, Conflict, NotFound, Unprocessable
 
@@ -83,14 +83,24 @@ def issue_token(session: Session, username: str, *, name: str = "", at: datetime
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who a bearer token speaks for, as the domain reads a caller (id, role, home site, name)."""
+
+    id: int
+    username: str
+    full_name: str
+    role: str
+    site_id: int | None
+    active: bool = True
+
+
+def user_for_token(session: Session, token: str) -> Actor | None:
     """The active user a bearer token belongs to, unless revoked."""
-    # Every API request asks this: one driver-level query, not a statement built per call.
-    row = db.raw(session, "SELECT u.id, u.username, u.full_name, u.role, u.site_id, u.active, u.created_at "
+    # Every API request asks this: one driver-level query, and a plain value rather than an ORM row.
+    row = db.raw(session, "SELECT u.id, u.username, u.full_name, u.role, u.site_id, u.active "
                  "FROM user_account u JOIN api_token t ON t.user_id = u.id "
                  "WHERE t.token_hash = ? AND t.revoked_at IS NULL", (hash_token(token),)).first()
-    if row is None or not row.active:
+    if row is None or not row[5]:
         return None
-    return session.get(User, row.id) if session.identity_map else User(
-        id=row.id, username=row.username, full_name=row.full_name, role=row.role, site_id=row.site_id,
-        active=bool(row.active), created_at=as_utc(row.created_at) if not isinstance(row.created_at, str) else None)
+    return Actor(row[0], row[1], row[2], row[3], row[4], True)

@@ -526,14 +526,12 @@ class Batch:
         # Before the parcels move in the database: the outbox compares their old status with the batch's new one,
         # and queues its messages in this same transaction (nothing sent for a batch that is not committed).
         notifications.on_scans(self.session, self)
-        conn = self.session.connection()
-        sqlite = conn.dialect.name == "sqlite"
-        at = ledger.sqlite_time(self.now) if sqlite else self.now
+        at = ledger.sqlite_time(self.now) if db.is_sqlite(self.session) else self.now
         moved = [(h.state, h.holder_site_id, h.holder_user_id, h.bag_id, h.last_hash or None, at, h.id)
                  for h in self.parcels.values() if h.dirty]
         if moved:
             # Straight to the driver: per-value type processing cost more than the updates themselves.
-            conn.exec_driver_sql(PARCEL_UPDATE if sqlite else PARCEL_UPDATE.replace("?", "%s"), moved)
+            db.executemany(self.session, PARCEL_UPDATE, moved)
         for bag in self.bags.values():
             if bag.dirty:
                 self.session.execute(update(BAGS).where(BAGS.c.id == bag.id).values(

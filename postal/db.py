@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,13 +53,18 @@ DROP_APPEND_ONLY_DDL = {
 }
 
 
+_upgrades: weakref.WeakKeyDictionary[Engine, Callable] = weakref.WeakKeyDictionary()
+
+
 def make_engine(url: str) -> Engine:
     """An engine whose SQLite connections enforce the same rules as PostgreSQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    path = None
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -67,6 +74,8 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if path is not None:  # checkpoints are the checkpointer's; this is a net should it fall behind
+            cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_NET_PAGES}")
         cursor.close()
 
     # Writer threads of this process queue here and wake at once; SQLite's own busy handler
@@ -78,6 +87,9 @@ def make_engine(url: str) -> Engine:
         if not conn.get_execution_options().get("postal_write"):
             conn.exec_driver_sql("BEGIN")
             return
+        start_write(conn)
+
+    def start_write(conn) -> None:
         # A writer takes SQLite's write lock before it reads, so two writers never both
         # see the same state and then both act on it (BEGIN IMMEDIATE). The Python lock
         # only orders this process's threads; correctness rests on the database lock.
@@ -88,13 +100,74 @@ def make_engine(url: str) -> Engine:
             _release(conn)
             raise
 
+    def upgrade_to_write(conn) -> None:
+        """A read transaction becomes the writer on the same connection: its snapshot ends first."""
+        conn.connection.dbapi_connection.execute("COMMIT")
+        start_write(conn)
+
+    _upgrades[engine] = upgrade_to_write
+
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _release(conn) -> None:
         if conn.info.pop("postal_writer", False):
             writers.release()
+            if path is not None:
+                checkpointer.poke(path)
 
     return engine
+
+
+AUTOCHECKPOINT_NET_PAGES = 20_000  # ~80 MB of WAL: reached only if the checkpointer thread could not keep up
+CHECKPOINT_EVERY_S = 0.5
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log back into the database from a thread of its own.
+
+    SQLite's default is to checkpoint inside the commit that crosses 1,000 pages of WAL: that
+    commit then takes tens of milliseconds (copy and fsync) while every other writer waits for it.
+    Here a daemon thread per process runs a PASSIVE checkpoint (it never blocks writers or readers)
+    shortly after this process wrote. Several processes may each run one: SQLite serialises them.
+    """
+
+    def __init__(self) -> None:
+        self.pending: set[Path] = set()
+        self.wake = threading.Event()
+        self.pid: int | None = None
+        self.lock = threading.Lock()
+
+    def poke(self, path: Path) -> None:
+        """This process wrote to the database at path: checkpoint it soon."""
+        self.pending.add(path)
+        if self.pid != os.getpid():  # first write in this process (or in a forked child)
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.pid = os.getpid()
+                    threading.Thread(target=self.run, name="sqlite-checkpointer", daemon=True).start()
+
+    def run(self) -> None:
+        while True:
+            time.sleep(CHECKPOINT_EVERY_S)
+            while self.pending:
+                path = self.pending.pop()
+                self.checkpoint(path)
+
+    @staticmethod
+    def checkpoint(path: Path) -> None:
+        if not path.exists():  # a database removed since (tests, tools)
+            return
+        try:
+            connection = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                connection.close()
+        except sqlite3.Error:
+            pass  # busy or gone: the next write asks again, and the autocheckpoint net remains
+
+
+checkpointer = Checkpointer()
 
 
 def begin_immediate(dbapi_connection) -> None:
@@ -148,10 +221,23 @@ def new_session(engine: Engine) -> Session:
 
 
 def begin_write(session: Session) -> None:
-    """Start the session's next transaction as a writer (SQLite: BEGIN IMMEDIATE)."""
-    if session.in_transaction():
-        session.commit()  # ends the read-only part; nothing is pending at a use case's start
-    session.connection(execution_options=WRITE)
+    """Make the session's transaction a writer's (SQLite: BEGIN IMMEDIATE) for the use case that starts.
+
+    After another use case's writes, that transaction is committed and a new one begins. After reads
+    only (the caller's token, say), the same connection becomes the writer without going back to the
+    pool: on SQLite its read snapshot ends and BEGIN IMMEDIATE follows; on PostgreSQL nothing is needed,
+    its writers lock what they change. Nothing is pending at a use case's start.
+    """
+    if session.info.get("postal_writing"):
+        session.commit()
+    if not session.in_transaction():
+        session.connection(execution_options=WRITE)
+    else:
+        connection = session.connection()
+        upgrade = _upgrades.get(connection.engine)
+        if upgrade is not None:
+            upgrade(connection)
+    session.info["postal_writing"] = True
 
 
 def alembic_config(settings: Settings):
@@ -176,13 +262,80 @@ def upgrade(settings: Settings) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def raw(session: Session, sql: str, params: tuple = ()):
+class Rows:
+    """A driver cursor's answer, read the way the callers of raw() read it."""
+
+    __slots__ = ("cursor",)
+
+    def __init__(self, cursor) -> None:
+        self.cursor = cursor
+
+    def __iter__(self):
+        return iter(self.cursor)
+
+    def all(self) -> list[tuple]:
+        return self.cursor.fetchall()
+
+    def first(self) -> tuple | None:
+        return self.cursor.fetchone()
+
+    def one(self) -> tuple:
+        rows = self.cursor.fetchall()
+        if len(rows) != 1:
+            raise LookupError(f"expected one row, got {len(rows)}")
+        return rows[0]
+
+    def scalar_one(self):
+        return self.one()[0]
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount
+
+
+def is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+@event.listens_for(Session, "after_begin")
+def _remember_driver(session: Session, _transaction, connection) -> None:
+    session.info["postal_driver"] = connection.connection.dbapi_connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: its connection goes back to the pool
+        session.info.pop("postal_driver", None)
+        session.info.pop("postal_writing", None)
+
+
+def driver(session: Session):
+    """The session's DBAPI connection, inside its transaction (begun as the session begins it).
+    Kept from the transaction's start: asking the session each time cost more than a small query."""
+    connection = session.info.get("postal_driver")
+    if connection is None:
+        session.connection()  # begins the transaction; after_begin remembers its connection
+        connection = session.info["postal_driver"]
+    return connection
+
+
+def raw(session: Session, sql: str, params: tuple = ()) -> Rows:
     """Driver-level SQL, written with ? placeholders, on either engine: for the hot paths only, where
-    building a SQLAlchemy statement per request costs more than the query."""
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
+    building a SQLAlchemy statement (or even its result object) per call costs more than the query."""
+    connection = driver(session)
+    if not isinstance(connection, sqlite3.Connection):
         sql = sql.replace("?", "%s")
-    return conn.exec_driver_sql(sql, params)
+    cursor = connection.cursor()
+    cursor.execute(sql, params)
+    return Rows(cursor)
+
+
+def executemany(session: Session, sql: str, rows: list[tuple]) -> None:
+    """raw() for many rows of parameters in one call (PostgreSQL's %(name)s placeholders pass unchanged)."""
+    connection = driver(session)
+    if not isinstance(connection, sqlite3.Connection):
+        sql = sql.replace("?", "%s")
+    connection.cursor().executemany(sql, rows)
 
 
 def any_of(session: Session, values: list) -> tuple[str, object]:

@@ -125,11 +125,10 @@ def write(session: Session, head: Head, rows: list[dict]) -> None:
     """
     if not rows:
         return
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(INSERT_SQLITE, [_sqlite_values(r) for r in rows])
+    if db.is_sqlite(session):
+        db.executemany(session, INSERT_SQLITE, [_sqlite_values(r) for r in rows])
     else:
-        conn.exec_driver_sql(INSERT_PG, rows)  # psycopg adapts uuid and aware datetime itself
+        db.executemany(session, INSERT_PG, rows)  # psycopg adapts uuid and aware datetime itself
     db.raw(session, "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (head.seq, head.hash))
 
 

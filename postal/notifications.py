@@ -86,17 +86,17 @@ def queue(session: Session, *, channel: str, recipient: str, subject: str, body:
     """Queue one message in the caller's transaction (the caller commits); False when its dedupe_key
     was queued before."""
     text = body if isinstance(body, str) else event_json(body)
-    conn, sql, when = _queue_sql(session, at)
+    when = ledger.sqlite_time(at) if db.is_sqlite(session) else at
     params = (str(Channel(channel)), recipient, subject, text, dedupe_key, when, when)
-    return conn.exec_driver_sql(sql + " RETURNING id", params).first() is not None
+    return db.raw(session, QUEUE_SQL + " RETURNING id", params).first() is not None
 
 
 def queue_many(session: Session, messages: Iterable[Outgoing], *, at: datetime) -> None:
     """Queue many messages in one executemany (the caller's transaction); a dedupe_key queued before is skipped."""
-    conn, sql, when = _queue_sql(session, at)
+    when = ledger.sqlite_time(at) if db.is_sqlite(session) else at
     rows = [(str(m.channel), m.recipient, m.subject, m.body, m.dedupe_key, when, when) for m in messages]
     if rows:
-        conn.exec_driver_sql(sql, rows)
+        db.executemany(session, QUEUE_SQL, rows)
 
 
 # Straight to the driver, as ledger.write does: a scan batch may queue thousands. INSERT … ON CONFLICT DO
@@ -104,13 +104,6 @@ def queue_many(session: Session, messages: Iterable[Outgoing], *, at: datetime) 
 QUEUE_SQL = ("INSERT INTO outbox_message (channel, recipient, subject, body, dedupe_key, state, attempts, "
              "next_attempt_at, created_at, last_error) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, '') "
              "ON CONFLICT (dedupe_key) DO NOTHING")
-
-
-def _queue_sql(session: Session, at: datetime):
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        return conn, QUEUE_SQL, ledger.sqlite_time(at)
-    return conn, QUEUE_SQL.replace("?", "%s"), at
 
 
 def event_json(payload: dict) -> str:

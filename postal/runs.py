@@ -326,9 +326,6 @@ def db_time(session: Session, value: datetime) -> object:
     return ledger.sqlite_time(value) if session.get_bind().dialect.name == "sqlite" else value
 
 
-def executemany(session: Session, sql: str, rows: list[tuple]) -> None:
-    conn = session.connection()
-    conn.exec_driver_sql(sql if conn.dialect.name == "sqlite" else sql.replace("?", "%s"), rows)
 
 
 @dataclass(frozen=True)
@@ -784,7 +781,7 @@ def record_progress(session: Session, rows: Sequence[dict]) -> None:
     if arrivals:
         mark_arrivals(session, arrivals)
     if picks:
-        executemany(session, "UPDATE manifest_entry SET picked_at = ? WHERE run_id = ? AND parcel_id = ? AND picked_at IS NULL",
+        db.executemany(session, "UPDATE manifest_entry SET picked_at = ? WHERE run_id = ? AND parcel_id = ? AND picked_at IS NULL",
                     [(db_time(session, at), r, p) for (r, p), at in picks.items()])
     if drops:
         carried = []
@@ -793,7 +790,7 @@ def record_progress(session: Session, rows: Sequence[dict]) -> None:
             carried += [p for (p,) in db.raw(session, f"""SELECT DISTINCT parcel_id FROM manifest_entry
                 WHERE parcel_id {match} AND picked_at IS NOT NULL AND dropped_at IS NULL""", (param,))]
         if carried:
-            executemany(session, """UPDATE manifest_entry SET dropped_at = ?
+            db.executemany(session, """UPDATE manifest_entry SET dropped_at = ?
                 WHERE parcel_id = ? AND picked_at IS NOT NULL AND dropped_at IS NULL AND picked_at <= ?""",
                         [(db_time(session, drops[p]), p, db_time(session, drops[p])) for p in carried])
 
@@ -817,7 +814,7 @@ def mark_arrivals(session: Session, arrivals: dict[tuple[int, int, str], datetim
         if stop[3] is None:
             first[stop[0]] = min(at, first.get(stop[0], at))
     if first:
-        executemany(session, "UPDATE run_stop SET arrived_at = ? WHERE id = ? AND arrived_at IS NULL",
+        db.executemany(session, "UPDATE run_stop SET arrived_at = ? WHERE id = ? AND arrived_at IS NULL",
                     [(db_time(session, at), stop_id) for stop_id, at in first.items()])
 
 

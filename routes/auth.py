@@ -140,7 +140,7 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def token_user() -> User | None:
+def token_user() -> accounts.Actor | None:
     """The user of the request's bearer token, if any."""
     token = bearer_token()
     if not token:
@@ -157,7 +157,7 @@ def session_user() -> User | None:
     return current_user.user
 
 
-def current_actor() -> User:
+def current_actor() -> User | accounts.Actor:
     """The authenticated caller, or 401: the bearer token when there is an Authorization header, else the login."""
     if "actor" not in g:
         g.actor = token_user() if "Authorization" in request.headers else session_user()

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from werkzeug.serving import make_server
 
 from postal import db
@@ -58,6 +59,33 @@ def app(database_url, settings_overrides):
     db.create_schema(engine)
     yield app
     db.drop_schema(engine)
+
+
+@pytest.fixture
+def statements(app, monkeypatch) -> Iterator[list[str]]:
+    """Every SQL statement the app sends from here on: through SQLAlchemy and through db.raw/executemany,
+    which go to the driver directly. Clear it before the part a test counts."""
+    seen: list[str] = []
+    engine = app.extensions["postal.engine"]
+
+    def listen(_conn, _cursor, statement, *_rest) -> None:
+        seen.append(statement)
+
+    raw, executemany = db.raw, db.executemany
+
+    def counted_raw(session, sql, params=()):
+        seen.append(sql)
+        return raw(session, sql, params)
+
+    def counted_executemany(session, sql, rows):
+        seen.append(sql)
+        return executemany(session, sql, rows)
+
+    monkeypatch.setattr(db, "raw", counted_raw)
+    monkeypatch.setattr(db, "executemany", counted_executemany)
+    event.listen(engine, "before_cursor_execute", listen)
+    yield seen
+    event.remove(engine, "before_cursor_execute", listen)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from models import Alert, CustodyEvent
+from postal import labels
 from postal.clock import utcnow
 
 
@@ -119,7 +120,9 @@ def test_forged_and_foreign_labels_are_refused(client, make):
     forged = make.scan(code, "pickup")
     forged["label"] = code + ":AAAAAAAAAAAAAAAA"
     typo = make.scan(code, "pickup")
-    typo["label"] = code[:4] + ("0" if code[4] != "0" else "1") + code[5:]
+    # One digit mistyped. S10's check digit misses a few such slips (two remainders both give 5), so the
+    # slip is one it catches: the test must not depend on the random serial the parcel drew.
+    typo["label"] = next(t for d in "0123456789" if not labels.is_valid_code(t := code[:4] + d + code[5:]))
     before = events(make)
     results = post(client, make, "nva", forged, typo)
     assert [r["error"]["code"] for r in results] == ["forged_label", "forged_label"]
