@@ -54,17 +54,31 @@ def open_alert(
 
 def resolve_for(session: Session, kinds: list[AlertKind], *, subject_type: str, subject_id: int, at: datetime, note: str) -> int:
     """Resolve, with a note saying why, the unresolved alerts of these kinds on a subject."""
-    alerts = session.exec(  # type: ignore[call-overload]
-        select(Alert).where(
-            Alert.kind.in_(kinds), Alert.subject_type == subject_type, Alert.subject_id == subject_id,
-            Alert.state != AlertState.RESOLVED,
-        )
-    ).scalars().all()
-    for alert in alerts:
-        alert.state = AlertState.RESOLVED
-        alert.resolved_at = at
-        alert.note = f"{alert.note}\n{note}".strip() if alert.note else note
-    return len(alerts)
+    return resolve_many(session, kinds, subject_type=subject_type, notes={subject_id: note}, at=at)
+
+
+RESOLVE_CHUNK = 1000
+
+
+def resolve_many(session: Session, kinds: list[AlertKind], *, subject_type: str, notes: dict[int, str], at: datetime) -> int:
+    """resolve_for over many subjects, each with its note: a query per thousand subjects, not one each
+    (a batch of thousands of receipts clears whatever loss alerts its parcels had)."""
+    ids = sorted(notes)
+    resolved = 0
+    for start in range(0, len(ids), RESOLVE_CHUNK):
+        alerts = session.exec(  # type: ignore[call-overload]
+            select(Alert).where(
+                Alert.kind.in_(kinds), Alert.subject_type == subject_type,
+                Alert.subject_id.in_(ids[start:start + RESOLVE_CHUNK]), Alert.state != AlertState.RESOLVED,
+            )
+        ).scalars().all()
+        for alert in alerts:
+            note = notes[alert.subject_id]
+            alert.state = AlertState.RESOLVED
+            alert.resolved_at = at
+            alert.note = f"{alert.note}\n{note}".strip() if alert.note else note
+        resolved += len(alerts)
+    return resolved
 
 
 # -- people at the board: list, acknowledge, resolve --------------------------------------------------------

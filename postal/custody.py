@@ -118,6 +118,13 @@ class BagHolding(Holding):
     opened: bool = False
 
 
+class ClearLoss(NamedTuple):
+    """A parcel scanned again: its suspected-loss alert, if any, is resolved with this note."""
+
+    parcel_id: int
+    note: str
+
+
 @dataclass
 class Outcome:
     """The answer to one scan."""
@@ -145,7 +152,7 @@ class Batch:
         self.bags: dict[str, BagHolding] = {}
         self.bag_ids: dict[int, BagHolding] = {}
         self.rows: list[dict] = []
-        self.after: list[Callable[[], None]] = []  # alert work, done after the rows are written
+        self.after: list[Callable[[], None] | ClearLoss] = []  # alert work, done after the rows are written
         self.otps: dict[int, DeliveryOtp] = {}  # written even for refused scans: wrong codes count
         self.returned: dict[int, datetime] = {}  # dossier id → when its result reached the citizen
 
@@ -462,7 +469,7 @@ class Batch:
         if action == Action.REPORT_MISSING:
             self.after.append(lambda h=h, note=scan.note: self.open_loss(h, note))
         elif action in (Action.FOUND, Action.RECEIVE, Action.HANDOVER):
-            self.after.append(lambda h=h, a=action: self.clear_loss(h, a))
+            self.after.append(ClearLoss(h.id, f"Tự đóng: bì đã được quét ({ACTION_NAMES[action]})."))
         return Outcome(str(scan.id), "accepted", parcel=h)
 
     def apply_to_bag(self, scan: ScanIn, bag: BagHolding, evidence_extra: dict) -> Outcome:
@@ -515,9 +522,19 @@ class Batch:
     def open_loss(self, h: Holding, note: str) -> None:
         self.open_alert(AlertKind.SUSPECTED_LOSS, "parcel", h.id, h.code, note or "Báo thất lạc")
 
-    def clear_loss(self, h: Holding, action: Action) -> None:
-        alerts.resolve_for(self.session, [AlertKind.SUSPECTED_LOSS], subject_type="parcel", subject_id=h.id,
-                           at=self.now, note=f"Tự đóng: bì đã được quét ({ACTION_NAMES[action]}).")
+    def run_after(self) -> None:
+        """The alert work, in the order the scans asked for it; clearings in a row are one query."""
+        clear: dict[int, str] = {}
+        for work in [*self.after, None]:
+            if isinstance(work, ClearLoss):
+                clear[work.parcel_id] = work.note
+                continue
+            if clear:
+                alerts.resolve_many(self.session, [AlertKind.SUSPECTED_LOSS], subject_type="parcel", notes=clear,
+                                    at=self.now)
+                clear = {}
+            if work is not None:
+                work()
 
     # -- writing ---------------------------------------------------------------------------
     def flush(self) -> None:
@@ -542,8 +559,7 @@ class Batch:
         for dossier_id, at in self.returned.items():
             self.session.execute(update(Dossier).where(Dossier.id == dossier_id, Dossier.returned_at.is_(None))
                                  .values(returned_at=at))
-        for work in self.after:
-            work()
+        self.run_after()
         runs.after_scans(self)  # shuttle-run hook: stops reached, and manifests follow the parcels this batch moved
 
 

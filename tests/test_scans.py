@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from models import Alert, CustodyEvent
-from postal import labels
+from postal import custody, labels
 from postal.clock import utcnow
 
 
@@ -275,3 +275,14 @@ def test_scan_ids_must_be_uuids(client, make):
     [res] = post(client, make, "nva", scan)
     assert res["status"] == "rejected" and res["id"] == "not-a-uuid"
     assert uuid.UUID(make.scan(code, "pickup")["id"])
+
+
+def test_a_batch_of_handovers_is_a_handful_of_statements_not_one_per_parcel(make, statements):
+    codes = [make.parcel(held_by="nva") for _ in range(40)]
+    courier, now = make.staff("nva"), utcnow()
+    batch = [make.scan(c, "handover", site="STP", at=now) for c in codes]
+    statements.clear()
+    outcomes, _ = custody.record_scans(make.session, batch, actor=courier, settings=make.settings, now=now)
+    assert [o.status for o in outcomes] == ["accepted"] * 40
+    assert len(statements) < 25  # each handover may clear a loss alert: looked for once per batch, not per parcel
+    assert all(make.holder_of(c) == "STP" for c in codes)
