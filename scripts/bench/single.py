@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,12 @@ def accept_all(settings: Settings, codes: list[str]) -> None:
                                  actor=clerk, settings=settings, now=utcnow())
 
 
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy, write-ahead log included (copying the file alone may miss committed rows)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
@@ -108,7 +115,7 @@ def main() -> None:
         scripts[path].write_text(LUA % {"labels": tmp / "labels.txt", "threads": 2, "at": utcnow().isoformat(),
                                         "token": bearer, "path": path})
     db.engine_for(settings).dispose()
-    shutil.copyfile(tmp / "bench.db", tmp / "floor.db")  # the floor's pickups must not use up the app's parcels
+    copy_database(tmp / "bench.db", tmp / "floor.db")  # the floor's pickups must not use up the app's parcels
     env = {"DATABASE_URL": settings.database_url, "POSTAL_LABEL_KEY": settings.label_key}
     runs = (("bare Flask JSON endpoint", "bare_app:app", "/api/v1/scans", {}),
             ("floor: the pickup's SQL alone", "bare_app:app", "/floor/scans", {"DATABASE_URL": f"sqlite:///{tmp / 'floor.db'}"}),
