@@ -9,7 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models import Action, ApologySlip, CustodyEvent, Dossier, Parcel, Site, SiteKind
+from models import Action, ApologySlip, CustodyEvent, DeliveryKind, DeliveryRequest, DeliveryState, Dossier, Parcel, \
+    Site, SiteKind, SlotPeriod
 from postal.clock import as_utc
 from postal.dossiers import status_of
 from postal.errors import N_, NotFound, Phrase
@@ -29,6 +30,34 @@ STATUS_TEXT = {
 }
 
 
+PERIOD_NAMES = {SlotPeriod.MORNING: N_("buổi sáng"), SlotPeriod.AFTERNOON: N_("buổi chiều")}
+BOOKING_KIND_NAMES = {
+    DeliveryKind.DELIVER_RESULT: N_("Giao kết quả tận nhà"),
+    DeliveryKind.PICKUP_DOSSIER: N_("Bưu điện đến nhà nhận hồ sơ"),
+}
+BOOKING_STATE_NAMES = {
+    DeliveryState.REQUESTED: N_("đã đặt, chờ xếp chuyến"),
+    DeliveryState.SCHEDULED: N_("đã xếp chuyến"),
+    DeliveryState.DONE: N_("đã xong"),
+}
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A home delivery or pick-up the citizen booked, and how far it is."""
+
+    kind: str
+    day: date
+    period: str
+    state: str
+
+    @property
+    def text(self) -> Phrase:
+        return Phrase(N_("%(kind)s: %(period)s %(day)s (%(state)s)"), kind=Phrase(BOOKING_KIND_NAMES[self.kind]),
+                      period=Phrase(PERIOD_NAMES[self.period]), day=self.day.strftime("%d/%m/%Y"),
+                      state=Phrase(BOOKING_STATE_NAMES[self.state]))
+
+
 @dataclass(frozen=True)
 class Step:
     at: datetime
@@ -45,6 +74,7 @@ class Tracking:
     late: bool
     new_due: date | None  # set when an apology and re-appointment slip was issued
     timeline: list[Step]
+    bookings: list[Booking]  # home delivery and pick-up slots, latest first (cancelled ones left out)
 
 
 def find(session: Session, code: str, phone_last4: str) -> Dossier:
@@ -97,8 +127,12 @@ def track(session: Session, code: str, phone_last4: str, *, now: datetime) -> Tr
             timeline.append(Step(as_utc(event.device_at), what, site.name if site else None))
     slip = session.execute(select(ApologySlip).where(ApologySlip.dossier_id == dossier.id)
                            .order_by(ApologySlip.issued_at.desc())).scalars().first()
+    bookings = [Booking(r.kind, r.slot_date, r.slot_period, r.state) for r in session.execute(
+        select(DeliveryRequest).where(DeliveryRequest.dossier_id == dossier.id,
+                                      DeliveryRequest.state != DeliveryState.CANCELLED)
+        .order_by(DeliveryRequest.slot_date.desc(), DeliveryRequest.id.desc())).scalars()]
     status = status_of(parcels, dossier)
     due = as_utc(dossier.due_at)
     return Tracking(code=dossier.code, status=status, status_text=Phrase(STATUS_TEXT[status]), due_at=due,
                     late=as_utc(dossier.returned_at or now) > due, new_due=slip.new_due if slip else None,
-                    timeline=timeline)
+                    timeline=timeline, bookings=bookings)

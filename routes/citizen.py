@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from flask import Blueprint, jsonify, render_template, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -36,6 +37,14 @@ class TrackStepOut(BaseModel):
     where: str | None
 
 
+class TrackBookingOut(BaseModel):
+    kind: Literal["deliver_result", "pickup_dossier"]
+    slot_date: str
+    slot_period: Literal["morning", "afternoon"]
+    state: Literal["requested", "scheduled", "done"]
+    text: str
+
+
 class TrackOut(BaseModel):
     """Where a dossier stands, in plain words."""
 
@@ -46,6 +55,7 @@ class TrackOut(BaseModel):
     late: bool
     new_due: str | None
     timeline: list[TrackStepOut]
+    bookings: list[TrackBookingOut]
 
 
 def tracking_json(found: tracking.Tracking) -> dict:
@@ -53,6 +63,8 @@ def tracking_json(found: tracking.Tracking) -> dict:
         code=found.code, status=found.status, status_text=render(found.status_text), due_at=found.due_at.isoformat(),
         late=found.late, new_due=found.new_due.isoformat() if found.new_due else None,
         timeline=[TrackStepOut(at=s.at.isoformat(), what=render(s.what), where=s.where) for s in found.timeline],
+        bookings=[TrackBookingOut(kind=b.kind, slot_date=b.day.isoformat(), slot_period=b.period, state=b.state,
+                                  text=render(b.text)) for b in found.bookings],
     ).model_dump()
 
 

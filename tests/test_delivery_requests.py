@@ -542,3 +542,27 @@ def test_tracking_links_to_the_delivery_page(client, make):
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     found = client.post("/track", data={"code": code, "phone_last4": "5678", "csrf_token": token}).get_data(as_text=True)
     assert "/delivery?code=" in found and "kind=pickup_dossier" in found
+
+
+def test_tracking_shows_the_booked_slot_and_how_far_it_is(client, make):
+    make.network()
+    make.site("BD-CAMPHA", "post_office", "Bưu điện Cẩm Phả", lat=21.0119, lon=107.2893)
+    make.session.execute(Site.__table__.update().where(Site.code == "BD-CAMPHA").values(ward_code=CAM_PHA))
+    make.session.commit()
+    code, day = registered(client, make), next_working_day()
+    r = client.post("/api/v1/delivery-requests", json=body(code, kind="pickup_dossier", street="Số 210 đường Trần Phú",
+                                                            ward=CAM_PHA, day=day, period="afternoon"))
+    assert r.status_code == 201, r.get_data(as_text=True)
+    question = {"code": code, "phone_last4": "5678"}
+    [booking] = client.post("/api/v1/track", json=question).get_json()["bookings"]
+    assert booking == {"kind": "pickup_dossier", "slot_date": day.isoformat(), "slot_period": "afternoon",
+                       "state": "requested", "text": f"Bưu điện đến nhà nhận hồ sơ: buổi chiều {day:%d/%m/%Y} "
+                                                         "(đã đặt, chờ xếp chuyến)"}
+    delivery.generate_day(make.session, day, utcnow())  # the post office's run for that afternoon
+    [booking] = client.post("/api/v1/track", json=question, headers={"Accept-Language": "en"}).get_json()["bookings"]
+    assert booking["state"] == "scheduled"
+    assert booking["text"] == f"Pick-up of the dossier at home by the post office: afternoon {day:%d/%m/%Y} (on a delivery run)"
+    form = client.get("/track").get_data(as_text=True)
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    page = client.post("/track", data={**question, "csrf_token": token}).get_data(as_text=True)
+    assert f"Bưu điện đến nhà nhận hồ sơ: buổi chiều {day:%d/%m/%Y} (đã xếp chuyến)" in page
