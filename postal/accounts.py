@@ -61,6 +61,11 @@ def add_user(session: Session, username: str, *, role: str, site_code: str | Non
     return user
 
 
+def list_users(session: Session) -> list[User]:
+    """Every account, by role then username (the admin page)."""
+    return list(session.execute(select(User).order_by(User.role, User.username)).scalars())
+
+
 def check_password(session: Session, username: str, password: str) -> User | None:
     """The active user with this username and password, or None."""
     user = session.execute(select(User).where(User.username == username.strip().lower())).scalars().first()

@@ -27,13 +27,15 @@ from models.dossiers import (
 from postal import db, documents, labels, runs, workdays
 from postal.clock import as_utc, local
 from postal.config import Settings
-from postal.errors import N_, DossierExists, Forbidden, NotFound, NotLate, Phrase, Unprocessable
+from postal.errors import N_, DossierExists, Forbidden, NotFound, NotLate, Phrase, SiteForbidden, Unprocessable
 from postal.replays import fingerprint
 
 REGISTRARS = {Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.SUPERVISOR, Role.ADMIN}
 RECEIVING_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.POST_OFFICE}
 # Who sees an applicant's phone in full: those who call or deliver to the citizen.
 CONTACT_ROLES = {Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN}
+# Clerks see the dossiers that pass through their own site; couriers and overseers see all.
+SITE_BOUND = {Role.POSTAL_CLERK, Role.AGENCY_CLERK}
 
 
 def site_by_code(session: Session, code: str, field: str) -> Site:
@@ -228,10 +230,40 @@ def dossier_detail(session: Session, code: str, *, viewer: User, settings: Setti
                    base_url: str = "") -> DossierDetailOut:
     dossier = get_dossier(session, code)
     parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
+    check_may_see(session, dossier, parcels, viewer)
     return DossierDetailOut(
         dossier=dossier_out(session, dossier, viewer, now, parcels),
         parcels=[parcel_out(session, p, settings, base_url) for p in parcels],
     )
+
+
+def check_may_see(session: Session, dossier: Dossier, parcels: list[Parcel], viewer: User) -> None:
+    """A clerk sees a dossier only when it was received at, goes to, or passed through their own site
+    (403 otherwise, naming where it belongs); couriers, supervisors and admins see every dossier."""
+    if viewer.role not in SITE_BOUND:
+        return
+    touched = {dossier.agency_id, dossier.center_id}
+    for p in parcels:
+        touched |= {p.origin_id, p.destination_id, p.holder_site_id}
+    if viewer.site_id in touched:
+        return
+    if parcels and viewer.site_id is not None:
+        match, param = db.any_of(session, [p.id for p in parcels])
+        passed = db.raw(session, f"SELECT 1 FROM custody_event WHERE parcel_id {match} AND site_id = ? LIMIT 1",
+                        (param, viewer.site_id)).first()
+        if passed is not None:
+            return
+    center, agency = session.get(Site, dossier.center_id), session.get(Site, dossier.agency_id)
+    raise SiteForbidden(user=viewer.username, site=f"{center.name}, {agency.name}")
+
+
+def parcel_for(session: Session, code: str, *, viewer: User) -> Parcel:
+    """A parcel, for a viewer who may see its dossier."""
+    parcel = get_parcel(session, code)
+    dossier = session.get(Dossier, parcel.dossier_id)
+    parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
+    check_may_see(session, dossier, parcels, viewer)
+    return parcel
 
 
 def holder_of(session: Session, parcel: Parcel) -> HolderRefOut:

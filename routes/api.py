@@ -111,7 +111,7 @@ def add_parcel(code: str):
 @roles_required(*STAFF)
 def get_parcel(code: str):
     session = get_session()
-    parcel = dossiers.get_parcel(session, code)
+    parcel = dossiers.parcel_for(session, code, viewer=current_actor())
     return dossiers.parcel_out(session, parcel, settings(), base_url()).model_dump(mode="json")
 
 
@@ -119,7 +119,7 @@ def get_parcel(code: str):
 @spec.operation("get", "/parcels/<code>/label.png", "Printable label (PNG)", responses={200: "image/png"})
 @roles_required(*STAFF)
 def label_png(code: str):
-    parcel = dossiers.get_parcel(get_session(), code)
+    parcel = dossiers.parcel_for(get_session(), code, viewer=current_actor())
     return Response(labels.label_png(settings().label_key, parcel.code), mimetype="image/png")
 
 
@@ -127,7 +127,7 @@ def label_png(code: str):
 @spec.operation("get", "/parcels/<code>/label.svg", "Printable label (SVG)", responses={200: "image/svg+xml"})
 @roles_required(*STAFF)
 def label_svg(code: str):
-    parcel = dossiers.get_parcel(get_session(), code)
+    parcel = dossiers.parcel_for(get_session(), code, viewer=current_actor())
     return Response(labels.label_svg(settings().label_key, parcel.code), mimetype="image/svg+xml")
 
 

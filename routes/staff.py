@@ -11,10 +11,9 @@ from flask_login import current_user
 
 from models import Action, Role, SiteKind
 from models.custody import SCAN_ACTIONS
-from models.dossiers import DossierDetailOut, DossierOut, ParcelOut
+from models.dossiers import DossierOut, ParcelOut
 from postal import custody, dossiers, labels, sites
 from postal.clock import local, utcnow
-from postal.errors import SiteForbidden
 from routes.auth import page_for, page_headers
 from routes.formats import PARCEL_STATES, action_name, has_page
 from routes.session import get_session, settings
@@ -30,8 +29,6 @@ DEFAULT_ACTION = {
     Role.ADMIN: Action.RECEIVE,
 }
 SITE_ORDER = [SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.AGENCY, SiteKind.POST_OFFICE]
-# Clerks see the dossiers that pass through their own site; couriers and overseers see all.
-SITE_BOUND = {Role.POSTAL_CLERK, Role.AGENCY_CLERK}
 
 
 @bp.get("/")
@@ -117,7 +114,6 @@ def parcel(code: str):
     found = dossiers.get_parcel(session, code)
     brief = dossiers.parcel_out(session, found, settings())
     detail = dossiers.dossier_detail(session, brief.dossier, viewer=current_user.user, settings=settings(), now=utcnow())
-    check_site(detail)
     shown = next(p for p in detail.parcels if p.code == found.code)
     names = site_names()
     return render_template("staff/parcel.html", dossier=detail.dossier, parcel=shown,
@@ -128,7 +124,6 @@ def parcel(code: str):
 @page_for(*STAFF)
 def dossier(code: str):
     detail = dossiers.dossier_detail(get_session(), code, viewer=current_user.user, settings=settings(), now=utcnow())
-    check_site(detail)
     names = site_names()
     sheets = {p.code: control_sheet(p, detail.dossier, names) for p in detail.parcels}
     return render_template("staff/dossier.html", dossier=detail.dossier, parcels=detail.parcels, sheets=sheets,
@@ -137,21 +132,6 @@ def dossier(code: str):
 
 def site_names() -> dict[str, str]:
     return {c: s.name for c, s in sites.by_code(get_session()).items()}
-
-
-def check_site(detail: DossierDetailOut) -> None:
-    """A clerk sees a dossier only when it was received at, goes to, or passed through their site."""
-    if current_user.role not in SITE_BOUND:
-        return
-    home = current_user.site.code if current_user.site else None
-    touched = {detail.dossier.agency.code, detail.dossier.center.code}
-    for p in detail.parcels:
-        touched |= {p.origin.code, p.destination.code if p.destination else None,
-                    p.holder.code if p.holder.type == "site" else None}
-        touched |= {e.site.code for e in p.timeline if e.site}
-    if home not in touched:
-        raise SiteForbidden(user=current_user.username,
-                            site=f"{detail.dossier.center.name}, {detail.dossier.agency.name}")
 
 
 # -- the control sheet (mẫu 05) -------------------------------------------------------------

@@ -126,3 +126,25 @@ def test_status_follows_the_parcel_that_moved_last_not_a_booked_pickup():
     assert status_of([booked_pickup], dossier) == "registered"  # the citizen has not handed it in yet
     assert status_of([moved, booked_pickup], dossier) == "at_agency"  # the booking decides nothing
     assert status_of([moved, booked_pickup, result_label], dossier) == "result_ready"  # the next leg began
+
+
+def test_over_the_api_too_a_clerk_reads_only_dossiers_that_pass_through_their_site(client, make):
+    code = make.parcel()  # received at the center, going to Sở Tư pháp
+    dossier = client.get(f"/api/v1/parcels/{code}", headers=make.token("ntha")).get_json()["dossier"]
+    for path in (f"/api/v1/dossiers/{dossier}", f"/api/v1/parcels/{code}"):
+        refused = client.get(path, headers=make.token("sxd.hanh"))  # Sở Xây dựng: not theirs
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "site_forbidden"
+        assert "Sở Tư pháp" in refused.get_json()["error"]["message"]
+        assert client.get(path, headers=make.token("stp.linh")).status_code == 200  # its agency
+        assert client.get(path, headers=make.token("nva")).status_code == 200  # couriers carry every dossier
+    make.network()
+    make.site("BD-HALONG", "post_office", "Bưu điện Hạ Long")
+    make.user("bdhl.clerk", "postal_clerk", "BD-HALONG")
+    assert client.get(f"/api/v1/parcels/{code}", headers=make.token("bdhl.clerk")).status_code == 403
+    make.scan_as("nva", code, "pickup", site="TTHCC")
+    make.scan_as("nva", code, "handover", site="BD-HALONG")  # it passes through their counter on the way
+    make.scan_as("bdhl.clerk", code, "receive", site="BD-HALONG")
+    make.scan_as("nva", code, "pickup", site="BD-HALONG")
+    make.scan_as("nva", code, "handover", site="STP")
+    make.scan_as("stp.linh", code, "receive", site="STP")
+    assert client.get(f"/api/v1/parcels/{code}", headers=make.token("bdhl.clerk")).status_code == 200  # its history
