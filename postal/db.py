@@ -81,6 +81,8 @@ def make_engine(url: str) -> Engine:
     # Writer threads of this process queue here and wake at once; SQLite's own busy handler
     # sleeps in steps of up to 100 ms, which under load costs more than the writes.
     writers = threading.Lock()
+    if path is not None:
+        _writer_locks[engine] = writers
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
@@ -135,7 +137,8 @@ class Checkpointer:
         self.pending: set[Path] = set()
         self.wake = threading.Event()
         self.pid: int | None = None
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # starting the thread
+        self.busy = threading.Lock()  # held while its connection is open: a fork waits for it (see _before_fork)
 
     def poke(self, path: Path) -> None:
         """This process wrote to the database at path: checkpoint it soon."""
@@ -151,7 +154,8 @@ class Checkpointer:
             time.sleep(CHECKPOINT_EVERY_S)
             while self.pending:
                 path = self.pending.pop()
-                self.checkpoint(path)
+                with self.busy:
+                    self.checkpoint(path)
 
     @staticmethod
     def checkpoint(path: Path) -> None:
@@ -168,6 +172,30 @@ class Checkpointer:
 
 
 checkpointer = Checkpointer()
+
+# SQLite must not see a fork while this process has connections open: the child inherits the
+# bookkeeping of their locks, which it can never release, and its own writes then end in "database is
+# locked" (gunicorn's master forks workers while the scheduler and the checkpointer work in it). So a
+# fork waits until no checkpoint runs and no writer is inside its transaction, then closes the pooled
+# connections; the parent opens new ones as it needs them.
+_writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_held_at_fork: list[threading.Lock] = []
+
+
+def _before_fork() -> None:
+    for lock in [checkpointer.busy, *_writer_locks.values()]:
+        if lock.acquire(timeout=WRITE_WAIT_S):
+            _held_at_fork.append(lock)
+    for engine in list(_writer_locks):
+        engine.dispose()
+
+
+def _after_fork() -> None:
+    while _held_at_fork:
+        _held_at_fork.pop().release()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 def begin_immediate(dbapi_connection) -> None:
