@@ -543,7 +543,7 @@ class Batch:
         # Before the parcels move in the database: the outbox compares their old status with the batch's new one,
         # and queues its messages in this same transaction (nothing sent for a batch that is not committed).
         notifications.on_scans(self.session, self)
-        at = ledger.sqlite_time(self.now) if db.is_sqlite(self.session) else self.now
+        at = ledger.db_time(self.session, self.now)
         moved = [(h.state, h.holder_site_id, h.holder_user_id, h.bag_id, h.last_hash or None, at, h.id)
                  for h in self.parcels.values() if h.dirty]
         if moved:

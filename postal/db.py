@@ -135,7 +135,6 @@ class Checkpointer:
 
     def __init__(self) -> None:
         self.pending: set[Path] = set()
-        self.wake = threading.Event()
         self.pid: int | None = None
         self.lock = threading.Lock()  # starting the thread
         self.busy = threading.Lock()  # held while its connection is open: a fork waits for it (see _before_fork)

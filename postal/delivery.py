@@ -82,7 +82,6 @@ OPEN = (DeliveryState.REQUESTED, DeliveryState.SCHEDULED)
 # Who reads a delivery run at all; among them, contact details in full only for CONTACT_ROLES and the run's courier.
 RUN_READERS = {Role.COURIER, Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN}
 EXEMPTERS = {Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN}  # the counter records an exemption
-PERIOD_NAMES = tracking.PERIOD_NAMES
 EXEMPTION_NAMES = {  # the default exempt groups (postal.config.DEFAULT_FEE_EXEMPT), in words
     "nguoi_co_cong": N_("Người có công với cách mạng"),
     "ho_ngheo": N_("Hộ nghèo"),

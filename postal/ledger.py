@@ -102,6 +102,11 @@ def sqlite_time(value: datetime | None) -> str | None:
     return None if value is None else naive_utc(value).isoformat(sep=" ", timespec="microseconds")
 
 
+def db_time(session: Session, value: datetime) -> object:
+    """A time as a driver-level parameter: SQLite compares the stored UTC text, PostgreSQL timestamptz."""
+    return sqlite_time(value) if db.is_sqlite(session) else value
+
+
 _values = itemgetter(*COLUMNS)
 _UUID_AT = [COLUMNS.index(c) for c in ("id", "scan_id")]
 _TIME_AT = [COLUMNS.index(c) for c in ("device_at", "server_at")]

@@ -86,14 +86,14 @@ def queue(session: Session, *, channel: str, recipient: str, subject: str, body:
     """Queue one message in the caller's transaction (the caller commits); False when its dedupe_key
     was queued before."""
     text = body if isinstance(body, str) else event_json(body)
-    when = ledger.sqlite_time(at) if db.is_sqlite(session) else at
+    when = ledger.db_time(session, at)
     params = (str(Channel(channel)), recipient, subject, text, dedupe_key, when, when)
     return db.raw(session, QUEUE_SQL + " RETURNING id", params).first() is not None
 
 
 def queue_many(session: Session, messages: Iterable[Outgoing], *, at: datetime) -> None:
     """Queue many messages in one executemany (the caller's transaction); a dedupe_key queued before is skipped."""
-    when = ledger.sqlite_time(at) if db.is_sqlite(session) else at
+    when = ledger.db_time(session, at)
     rows = [(str(m.channel), m.recipient, m.subject, m.body, m.dedupe_key, when, when) for m in messages]
     if rows:
         db.executemany(session, QUEUE_SQL, rows)

@@ -44,7 +44,7 @@ from postal import db
 from postal.alerts import SEVERITY
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
-from postal.runs import db_time
+from postal.ledger import db_time
 from postal.workdays import DEFAULT_CALENDAR, Calendar
 
 Counts = dict[AlertKind, tuple[int, int]]  # kind → (opened, resolved)

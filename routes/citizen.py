@@ -195,7 +195,7 @@ def delivery_page():
         form["province"], wards = settings().province_code, delivery.wards_of(settings().province_code)
     today = local(utcnow()).date()
     return render_template("citizen/delivery.html", form=form, provinces=delivery.provinces(), wards=wards,
-                           created=created, error=error, vnd=vnd, periods=delivery.PERIOD_NAMES,
+                           created=created, error=error, vnd=vnd, periods=tracking.PERIOD_NAMES,
                            today=today.isoformat(), last_day=(today + timedelta(days=delivery.SLOT_DAYS_AHEAD)).isoformat(),
                            fees=(settings().delivery_fee_in_province_vnd, settings().delivery_fee_other_province_vnd),
                            status=status), status
