@@ -132,8 +132,9 @@ def browser():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         # A failure, not a skip: `make test` installs it, and a browser test not run is not passed.
         pytest.fail("Debian's chromium is not installed (apt-get install -y chromium, or run `make test`)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=10_000)  # as the contexts' own default: a loaded CI box is slower than 5 s at times
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
