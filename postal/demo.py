@@ -114,7 +114,7 @@ class History:
             if evidence is not None:
                 item["evidence"] = evidence
             batch.append(item)
-        outcomes, _ = custody.record_scans(self.session, batch, actor=actor, settings=self.settings, now=at + timedelta(seconds=5))
+        outcomes = custody.record_scans(self.session, batch, actor=actor, settings=self.settings, now=at + timedelta(seconds=5))
         for code, outcome in zip(codes, outcomes):
             if outcome.status == "rejected":
                 raise RuntimeError(f"demo scan refused: {code} {action}: {outcome.error}")

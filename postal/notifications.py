@@ -38,21 +38,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import requests
 from sqlalchemy import case, select, update
 from sqlmodel import Session
 
 from models import Direction, OutboxMessage, ParcelState, ReturnMethod
+from models.moved import Moved, SiteRef
 from models.outbox import Channel, OutboxState
 from postal import db, ledger
 from postal.clock import as_utc, local, utcnow
 from postal.config import Settings
 from postal.dossiers import latest_parcel, status_of
-
-if TYPE_CHECKING:  # custody imports this module: no import back at run time
-    from postal.custody import Batch
 
 OUTBOX = OutboxMessage.__table__
 UNFINISHED = (OutboxState.PENDING, OutboxState.SENDING)
@@ -185,77 +183,98 @@ class _Affected:
 
 
 AFFECTED_SQL = (
-    "SELECT p.id, p.code, p.direction, p.state, p.holder_site_id, p.origin_id, p.destination_id, p.last_hash, "
+    "SELECT p.id, p.code, p.direction, p.state, p.holder_site_id, p.origin_id, p.destination_id, "
     "d.id, d.code, d.applicant_phone, d.due_at, d.returned_at, d.return_method, p.last_event_at "
     "FROM parcel p JOIN dossier d ON d.id = p.dossier_id "
     "WHERE p.dossier_id IN (SELECT dossier_id FROM parcel WHERE id {match}) ORDER BY p.id"
 )
 
 
-def on_scans(session: Session, batch: Batch) -> int:
+def on_scans(session: Session, moved: Moved, settings: Settings) -> int:
     """Queue, in the batch's transaction, a webhook for each dossier whose status the batch changed and the
     citizen's SMS at its milestones; how many messages were offered (duplicates are dropped).
 
-    Call it from Batch.flush after ledger.write and before the parcels are updated: it reads each parcel
-    as it was before the batch from the database and as it is after from the batch, in one query.
+    Before and after come from `moved` for what the batch moved, and from the database for the rest of each
+    dossier, so it does not matter whether the batch's parcel rows are written yet.
     """
-    moved = {h.id: h for h in batch.parcels.values() if h.dirty}
-    if not moved:
+    if not moved.parcels:
         return 0
+    by_id = {p.id: p for p in moved.parcels}
     last_event: dict[int, dict] = {}
-    for row in batch.rows:
+    for row in moved.events:
         if row["parcel_id"] is not None:
             last_event[row["parcel_id"]] = row
-    affected: dict[int, _Affected] = {}
-    match, param = db.any_of(session, list(moved))
-    for r in db.raw(session, AFFECTED_SQL.format(match=match), (param,)).all():
-        pid, pcode, direction, state, holder, origin, destination, last_hash, did = r[:9]
-        if pid in last_event and last_hash == last_event[pid]["hash"]:
-            raise RuntimeError("notifications.on_scans must run before Batch.flush updates the parcels")
-        if did not in affected:
-            affected[did] = _Affected(r[9], r[10], _time(r[11]), _time(r[12]), r[13], [])
-        affected[did].parcels.append(_Parcel(pid, pcode, direction, state, holder, origin, destination, _time(r[14])))
-    returned = getattr(batch, "returned", {})
+    affected = affected_dossiers(session, by_id)
+    sites = Sites(session, moved.sites)
     messages: list[Outgoing] = []
     for dossier_id, d in affected.items():
-        after = [p._replace(state=moved[p.id].state, holder_site_id=moved[p.id].holder_site_id,
-                            last_event_at=batch.now) if p.id in moved else p
-                 for p in d.parcels]
+        after = [p._replace(state=by_id[p.id].state, holder_site_id=by_id[p.id].site_id, last_event_at=moved.at)
+                 if p.id in by_id else p for p in d.parcels]
         latest = latest_parcel(after)
         event = last_event.get(latest.id)
         if event is None:  # only the latest parcel decides the status, and this batch did not move it
             continue
-        returned_at = d.returned_at or returned.get(dossier_id)
-        before_status = status_of(d.parcels, _Dossier(d.returned_at))
-        status = status_of(after, _Dossier(returned_at))
+        returned_before = None if dossier_id in moved.returned else d.returned_at
+        before_status = status_of(d.parcels, _Dossier(returned_before))
+        status = status_of(after, _Dossier(d.returned_at or moved.returned.get(dossier_id)))
         if status != before_status:
-            messages.extend(status_messages(batch, d, latest, event, str(before_status), str(status)))
+            messages.extend(status_messages(settings, sites, d, latest, event, str(before_status), str(status)))
         elif event["action"] == "attempt_failed" and latest.state == ParcelState.OUT_FOR_DELIVERY:
             messages.append(Outgoing(Channel.SMS, d.phone, "", attempt_failed_text(d.code),
                                      f"{event['id']}:sms:attempt_failed"))
-    queue_many(session, messages, at=batch.now)
+    queue_many(session, messages, at=moved.at)
     return len(messages)
 
 
-def status_messages(batch: Batch, d: _Affected, latest: _Parcel, event: dict, before: str, status: str) -> list[Outgoing]:
+def affected_dossiers(session: Session, moved: dict) -> dict[int, _Affected]:
+    """Every parcel of each dossier the batch touched, as it was before the batch."""
+    affected: dict[int, _Affected] = {}
+    match, param = db.any_of(session, list(moved))
+    for r in db.raw(session, AFFECTED_SQL.format(match=match), (param,)).all():
+        pid, pcode, direction, state, holder, origin, destination, did = r[:8]
+        last_event_at = _time(r[13])
+        if pid in moved:  # the batch may have written its row already: its before is the batch's
+            state, holder, last_event_at = moved[pid].state_before, moved[pid].site_before, _time(moved[pid].moved_at_before)
+        if did not in affected:
+            affected[did] = _Affected(r[8], r[9], _time(r[10]), _time(r[11]), r[12], [])
+        affected[did].parcels.append(_Parcel(pid, pcode, direction, state, holder, origin, destination, last_event_at))
+    return affected
+
+
+class Sites:
+    """Site names for messages: those the batch read, and the few others asked for."""
+
+    def __init__(self, session: Session, known: dict[int, SiteRef]) -> None:
+        self.session, self.known = session, dict(known)
+
+    def get(self, site_id: int | None) -> SiteRef | None:
+        if site_id is not None and site_id not in self.known:
+            row = db.raw(self.session, "SELECT id, code, name, kind FROM site WHERE id = ?", (site_id,)).first()
+            if row is not None:
+                self.known[site_id] = SiteRef(*row)
+        return self.known.get(site_id)
+
+
+def status_messages(settings: Settings, sites: Sites, d: _Affected, latest: _Parcel, event: dict, before: str,
+                    status: str) -> list[Outgoing]:
     """The webhook for one status change and, at a citizen's milestone, the SMS."""
     messages = []
-    if batch.settings.webhook_url:
-        site = batch.sites.get(event["site_id"]) if event["site_id"] is not None else None
+    if settings.webhook_url:
+        site = sites.get(event["site_id"])
         body = event_json({
             "event": "dossier.status_changed", "id": str(event["id"]), "seq": event["seq"], "dossier": d.code,
             "status": status, "previous_status": before, "parcel": latest.code, "action": str(event["action"]),
             "at": as_utc(event["device_at"]).isoformat(), "site": site.code if site else None,
         })
-        messages.append(Outgoing(Channel.WEBHOOK, batch.settings.webhook_url, "", body, f"{event['id']}:webhook:status"))
+        messages.append(Outgoing(Channel.WEBHOOK, settings.webhook_url, "", body, f"{event['id']}:webhook:status"))
     text, template = None, None
     if status == "received" or (status == "ready_for_return" and latest.direction == Direction.FROM_CITIZEN):
         text, template = receipt_text(d.code, d.due_at), "receipt"
     elif status == "ready_for_return" and d.return_method == ReturnMethod.HOME:
         text, template = on_its_way_text(d.code), "on_its_way"
     elif status == "ready_for_return":
-        place = batch.sites[latest.destination_id].name if latest.destination_id in batch.sites else "Trung tâm"
-        text, template = ready_for_pickup_text(d.code, place), "ready_for_pickup"
+        place = sites.get(latest.destination_id)
+        text, template = ready_for_pickup_text(d.code, place.name if place else "Trung tâm"), "ready_for_pickup"
     elif status == "returned":
         text, template = delivered_text(d.code, event["device_at"]), "delivered"
     if text:  # once per parcel and kind: a parcel found again after a loss does not tell the citizen twice

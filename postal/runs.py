@@ -17,7 +17,7 @@ from __future__ import annotations
 import time as time_module
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -43,6 +43,7 @@ from models import (
     SiteKind,
     User,
 )
+from models.moved import Moved, SiteRef
 from models.runs import (
     AssignIn,
     RunClosedOut,
@@ -695,7 +696,6 @@ class RunView:
     site_ids: frozenset[int]
 
 
-_batch_runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # batch → {run id: RunView | None}
 
 
 def from_db_time(value: datetime | str) -> datetime:
@@ -714,49 +714,41 @@ def run_view(session: Session, run_id: int) -> RunView | None:
     return RunView(label, row[2], row[3], sites)
 
 
-def check_scan(batch, scan, code: str) -> None:
-    """Custody hook: a scan naming a run needs the run, not closed; a pickup or handover, its courier and a stop of it."""
+def check_scan(session: Session, views: dict, run_id: int, action: str, actor, *,
+               site: Callable[[], SiteRef | None]) -> None:
+    """Custody's check of a scan naming a run: the run exists and is not closed; a pickup or handover needs
+    its courier and one of its stops (`site`: where the scan happens, asked only then). `views` keeps each
+    run read once per batch. Nothing is written here."""
     # Planned runs are accepted as well as started ones: a courier may scan before pressing start.
-    # Each run is read once per batch; nothing is written here.
-    views = _batch_runs.setdefault(batch, {})
-    if scan.run not in views:
-        views[scan.run] = run_view(batch.session, scan.run)
-    run = views[scan.run]
+    if run_id not in views:
+        views[run_id] = run_view(session, run_id)
+    run = views[run_id]
     if run is None:
-        raise UnknownRun(run=scan.run)
+        raise UnknownRun(run=run_id)
     if run.state == RunState.CLOSED:
         raise RunClosed(run=run.label)
-    if scan.action not in (Action.PICKUP, Action.HANDOVER):
+    if action not in (Action.PICKUP, Action.HANDOVER):
         return
-    if batch.actor.role == Role.COURIER and run.courier_id not in (None, batch.actor.id):
-        batch.remember_users([run.courier_id])
-        raise NotYourRun(run=run.label, courier=batch.usernames.get(run.courier_id, "?"))
-    if scan.site:
-        site = batch.site_of(scan)
-    else:  # a pickup without a site is where the parcel is; the custody rules judge the rest
-        held = batch.bags.get(code) or batch.parcels.get(code)
-        if scan.action != Action.PICKUP or held is None or held.holder_site_id is None:
-            return
-        site = batch.sites[held.holder_site_id]
-    if site.id not in run.site_ids:
-        raise NotAStop(run=run.label, site=site.name)
+    if actor.role == Role.COURIER and run.courier_id not in (None, actor.id):
+        courier = db.raw(session, "SELECT username FROM user_account WHERE id = ?", (run.courier_id,)).first()
+        raise NotYourRun(run=run.label, courier=courier[0] if courier else "?")
+    where = site()
+    if where is not None and where.id not in run.site_ids:
+        raise NotAStop(run=run.label, site=where.name)
 
 
-def after_scans(batch) -> None:
-    """Custody hook at the end of a batch: stops reached, lines picked and dropped, moved parcels placed again."""
-    _batch_runs.pop(batch, None)
-    session, rows = batch.session, batch.rows
-    record_progress(session, rows)
-    moved = [h for h in batch.parcels.values() if h.dirty]
-    if not moved:
+def after_scans(session: Session, moved: Moved) -> None:
+    """Custody's batch, written: stops reached, lines picked and dropped, moved parcels placed again."""
+    record_progress(session, moved.events)
+    if not moved.parcels:
         return
-    fresh = {row["parcel_id"] for row in rows if row["action"] == Action.ACCEPT}  # first event: on no manifest yet
-    stale = [h.id for h in moved if h.id not in fresh]
+    fresh = moved.accepted_ids()  # first event: on no manifest yet
+    stale = [p.id for p in moved.parcels if p.id not in fresh]
     if stale:
-        withdraw(session, stale, batch.now)
-    waiting_here = [h.id for h in moved if h.state == ParcelState.AT_SITE]
+        withdraw(session, stale, moved.at)
+    waiting_here = [p.id for p in moved.parcels if p.state == ParcelState.AT_SITE]
     if waiting_here:
-        place(session, waiting_here, batch.now, cached=True)
+        place(session, waiting_here, moved.at, cached=True)
 
 
 def record_progress(session: Session, rows: Sequence[dict]) -> None:

@@ -144,9 +144,8 @@ def post_scans():
         except ValidationError as err:
             first = err.errors()[0]
             raise InvalidPayload(detail=f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    outcomes, batch = custody.record_scans(get_session(), scans, actor=current_actor(),
-                                           settings=settings(), now=utcnow())
-    return {"results": [scan_result(o, batch) for o in outcomes]}
+    outcomes = custody.record_scans(get_session(), scans, actor=current_actor(), settings=settings(), now=utcnow())
+    return {"results": [o.answer(message_of) for o in outcomes]}
 
 
 @limiter.request_filter
@@ -154,17 +153,6 @@ def _scans_are_not_limited() -> bool:
     """No limit applies to the devices' hot path: Flask-Limiter skips even looking for one (by endpoint,
     not by header, so no caller can talk its way past the limits of the login or of tracking)."""
     return request.endpoint == "api.post_scans"
-
-
-def scan_result(outcome: custody.Outcome, batch: custody.Batch) -> dict:
-    result: dict = {"id": outcome.id, "status": outcome.status}
-    if outcome.error is not None:
-        result["error"] = {"code": outcome.error.code, "message": message_of(outcome.error)}
-    if outcome.parcel is not None:
-        result["parcel"] = batch.brief(outcome.parcel)
-    if outcome.bag is not None:
-        result["bag"] = batch.brief_bag(outcome.bag)
-    return result
 
 
 @bp.post("/bags")

@@ -123,7 +123,7 @@ class Factory:
                expect: str | None = "accepted", **extra):
         """One scan through the domain, made at `at` and heard by the server at `heard_at` (default: at once).
         It must get the `expect`ed status (None: any); its outcome."""
-        [outcome], _ = custody.record_scans(self.session, [self.scan(code, action, at=at, **extra)],
+        [outcome] = custody.record_scans(self.session, [self.scan(code, action, at=at, **extra)],
                                             actor=self.staff(username), settings=self.settings, now=heard_at or at)
         if expect is not None:
             assert outcome.status == expect, outcome.error and outcome.error.params

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from models import Dossier, OutboxMessage, User
 from models.dossiers import DossierIn, ParcelIn
-from postal import custody, db, dossiers, notifications
+from postal import db, dossiers, notifications
 from postal.cli import cli
 from postal.clock import utcnow
 from tests.conftest import ROOT, TEST_SETTINGS, local_http
@@ -470,17 +470,6 @@ def test_a_resent_scan_batch_queues_nothing_again(make, session, settings, clien
         r = client.post("/api/v1/scans", json={"scans": [scan]}, headers=make.token("ntha"))
         assert r.status_code == 200
     assert sorted(r.dedupe_key.split(":", 1)[1] for r in rows(session)) == ["sms:receipt", "webhook:status"]
-
-
-def test_on_scans_refuses_to_run_after_the_parcels_are_written(make, settings):
-    make.network()
-    parcel = make.parcel(accepted=False)
-    clerk = make.session.execute(select(User).where(User.username == "ntha")).scalars().one()
-    outcomes, batch = custody.record_scans(make.session, [make.scan(parcel, "accept", site="TTHCC")], actor=clerk,
-                                           settings=settings, now=utcnow())
-    assert outcomes[0].status == "accepted"
-    with pytest.raises(RuntimeError, match="before Batch.flush updates the parcels"):
-        notifications.on_scans(make.session, batch)
 
 
 def test_home_delivery_tells_the_citizen_each_step(make, session, settings, gateway):

@@ -1,0 +1,103 @@
+"""The values custody works with: where a parcel or bag is during a batch, and the answer to one scan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import uuid
+from datetime import datetime
+from typing import NamedTuple
+
+from postal.errors import PostalError
+
+
+@dataclass
+class Holding:
+    """Where a parcel (or bag) is, in memory for the length of a batch."""
+
+    id: int
+    code: str
+    state: str
+    holder_site_id: int | None
+    holder_user_id: int | None
+    bag_id: int | None = None
+    last_hash: str = ""
+    dirty: bool = False
+    direction: str = ""
+    dossier_id: int | None = None
+    last_event_at: datetime | None = None
+    # As read at the batch's start, for the followers that compare before and after.
+    state_before: str = ""
+    site_before: int | None = None
+
+    def __post_init__(self) -> None:
+        self.state_before = self.state_before or self.state
+        self.site_before = self.site_before if self.site_before is not None else self.holder_site_id
+
+
+@dataclass
+class BagHolding(Holding):
+    """A bag, with the parcels sealed in it."""
+
+    seal: str = ""
+    contents: list[str] = field(default_factory=list)
+    opened: bool = False
+
+
+@dataclass
+class Outcome:
+    """The answer to one scan: accepted, duplicate or rejected (with the reason), and where the parcel or bag
+    stands after the whole batch."""
+
+    id: str
+    status: str  # accepted | duplicate | rejected
+    error: PostalError | None = None
+    parcel: dict | None = None
+    bag: dict | None = None
+
+    def answer(self, message_of: Callable[[PostalError], str]) -> dict:
+        """The scan's result as the API answers it; `message_of` puts the refusal in the reader's language."""
+        result: dict = {"id": self.id, "status": self.status}
+        if self.error is not None:
+            result["error"] = {"code": self.error.code, "message": message_of(self.error)}
+        if self.parcel is not None:
+            result["parcel"] = self.parcel
+        if self.bag is not None:
+            result["bag"] = self.bag
+        return result
+
+
+# What a batch does after its rows are written, in the order its scans asked for it.
+class OpenLoss(NamedTuple):
+    parcel_id: int
+    code: str
+    note: str
+
+
+class ClearLoss(NamedTuple):
+    """A parcel scanned again: its suspected-loss alert, if any, is resolved with this note."""
+
+    parcel_id: int
+    note: str
+
+
+class BagMismatch(NamedTuple):
+    bag_id: int
+    code: str
+    note: str
+
+
+class SendOtp(NamedTuple):
+    dossier_id: int
+    parcel_code: str
+    otp: str
+    event_id: uuid.UUID
+
+
+class TellReturned(NamedTuple):
+    dossier_id: int
+    parcel_code: str
+    event_id: uuid.UUID
+
+
+Followup = OpenLoss | ClearLoss | BagMismatch | SendOtp | TellReturned
