@@ -10,9 +10,9 @@ from flask_babel import format_decimal, format_number, gettext
 from flask_babel import lazy_gettext as _l
 
 from models import Role
-from postal.reports import exports, figures, periods
 from postal.clock import local, utcnow
 from postal.errors import N_, Phrase, Unprocessable
+from postal.reports import exports, figures, periods
 from routes.api import spec
 from routes.auth import page_for, page_headers, roles_required
 from routes.i18n import message_of
