@@ -24,9 +24,10 @@ from models.dossiers import (
     ParcelOut,
     SiteRefOut,
 )
-from postal import db, documents, labels, runs, workdays
+from postal import db, labels, runs, workdays
 from postal.clock import as_utc, local
 from postal.config import Settings
+from postal.documents import apology
 from postal.errors import N_, DossierExists, Forbidden, NotFound, NotLate, Phrase, SiteForbidden, Unprocessable
 from postal.replays import fingerprint
 
@@ -334,7 +335,7 @@ def apology_slip(session: Session, code: str, *, new_due: date | None, reason: s
                             issued_by_id=actor.id))
     session.commit()
     center = session.get(Site, dossier.center_id)
-    return documents.render_apology_slip(documents.ApologySlip(
+    return apology.render_apology_slip(apology.ApologySlip(
         province_body=f"UBND tỉnh {settings.province}", unit_name=center.name, place=settings.province, number=None,
         issued_on=today, applicant_name=dossier.applicant_name, applicant_address=dossier.applicant_address,
         dossier_code=dossier.code, procedure=dossier.procedure, received_at=as_utc(dossier.received_at), due_at=due,

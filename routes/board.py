@@ -11,8 +11,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from models import Role
-from postal import reports, runs
+from postal import runs
 from postal.clock import local, utcnow
+from postal.reports.board import BoardOut, board
+from postal.reports.charts import BoardCharts, board_charts
 from routes.auth import page_for, page_headers, roles_required
 from routes.formats import PARCEL_STATES, SITE_KINDS
 from routes.session import get_session, settings
@@ -62,19 +64,19 @@ def board_headers(response):
 bp.after_request(board_headers)
 
 
-def charts(now: datetime) -> reports.BoardCharts:
+def charts(now: datetime) -> BoardCharts:
     """The board's charts, from this process's copy while it is fresh."""
     ttl = int(settings().extra.get("POSTAL_BOARD_CHARTS_TTL_S", CHARTS_TTL_S))
     cache = current_app.extensions.setdefault("postal.board_charts", {})
     kept = cache.get("charts")
     if kept is None or (now - kept.computed_at).total_seconds() >= ttl or local(kept.computed_at).date() != local(now).date():
-        kept = cache["charts"] = reports.board_charts(get_session(), now)
+        kept = cache["charts"] = board_charts(get_session(), now)
     return kept
 
 
-def board_data() -> reports.BoardOut:
+def board_data() -> BoardOut:
     now = utcnow()
-    return reports.board(get_session(), now, charts=charts(now))
+    return board(get_session(), now, charts=charts(now))
 
 
 def board_strings() -> dict[str, object]:

@@ -10,9 +10,9 @@ from flask_babel import format_decimal, format_number, gettext
 from flask_babel import lazy_gettext as _l
 
 from models import Role
-from postal import reports
 from postal.clock import local, utcnow
 from postal.errors import N_, Phrase, Unprocessable
+from postal.reports import exports, figures, periods
 from routes.api import spec
 from routes.auth import page_for, page_headers, roles_required
 from routes.i18n import message_of
@@ -39,10 +39,10 @@ def day_arg(args: Mapping[str, str], name: str, default: date) -> date:
         raise Unprocessable(field=name, detail=Phrase(N_("ngày phải có dạng YYYY-MM-DD"))) from None
 
 
-def period_of(args: Mapping[str, str]) -> reports.Period:
+def period_of(args: Mapping[str, str]) -> periods.Period:
     """`from` and `to` (local dates, both included); this month so far when left out."""
     today = local(utcnow()).date()
-    return reports.period(day_arg(args, "from", today.replace(day=1)), day_arg(args, "to", today))
+    return periods.period(day_arg(args, "from", today.replace(day=1)), day_arg(args, "to", today))
 
 
 def month_of(args: Mapping[str, str], default: date) -> tuple[int, int]:
@@ -59,7 +59,7 @@ def month_of(args: Mapping[str, str], default: date) -> tuple[int, int]:
 
 @bp.get("/api/v1/reports/agencies")
 @spec.operation("get", "/reports/agencies", "Per-agency figures of a period (JSON, CSV or XLSX)",
-                responses={200: reports.AgencyReportOut},
+                responses={200: figures.AgencyReportOut},
                 query={"from": "YYYY-MM-DD, local date (default: the 1st of this month)",
                        "to": "YYYY-MM-DD, local date, included (default: today)",
                        "format": "json (default), csv or xlsx"})
@@ -69,20 +69,20 @@ def agencies():
     if fmt not in FORMATS:
         raise Unprocessable(field="format", detail=Phrase(N_("phải là json, csv hoặc xlsx")))
     period = period_of(request.args)
-    report = reports.agency_report(get_session(), period)
+    report = figures.agency_report(get_session(), period)
     if fmt == "json":
         return report.model_dump(mode="json", by_alias=True)
     headers, total = [str(c) for c in COLUMNS], gettext("Tổng cộng")
     name = f"bao-cao-co-quan_{period.first:%Y-%m-%d}_{period.last:%Y-%m-%d}.{fmt}"
     if fmt == "csv":
-        body, mimetype = reports.agencies_csv(report, headers, total_label=total), "text/csv; charset=utf-8"
+        body, mimetype = exports.agencies_csv(report, headers, total_label=total), "text/csv; charset=utf-8"
     else:
-        body, mimetype = reports.agencies_xlsx(report, headers, title=gettext("Báo cáo"), total_label=total), XLSX
+        body, mimetype = exports.agencies_xlsx(report, headers, title=gettext("Báo cáo"), total_label=total), XLSX
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                       "Cache-Control": "no-store"})
 
 
-def month_sentence(figure: reports.MonthFigure) -> str:
+def month_sentence(figure: figures.MonthFigure) -> str:
     """The line the center pastes into its own monthly report."""
     return gettext("Tháng %(month)s: %(transfers)s lượt chuyển hồ sơ, %(runs)s chuyến, %(lost)s thất lạc",
                    month=f"{figure.month:02d}/{figure.year}", transfers=format_number(figure.transfers),
@@ -106,15 +106,15 @@ def page():
         period = period_of(request.args)
     except Unprocessable as err:
         errors.append(message_of(err))
-        period = reports.period(today.replace(day=1), today)
+        period = periods.period(today.replace(day=1), today)
     try:
         year, month = month_of(request.args, period.last)  # the month the period ends in, by default
     except Unprocessable as err:
         errors.append(message_of(err))
         year, month = period.last.year, period.last.month
     session = get_session()
-    report = reports.agency_report(session, period)
-    figure = reports.month_figure(session, year, month)
+    report = figures.agency_report(session, period)
+    figure = figures.month_figure(session, year, month)
     last_month = today.replace(day=1) - date.resolution
     presets = [
         (gettext("Tháng này"), today.replace(day=1), today),

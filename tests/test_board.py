@@ -10,8 +10,9 @@ import pytest
 
 from models import AlertKind, User
 from models.runs import RunTemplateIn
-from postal import alerts, reports, runs
+from postal import alerts, runs
 from postal.clock import LOCAL_TZ, as_utc, utcnow
+from postal.reports.board import board as live_board
 from tests.test_pages import csrf_of, login
 
 D = date(2026, 10, 7)  # a Wednesday
@@ -60,7 +61,7 @@ def day(make):
 
 def test_the_board_of_a_day(day):
     make = day["make"]
-    board = reports.board(make.session, at(D, 12, 0))
+    board = live_board(make.session, at(D, 12, 0))
     assert board.day == D
     morning, afternoon = board.runs
     assert (morning.id, morning.state, morning.courier) == (day["morning"], "started", "nva")
@@ -85,7 +86,7 @@ def test_a_courier_seen_last_with_a_gps_fix_is_placed_there(day):
     code = make.parcel(accepted=False)
     scan(make, "ntha", code, "accept", at(D, 8, 50), site="TTHCC")
     scan(make, "nva", code, "pickup", at(D, 9, 10), site="TTHCC", run=day["morning"], lat=20.9601, lon=107.0702)
-    [courier] = reports.board(make.session, at(D, 12, 0)).couriers
+    [courier] = live_board(make.session, at(D, 12, 0)).couriers
     assert (courier.source, courier.lat, courier.lon, courier.site) == ("gps", 20.9601, 107.0702, "TTHCC")
 
 
@@ -93,7 +94,7 @@ def test_a_run_closed_long_after_its_planned_end_is_late_and_has_no_next_stop(da
     make = day["make"]
     run = runs.run_detail(make.session, day["morning"])
     runs.close(make.session, run.id, actor=user(make, "nva"), now=run.ends_at + timedelta(minutes=50))
-    closed = next(r for r in reports.board(make.session, at(D, 12, 0)).runs if r.id == run.id)
+    closed = next(r for r in live_board(make.session, at(D, 12, 0)).runs if r.id == run.id)
     assert closed.state == "closed" and closed.next_stop is None and closed.late and closed.late_min == 50
 
 

@@ -12,16 +12,9 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from postal.documents import (
-    ApologySlip,
-    HandoverLine,
-    Manifest,
-    ManifestParcel,
-    ManifestStop,
-    find_font_dir,
-    render_apology_slip,
-    render_manifest,
-)
+from postal.documents.apology import ApologySlip, render_apology_slip
+from postal.documents.layout import find_font_dir
+from postal.documents.manifest import HandoverLine, Manifest, ManifestParcel, ManifestStop, render_manifest
 
 PROCEDURES = (
     "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam",

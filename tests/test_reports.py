@@ -12,8 +12,10 @@ from openpyxl import load_workbook
 from models import Dossier, User
 from models.dossiers import DossierIn, ParcelIn
 from models.runs import RunTemplateIn
-from postal import dossiers, reports, runs
+from postal import dossiers, runs
 from postal.clock import LOCAL_TZ, as_utc
+from postal.reports.figures import agency_report, month_figure
+from postal.reports.periods import period
 from tests.test_pages import login
 
 D = date(2026, 10, 5)  # a Monday: the history happens on D, D+1 and D+2
@@ -106,7 +108,7 @@ def by_code(answer: dict) -> dict[str, dict]:
 
 
 def test_figures_of_a_period_per_agency(history):
-    report = reports.agency_report(history.session, reports.period(D, AFTER))
+    report = agency_report(history.session, period(D, AFTER))
     stp, sxd = (next(a for a in report.agencies if a.agency == code) for code in ("STP", "SXD"))
     assert (stp.received, stp.returned, stp.on_time, stp.late, stp.on_time_pct) == (2, 2, 1, 1, 50.0)
     assert (stp.transfers, stp.lost, stp.median_transit_min) == (4, 0, 95.0)
@@ -118,7 +120,7 @@ def test_figures_of_a_period_per_agency(history):
 
 
 def test_a_shorter_period_counts_only_its_own_days(history):
-    report = reports.agency_report(history.session, reports.period(D, D))
+    report = agency_report(history.session, period(D, D))
     stp = next(a for a in report.agencies if a.agency == "STP")
     # On D only the two outbound handovers, and the two parcels that reached STP (100 and 160 min).
     assert (stp.received, stp.returned, stp.transfers, stp.median_transit_min) == (2, 0, 2, 130.0)
@@ -126,9 +128,9 @@ def test_a_shorter_period_counts_only_its_own_days(history):
 
 
 def test_the_month_figure_counts_transfers_runs_driven_and_losses(history):
-    figure = reports.month_figure(history.session, 2026, 10)
+    figure = month_figure(history.session, 2026, 10)
     assert (figure.transfers, figure.runs, figure.lost) == (4, 1, 1)
-    assert reports.month_figure(history.session, 2026, 9).transfers == 0
+    assert month_figure(history.session, 2026, 9).transfers == 0
 
 
 def test_the_api_answers_the_figures_as_json(client, history):

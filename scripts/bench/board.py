@@ -6,7 +6,7 @@ Uses a fresh SQLite file unless a database URL is given (its tables are dropped 
 bulk-inserted with driver-level executemany (set-up, not measured): the demo province's sites, 20 couriers,
 today's 32 runs, the parcels in flight with their events (accept, pickup, handover), a month of returned
 dossiers (five events each), 500 unresolved and 5,000 resolved alerts. Then it times, median of --repeat:
-the board's live data (reports.board with the charts given), the charts alone (reports.board_charts, what
+the board's live data (reports.board.board with the charts given), the charts alone (reports.charts.board_charts, what
 the page keeps for a few minutes), GET /board/data and GET /board through the app, with the charts kept and
 with them recomputed, and prints each query of one board() call.
 """
@@ -27,9 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sqlalchemy import event  # noqa: E402
 
-from postal import accounts, db, demo_data, reports, sites  # noqa: E402
+from postal import accounts, db, demo_data, sites  # noqa: E402
 from postal.clock import LOCAL_TZ, local, utcnow  # noqa: E402
 from postal.ledger import sqlite_time  # noqa: E402
+from postal.reports.board import board  # noqa: E402
+from postal.reports.charts import board_charts  # noqa: E402
 from routes import create_app  # noqa: E402
 
 STATES = [("at_site", 0.38), ("in_transit", 0.30), ("awaiting_receipt", 0.20), ("created", 0.05),
@@ -254,13 +256,13 @@ def main() -> int:
         engine = app.extensions["postal.engine"]
         session = db.new_session(engine)
         now = utcnow()
-        charts = reports.board_charts(session, now)
+        charts = board_charts(session, now)
         session.rollback()
 
-        print("domain (postal/reports.py), one session:")
-        show("board live data: board(now, charts=kept)", timed(lambda: (reports.board(session, utcnow(), charts=charts), session.rollback()), args.repeat))
-        show("board charts: board_charts(now)", timed(lambda: (reports.board_charts(session, utcnow()), session.rollback()), max(3, args.repeat // 3)))
-        show("whole board: board(now)", timed(lambda: (reports.board(session, utcnow()), session.rollback()), max(3, args.repeat // 3)))
+        print("domain (postal/reports/), one session:")
+        show("board live data: board(now, charts=kept)", timed(lambda: (board(session, utcnow(), charts=charts), session.rollback()), args.repeat))
+        show("board charts: board_charts(now)", timed(lambda: (board_charts(session, utcnow()), session.rollback()), max(3, args.repeat // 3)))
+        show("whole board: board(now)", timed(lambda: (board(session, utcnow()), session.rollback()), max(3, args.repeat // 3)))
 
         statements: list[tuple[float, str]] = []
 
@@ -272,13 +274,13 @@ def main() -> int:
         def _stop(conn, cursor, statement, parameters, context, executemany):
             statements.append(((time.perf_counter() - conn.info.pop("bench_started")) * 1000, " ".join(statement.split())))
 
-        reports.board(session, utcnow(), charts=charts)
+        board(session, utcnow(), charts=charts)
         session.rollback()
         print("queries of one board() call with the charts kept:")
         for ms, sql in statements:
             print(f"  {ms:7.2f} ms  {sql[:150]}")
         statements.clear()
-        reports.board_charts(session, utcnow())
+        board_charts(session, utcnow())
         session.rollback()
         print("queries of board_charts():")
         for ms, sql in statements:

@@ -1,0 +1,60 @@
+"""The agency report as downloads: CSV for any tool, XLSX for Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from postal.reports.figures import AgencyFigures, AgencyReportOut
+
+
+def figures_row(a: AgencyFigures) -> list:
+    return [a.agency, a.agency_name, a.received, a.returned, a.on_time, a.late, a.on_time_pct, a.transfers, a.lost,
+            a.median_transit_min]
+
+
+def report_rows(report: AgencyReportOut, total_label: str) -> list[list]:
+    total = figures_row(report.total)
+    total[1] = total_label
+    return [figures_row(a) for a in report.agencies] + [total]
+
+
+def agencies_csv(report: AgencyReportOut, headers: Sequence[str], *, total_label: str) -> bytes:
+    """CSV in UTF-8 with a byte-order mark, so that Excel shows the Vietnamese names."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    for row in report_rows(report, total_label):
+        writer.writerow(["" if v is None else v for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def agencies_xlsx(report: AgencyReportOut, headers: Sequence[str], *, title: str, total_label: str) -> bytes:
+    """One sheet: a bold header row, the agencies, a bold total; columns wide enough for their text."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]  # Excel's limit for a sheet name
+    sheet.append(list(headers))
+    rows = report_rows(report, total_label)
+    for row in rows:
+        sheet.append(row)
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for cell in sheet[sheet.max_row]:
+        cell.font = bold
+    for row in sheet.iter_rows(min_row=2, min_col=7, max_col=7):
+        row[0].number_format = "0.00"
+    for i, header in enumerate(headers, start=1):
+        longest = max([len(str(r[i - 1])) for r in rows if r[i - 1] is not None] + [min(len(header), 18), 6])
+        sheet.column_dimensions[get_column_letter(i)].width = min(longest + 2, 60)
+    sheet.freeze_panes = "C2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,108 @@
+"""The agency report (báo cáo theo cơ quan) over a period, and the month's line for the center's own report."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import date
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from models import RunKind, SiteKind
+from postal.reports.periods import Period, between, month_period
+from postal.reports.queries import (
+    EVENTS,
+    RUNS,
+    SITES,
+    TRANSFER,
+    lost_by_agency,
+    received_by_agency,
+    returns_by_agency,
+    transfers_by_agency,
+    transit_minutes,
+)
+
+
+class AgencyFigures(BaseModel):
+    """One agency's figures over a period."""
+
+    agency: str  # the agency's site code
+    agency_name: str
+    received: int = 0  # dossiers received in the period
+    returned: int = 0  # results returned to the citizen in the period
+    on_time: int = 0  # of those, returned by the due date
+    late: int = 0  # of those, returned after it
+    on_time_pct: float | None = None  # on_time / returned, in percent; none when nothing was returned
+    transfers: int = 0  # handoffs between sites of the agency's parcels
+    lost: int = 0  # parcels reported or suspected lost in the period and not found since
+    median_transit_min: float | None = None  # origin (accept or pickup) → receive at destination, per parcel
+
+
+class AgencyReportOut(BaseModel):
+    """Per-agency figures of a period (local dates, both included); `total` adds them up."""
+
+    period_from: date = Field(serialization_alias="from")
+    period_to: date = Field(serialization_alias="to")
+    agencies: list[AgencyFigures]
+    total: AgencyFigures
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 2) if whole else None
+
+
+def median(values: Sequence[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def agency_report(session: Session, p: Period) -> AgencyReportOut:
+    """Received, returned, on time, late, transfers, lost and median transit per agency over the period."""
+    received = received_by_agency(session, p)
+    returns = returns_by_agency(session, p)
+    transfers = transfers_by_agency(session, p)
+    lost = lost_by_agency(session, p)
+    transit = transit_minutes(session, p)
+    sites = {row.id: row for row in session.execute(select(SITES.c.id, SITES.c.code, SITES.c.name, SITES.c.kind))}
+    ids = {i for i, s in sites.items() if s.kind == SiteKind.AGENCY}
+    ids |= set(received) | set(returns) | set(transfers) | set(lost) | set(transit)
+    agencies = []
+    for agency_id in ids:
+        returned, on_time, late = returns.get(agency_id, (0, 0, 0))
+        site = sites[agency_id]
+        agencies.append(AgencyFigures(
+            agency=site.code, agency_name=site.name, received=received.get(agency_id, 0), returned=returned,
+            on_time=on_time, late=late, on_time_pct=percent(on_time, returned), transfers=transfers.get(agency_id, 0),
+            lost=lost.get(agency_id, 0), median_transit_min=median(transit.get(agency_id, [])),
+        ))
+    agencies.sort(key=lambda a: (a.agency_name, a.agency))
+    returned, on_time = sum(a.returned for a in agencies), sum(a.on_time for a in agencies)
+    total = AgencyFigures(
+        agency="", agency_name="", received=sum(a.received for a in agencies), returned=returned, on_time=on_time,
+        late=sum(a.late for a in agencies), on_time_pct=percent(on_time, returned),
+        transfers=sum(a.transfers for a in agencies), lost=sum(a.lost for a in agencies),
+        median_transit_min=median([m for values in transit.values() for m in values]),
+    )
+    return AgencyReportOut(period_from=p.first, period_to=p.last, agencies=agencies, total=total)
+
+
+class MonthFigure(BaseModel):
+    """The month's line for the center's own report: transfers, runs driven, parcels lost."""
+
+    year: int
+    month: int
+    transfers: int
+    runs: int
+    lost: int
+
+
+def month_figure(session: Session, year: int, month: int) -> MonthFigure:
+    p = month_period(year, month)
+    transfers = session.execute(select(func.count()).select_from(EVENTS)
+                                .where(between(EVENTS.c.device_at, p), TRANSFER, EVENTS.c.parcel_id.is_not(None))).scalar_one()
+    runs = session.execute(select(func.count()).select_from(RUNS).where(
+        RUNS.c.day >= p.first, RUNS.c.day <= p.last, RUNS.c.kind == RunKind.SHUTTLE,
+        RUNS.c.started_at.is_not(None))).scalar_one()
+    lost = sum(lost_by_agency(session, p).values())
+    return MonthFigure(year=year, month=month, transfers=transfers, runs=runs, lost=lost)
