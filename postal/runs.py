@@ -43,6 +43,7 @@ from models import (
     SiteKind,
     User,
 )
+from models.enums import OVERSEERS  # may act on any run for its courier
 from models.runs import (
     AssignIn,
     RunClosedOut,
@@ -78,7 +79,6 @@ SPEED_KMH = 25.0  # average speed between stops, town traffic included
 DWELL_MIN = 5.0  # minutes at each stop to hand over and sign
 RUN_PREFIX = "CH"  # chuyến: the run's reference is S10-shaped, so its QR is signed like a label
 DISTANCES: routing.DistanceSource = routing.GeodesicDistances()  # a road-distance source can replace it
-OVERSEERS = {Role.SUPERVISOR, Role.ADMIN}  # may act on any run for its courier
 HUB_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER}
 CHUNK = 5000  # bound on IN-list parameters per statement
 RESEQ = 100_000  # stops are renumbered through this offset, so (run_id, seq) stays unique at every step

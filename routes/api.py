@@ -9,9 +9,10 @@ from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
-from models import Role, Site, SitePublic
+from models import Site, SitePublic
 from models.custody import BagCreatedOut, BagIn, ScanBatchIn, ScanEnvelopeIn, ScanResultsOut
 from models.dossiers import DossierCreatedOut, DossierDetailOut, DossierIn, ParcelCreatedOut, ParcelIn, ParcelOut
+from models.enums import REGISTRARS, STAFF
 from postal import custody, dossiers, labels
 from postal.clock import utcnow
 from postal.errors import InvalidPayload, Unprocessable
@@ -22,7 +23,6 @@ from routes.session import get_session, settings
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 spec = Spec(title="Hồ sơ qua bưu điện — API", version="1", prefix="/api/v1")
-STAFF = tuple(Role)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -82,7 +82,7 @@ def get_dossier(code: str):
 @spec.operation("get", "/dossiers/<code>/apology.pdf", "Apology and re-appointment slip (mẫu 04) of a late dossier",
                 responses={200: "application/pdf"}, query={"new_due": "YYYY-MM-DD (default: a few working days on)",
                                                           "reason": "why it is late"})
-@roles_required(Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.SUPERVISOR, Role.ADMIN)
+@roles_required(*REGISTRARS)
 def apology_pdf(code: str):
     raw = request.args.get("new_due")
     try:

@@ -14,6 +14,7 @@ from wtforms import FieldList, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from models import Role, RunKind, RunState, SiteKind
+from models.enums import DRIVERS, OVERSEERS, RUN_READERS
 from models.runs import AssignIn, RunTemplateIn
 from postal import labels, runs, sites
 from postal.clock import local, utcnow
@@ -26,9 +27,6 @@ from routes.session import get_session
 
 bp = Blueprint("runs_pages", __name__)
 bp.after_request(page_headers)
-VIEWERS = (Role.COURIER, Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN)
-DRIVERS = (Role.COURIER, Role.SUPERVISOR, Role.ADMIN)
-OVERSEERS = (Role.SUPERVISOR, Role.ADMIN)
 STOP_SLOTS = 12  # stop pickers on the template form; empty ones are ignored
 RUN_STATES = {
     RunState.PLANNED: _l("Chưa bắt đầu"),
@@ -66,7 +64,7 @@ def parse_day(raw: str | None) -> date | None:
 
 
 @bp.get("/runs")
-@page_for(*VIEWERS)
+@page_for(*RUN_READERS)
 def run_list():
     raw = request.args.get("date", "").strip()
     day = parse_day(raw) if raw else today()
@@ -112,7 +110,7 @@ def abilities(sheet: runs.RunSheet) -> dict[str, bool]:
 
 
 @bp.get("/runs/<int:run_id>")
-@page_for(*VIEWERS)
+@page_for(*RUN_READERS)
 def run_page(run_id: int):
     sheet = runs.run_sheet(get_session(), run_id)
     following = next((s.seq for s in sheet.stops if s.departed_at is None), None)

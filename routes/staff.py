@@ -12,6 +12,7 @@ from flask_login import current_user
 from models import Action, Role, SiteKind
 from models.custody import SCAN_ACTIONS
 from models.dossiers import DossierOut, ParcelOut
+from models.enums import STAFF
 from postal import custody, dossiers, labels, sites
 from postal.clock import local, utcnow
 from routes.auth import page_for, page_headers
@@ -20,7 +21,6 @@ from routes.session import get_session, settings
 
 bp = Blueprint("staff", __name__)
 bp.after_request(page_headers)
-STAFF = tuple(Role)
 DEFAULT_ACTION = {
     Role.COURIER: Action.PICKUP,
     Role.POSTAL_CLERK: Action.ACCEPT,
