@@ -19,7 +19,6 @@ from routes.i18n import message_of, render
 from routes.session import get_session, settings
 
 bp = Blueprint("citizen", __name__)
-bp.app_template_filter("phrase")(render)  # a translatable fragment from the domain, in the page's language
 TRACK_LIMIT = "10 per minute"  # per address: code + 4 digits must not be guessable by brute force
 
 
