@@ -587,6 +587,34 @@ def check_driver(session: Session, run: Run, actor: User) -> None:
         raise NotYourRun(run=run_label(run), courier=session.get(User, run.courier_id).username)
 
 
+@dataclass(frozen=True)
+class RunAbilities:
+    """What an actor may do to a run now, as check_driver, assign, start, depart and close judge it."""
+
+    assign: bool  # give it to a courier (overseers)
+    take: bool  # a courier takes an unassigned run for himself
+    start: bool
+    depart: bool
+    close: bool
+    scan: bool  # scan for this run
+
+
+def abilities(sheet: RunSheet, actor: User) -> RunAbilities:
+    """Which of a run's actions to offer the actor (the buttons of its page); each request is still judged."""
+    overseer, courier = actor.role in OVERSEERS, actor.role == Role.COURIER
+    driver = courier and sheet.courier in (None, actor.username)  # check_driver passes him
+    planned, started = sheet.state == RunState.PLANNED, sheet.state == RunState.STARTED
+    open_run = sheet.state != RunState.CLOSED
+    return RunAbilities(
+        assign=planned and overseer,
+        take=planned and courier and sheet.courier is None,
+        start=planned and (driver or (overseer and sheet.courier is not None)),  # an overseer starts it for its courier
+        depart=started and (driver or overseer),
+        close=open_run and ((driver and started) or overseer),
+        scan=open_run and (driver or overseer),
+    )
+
+
 def refuse(run: Run, action: str) -> RunStateConflict:
     return RunStateConflict(run=run_label(run), state=Phrase(STATE_NAMES[RunState(run.state)]), action=Phrase(action))
 

@@ -14,7 +14,7 @@ from wtforms import FieldList, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from models import Role, RunKind, RunState, SiteKind
-from models.enums import DRIVERS, OVERSEERS, RUN_READERS
+from models.enums import DRIVERS, RUN_READERS
 from models.runs import AssignIn, RunTemplateIn
 from postal import labels, runs, sites
 from postal.clock import local, utcnow
@@ -93,22 +93,6 @@ def assign_form() -> AssignForm:
     return form
 
 
-def abilities(sheet: runs.RunSheet) -> dict[str, bool]:
-    """Which buttons the page shows this user; the domain still judges every request."""
-    role, me = current_user.role, current_user.username
-    overseer = role in OVERSEERS
-    driver = role == Role.COURIER and sheet.courier in (None, me)
-    open_run = sheet.state != RunState.CLOSED
-    return {
-        "assign": sheet.state == RunState.PLANNED and overseer,
-        "take": sheet.state == RunState.PLANNED and role == Role.COURIER and sheet.courier is None,
-        "start": sheet.state == RunState.PLANNED and (driver or (overseer and sheet.courier is not None)),
-        "depart": sheet.state == RunState.STARTED and (driver or overseer),
-        "close": open_run and ((driver and sheet.state == RunState.STARTED) or overseer),
-        "scan": open_run and (driver or overseer),
-    }
-
-
 @bp.get("/runs/<int:run_id>")
 @page_for(*RUN_READERS)
 def run_page(run_id: int):
@@ -116,8 +100,8 @@ def run_page(run_id: int):
     following = next((s.seq for s in sheet.stops if s.departed_at is None), None)
     form = assign_form()
     form.courier.data = sheet.courier
-    return render_template("runs/run.html", run=sheet, can=abilities(sheet), form=form, next_seq=following,
-                           printed_at=utcnow())
+    return render_template("runs/run.html", run=sheet, can=runs.abilities(sheet, current_user.user), form=form,
+                           next_seq=following, printed_at=utcnow())
 
 
 def back_to(run_id: int, anchor: str | None = None):
