@@ -7,13 +7,12 @@ from typing import TypeVar
 
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 
-from models import Site, SitePublic
+from models import SitePublic
 from models.custody import BagCreatedOut, BagIn, ScanBatchIn, ScanEnvelopeIn, ScanResultsOut
 from models.dossiers import DossierCreatedOut, DossierDetailOut, DossierIn, ParcelCreatedOut, ParcelIn, ParcelOut
 from models.enums import REGISTRARS, STAFF
-from postal import custody, dossiers, labels
+from postal import custody, dossiers, labels, sites
 from postal.clock import utcnow
 from postal.errors import InvalidPayload, Unprocessable
 from routes.auth import current_actor, limiter, roles_required
@@ -53,8 +52,8 @@ def openapi():
 @spec.operation("get", "/sites", "Sites of the network", responses={200: SitesOut})
 @roles_required(*STAFF)
 def list_sites():
-    sites = get_session().execute(select(Site).order_by(Site.kind, Site.code)).scalars()
-    return SitesOut(sites=[SitePublic.model_validate(s, from_attributes=True) for s in sites]).model_dump(mode="json")
+    network = sites.in_order(get_session())
+    return SitesOut(sites=[SitePublic.model_validate(s, from_attributes=True) for s in network]).model_dump(mode="json")
 
 
 @bp.post("/dossiers")
