@@ -20,6 +20,18 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# Role groups, named once: who may do what. Frozensets, so `role in GROUP` and `*GROUP` both read.
+STAFF = frozenset(Role)  # every account
+OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN})  # act on any run, acknowledge alerts, the board and reports
+CLERKS = frozenset({Role.POSTAL_CLERK, Role.AGENCY_CLERK})  # work at their own site, see what passes through it
+SITED = CLERKS | {Role.COURIER}  # work from a home site: their account needs one
+DRIVERS = OVERSEERS | {Role.COURIER}  # drive a run: its courier, or an overseer on the courier's behalf
+REGISTRARS = CLERKS | OVERSEERS  # register dossiers and issue the apology slip (everyone but couriers)
+# The post office's counter and those over it: full applicant contacts, fee exemptions, reading the alerts.
+POSTAL_DESK = OVERSEERS | {Role.POSTAL_CLERK}
+RUN_READERS = POSTAL_DESK | {Role.COURIER}  # the run pages and a delivery run's doors (not agency clerks)
+
+
 class ReturnMethod(StrEnum):
     COUNTER = "counter"
     HOME = "home"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models import ApiToken, Role, Site, User
+from models.enums import SITED
 from postal import db
 from postal.config import Settings
 from postal.errors import N_, Phrase, Conflict, NotFound, Unprocessable
@@ -52,7 +53,7 @@ def add_user(session: Session, username: str, *, role: str, site_code: str | Non
         site = session.execute(select(Site).where(Site.code == site_code)).scalars().first()
         if site is None:
             raise NotFound(what=Phrase(N_("điểm giao nhận")), code=site_code)
-    elif role in (Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.COURIER):
+    elif role in SITED:
         raise Unprocessable(field="site", detail=Phrase(N_("nhân viên và bưu tá cần có nơi làm việc")))
     user = User(username=username, full_name=full_name, role=role, site_id=site.id if site else None,
                 password_hash=_hasher().hash(password) if password else None, created_at=at)

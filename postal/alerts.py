@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import Alert, AlertKind, AlertState, Role, Severity, User
+from models import Alert, AlertKind, AlertState, Severity, User
 from models.alerts import AlertOut, AlertsOut, AlertSubjectOut
+from models.enums import OVERSEERS, POSTAL_DESK
 from postal import db
 from postal.clock import as_utc, local
 from postal.errors import N_, AlertClosed, Forbidden, NotFound, Phrase, Unprocessable
@@ -83,8 +84,6 @@ def resolve_many(session: Session, kinds: list[AlertKind], *, subject_type: str,
 
 # -- people at the board: list, acknowledge, resolve --------------------------------------------------------
 
-WATCHERS = {Role.SUPERVISOR, Role.ADMIN, Role.POSTAL_CLERK}  # who may read the alerts
-OVERSEERS = {Role.SUPERVISOR, Role.ADMIN}  # who may acknowledge and resolve them
 LIST_LIMIT = 1000
 MAX_ID = 2**31 - 1  # a larger id from a URL would break the query on PostgreSQL, not just miss
 NOTE_MAX = 1000
@@ -93,7 +92,7 @@ NOTE_MAX = 1000
 def list_alerts(session: Session, *, viewer: User, state: str | None = None, kind: str | None = None,
                 limit: int = LIST_LIMIT) -> AlertsOut:
     """Alerts, newest first; `state` may list several states separated by commas (open,acknowledged)."""
-    if viewer.role not in WATCHERS:
+    if viewer.role not in POSTAL_DESK:  # who may read the alerts
         raise Forbidden(role=viewer.role)
     query = select(Alert, User.username).outerjoin(User, User.id == Alert.owner_id)
     if state:

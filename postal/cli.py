@@ -8,6 +8,7 @@ from datetime import date, datetime
 import click
 from tqdm import tqdm
 
+from models import Role
 from postal import accounts, db, delivery, demo, ledger, notifications, runs, scheduler, watch
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import Settings
@@ -51,7 +52,7 @@ def users_group() -> None:
 
 @users_group.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["postal_clerk", "courier", "agency_clerk", "supervisor", "admin"]))
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--site", "site_code", help="Home site code (required for clerks and couriers).")
 @click.option("--password", help="Password for the pages; asked for when omitted.")
 @click.option("--name", "full_name", default="", help="Full name.")

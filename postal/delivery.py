@@ -63,6 +63,7 @@ from models.delivery import (
     WardOut,
     WardRefOut,
 )
+from models.enums import POSTAL_DESK, RUN_READERS
 from postal import db, dossiers, routing, runs, tracking, workdays
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
@@ -79,9 +80,6 @@ GEOCODE_TIMEOUT_S = 4  # per lookup; a slow geocoder must not hold a citizen's r
 GEOCODE_MISS_TTL = timedelta(days=7)  # an address the geocoder did not know is asked again after this
 USER_AGENT = "postal-dossier-shuttle/1 (ho-so-qua-buu-dien)"  # Nominatim's usage policy asks for one
 OPEN = (DeliveryState.REQUESTED, DeliveryState.SCHEDULED)
-# Who reads a delivery run at all; among them, contact details in full only for CONTACT_ROLES and the run's courier.
-RUN_READERS = {Role.COURIER, Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN}
-EXEMPTERS = {Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN}  # the counter records an exemption
 EXEMPTION_NAMES = {  # the default exempt groups (postal.config.DEFAULT_FEE_EXEMPT), in words
     "nguoi_co_cong": N_("Người có công với cách mạng"),
     "ho_ngheo": N_("Hộ nghèo"),
@@ -393,7 +391,7 @@ def request_out(row: DeliveryRequest) -> DeliveryRequestOut:
 def exempt_fee(session: Session, request_id: int, reason: str, *, actor: User, settings: Settings,
                now: datetime) -> DeliveryRequestOut:
     """The counter records that the applicant is exempt (a group the fee table names): no fee."""
-    if actor.role not in EXEMPTERS:
+    if actor.role not in POSTAL_DESK:  # the counter records an exemption
         raise Forbidden(role=actor.role)
     reason = reason.strip()
     if reason not in settings.delivery_fee_exempt:
@@ -577,7 +575,7 @@ def mask_street(street: str) -> str:
 
 def sees_contact(viewer: User, run: Run) -> bool:
     """Postal clerks, supervisors and admins, and the courier the run is assigned to."""
-    return viewer.role in dossiers.CONTACT_ROLES or (viewer.role == Role.COURIER and run.courier_id == viewer.id)
+    return viewer.role in POSTAL_DESK or (viewer.role == Role.COURIER and run.courier_id == viewer.id)
 
 
 def effective_state(row: DeliveryRequest, dossier: Dossier, parcel_state: str | None) -> str:
@@ -592,7 +590,7 @@ def effective_state(row: DeliveryRequest, dossier: Dossier, parcel_state: str | 
 
 def delivery_run(session: Session, run_id: int, *, viewer: User) -> DeliveryRunOut:
     """A delivery run's doors in order, with phone and street masked unless the viewer handles it."""
-    if viewer.role not in RUN_READERS:
+    if viewer.role not in RUN_READERS:  # among them, contacts in full only for the desk and the run's courier
         raise Forbidden(role=viewer.role)
     run = runs.reload(session, run_id)
     if run.kind != RunKind.DELIVERY:

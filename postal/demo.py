@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models import Direction, Role, Site, SiteKind, User
+from models.enums import CLERKS
 from models.dossiers import DossierIn, ParcelIn
 from models.runs import AssignIn, RunOut, RunTemplateIn
 from postal import accounts, custody, demo_data, dossiers, labels, runs, sites, workdays
@@ -83,7 +84,7 @@ class History:
         self.sites = sites.by_code(session)
         self.queue: list[Step] = []
         self.planned = 0
-        self.clerk_of = {u.site_id: u for u in users.values() if u.role in (Role.POSTAL_CLERK, Role.AGENCY_CLERK)}
+        self.clerk_of = {u.site_id: u for u in users.values() if u.role in CLERKS}
         self.couriers_of: dict[int, list[User]] = {}
         for u in users.values():
             if u.role == Role.COURIER:

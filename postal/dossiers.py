@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import ApologySlip, Bag, CustodyEvent, Direction, Dossier, Parcel, ParcelState, Role, Site, SiteKind, User
+from models import ApologySlip, Bag, CustodyEvent, Direction, Dossier, Parcel, ParcelState, Site, SiteKind, User
 from models.dossiers import (
     ApplicantOut,
     DossierCreatedOut,
@@ -24,6 +24,7 @@ from models.dossiers import (
     ParcelOut,
     SiteRefOut,
 )
+from models.enums import CLERKS, POSTAL_DESK, REGISTRARS
 from postal import db, labels, runs, workdays
 from postal.clock import as_utc, local
 from postal.config import Settings
@@ -31,12 +32,7 @@ from postal.documents import apology
 from postal.errors import N_, DossierExists, Forbidden, NotFound, NotLate, Phrase, SiteForbidden, Unprocessable
 from postal.replays import fingerprint
 
-REGISTRARS = {Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.SUPERVISOR, Role.ADMIN}
 RECEIVING_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.POST_OFFICE}
-# Who sees an applicant's phone in full: those who call or deliver to the citizen.
-CONTACT_ROLES = {Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN}
-# Clerks see the dossiers that pass through their own site; couriers and overseers see all.
-SITE_BOUND = {Role.POSTAL_CLERK, Role.AGENCY_CLERK}
 
 
 def site_by_code(session: Session, code: str, field: str) -> Site:
@@ -210,7 +206,7 @@ def dossier_out(session: Session, dossier: Dossier, viewer: User | None, now: da
     if parcels is None:
         parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
     agency, center = session.get(Site, dossier.agency_id), session.get(Site, dossier.center_id)
-    full_contact = viewer is not None and viewer.role in CONTACT_ROLES
+    full_contact = viewer is not None and viewer.role in POSTAL_DESK  # they call or deliver to the citizen
     late_at = dossier.returned_at or now
     return DossierOut(
         code=dossier.code, procedure=dossier.procedure,
@@ -241,7 +237,7 @@ def dossier_detail(session: Session, code: str, *, viewer: User, settings: Setti
 def check_may_see(session: Session, dossier: Dossier, parcels: list[Parcel], viewer: User) -> None:
     """A clerk sees a dossier only when it was received at, goes to, or passed through their own site
     (403 otherwise, naming where it belongs); couriers, supervisors and admins see every dossier."""
-    if viewer.role not in SITE_BOUND:
+    if viewer.role not in CLERKS:
         return
     touched = {dossier.agency_id, dossier.center_id}
     for p in parcels:

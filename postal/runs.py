@@ -43,6 +43,7 @@ from models import (
     SiteKind,
     User,
 )
+from models.enums import OVERSEERS  # may act on any run for its courier
 from models.moved import Moved, SiteRef
 from models.runs import (
     AssignIn,
@@ -79,7 +80,6 @@ SPEED_KMH = 25.0  # average speed between stops, town traffic included
 DWELL_MIN = 5.0  # minutes at each stop to hand over and sign
 RUN_PREFIX = "CH"  # chuyến: the run's reference is S10-shaped, so its QR is signed like a label
 DISTANCES: routing.DistanceSource = routing.GeodesicDistances()  # a road-distance source can replace it
-OVERSEERS = {Role.SUPERVISOR, Role.ADMIN}  # may act on any run for its courier
 HUB_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER}
 CHUNK = 5000  # bound on IN-list parameters per statement
 RESEQ = 100_000  # stops are renumbered through this offset, so (run_id, seq) stays unique at every step
@@ -586,6 +586,34 @@ def check_driver(session: Session, run: Run, actor: User) -> None:
         raise Forbidden(role=actor.role)
     if run.courier_id not in (None, actor.id):
         raise NotYourRun(run=run_label(run), courier=session.get(User, run.courier_id).username)
+
+
+@dataclass(frozen=True)
+class RunAbilities:
+    """What an actor may do to a run now, as check_driver, assign, start, depart and close judge it."""
+
+    assign: bool  # give it to a courier (overseers)
+    take: bool  # a courier takes an unassigned run for himself
+    start: bool
+    depart: bool
+    close: bool
+    scan: bool  # scan for this run
+
+
+def abilities(sheet: RunSheet, actor: User) -> RunAbilities:
+    """Which of a run's actions to offer the actor (the buttons of its page); each request is still judged."""
+    overseer, courier = actor.role in OVERSEERS, actor.role == Role.COURIER
+    driver = courier and sheet.courier in (None, actor.username)  # check_driver passes him
+    planned, started = sheet.state == RunState.PLANNED, sheet.state == RunState.STARTED
+    open_run = sheet.state != RunState.CLOSED
+    return RunAbilities(
+        assign=planned and overseer,
+        take=planned and courier and sheet.courier is None,
+        start=planned and (driver or (overseer and sheet.courier is not None)),  # an overseer starts it for its courier
+        depart=started and (driver or overseer),
+        close=open_run and ((driver and started) or overseer),
+        scan=open_run and (driver or overseer),
+    )
 
 
 def refuse(run: Run, action: str) -> RunStateConflict:

@@ -35,5 +35,10 @@ def save_site(session: Session, *, code: str, kind: str, name: str, address: str
     return site
 
 
+def in_order(session: Session) -> list[Site]:
+    """Every site of the network, by kind, then code."""
+    return list(session.execute(select(Site).order_by(Site.kind, Site.code)).scalars())
+
+
 def by_code(session: Session) -> dict[str, Site]:
     return {s.code: s for s in session.execute(select(Site)).scalars()}

@@ -70,7 +70,6 @@ def site_list():
             site = sites.save_site(session, code=form.code.data, kind=form.kind.data, name=form.name.data.strip(),
                                    address=(form.address.data or "").strip(), ward_code=form.ward_code.data or None,
                                    lat=form.lat.data, lon=form.lon.data)
-            session.commit()
         except PostalError as err:
             session.rollback()
             form.code.errors.append(message_of(err))

@@ -7,12 +7,12 @@ from typing import TypeVar
 
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 
-from models import Role, Site, SitePublic
+from models import SitePublic
 from models.custody import BagCreatedOut, BagIn, ScanBatchIn, ScanEnvelopeIn, ScanResultsOut
 from models.dossiers import DossierCreatedOut, DossierDetailOut, DossierIn, ParcelCreatedOut, ParcelIn, ParcelOut
-from postal import custody, dossiers, labels
+from models.enums import REGISTRARS, STAFF
+from postal import custody, dossiers, labels, sites
 from postal.clock import utcnow
 from postal.errors import InvalidPayload, Unprocessable
 from routes.auth import current_actor, limiter, roles_required
@@ -22,7 +22,6 @@ from routes.session import get_session, settings
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 spec = Spec(title="Hồ sơ qua bưu điện — API", version="1", prefix="/api/v1")
-STAFF = tuple(Role)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -53,8 +52,8 @@ def openapi():
 @spec.operation("get", "/sites", "Sites of the network", responses={200: SitesOut})
 @roles_required(*STAFF)
 def list_sites():
-    sites = get_session().execute(select(Site).order_by(Site.kind, Site.code)).scalars()
-    return SitesOut(sites=[SitePublic.model_validate(s, from_attributes=True) for s in sites]).model_dump(mode="json")
+    network = sites.in_order(get_session())
+    return SitesOut(sites=[SitePublic.model_validate(s, from_attributes=True) for s in network]).model_dump(mode="json")
 
 
 @bp.post("/dossiers")
@@ -82,7 +81,7 @@ def get_dossier(code: str):
 @spec.operation("get", "/dossiers/<code>/apology.pdf", "Apology and re-appointment slip (mẫu 04) of a late dossier",
                 responses={200: "application/pdf"}, query={"new_due": "YYYY-MM-DD (default: a few working days on)",
                                                           "reason": "why it is late"})
-@roles_required(Role.POSTAL_CLERK, Role.AGENCY_CLERK, Role.SUPERVISOR, Role.ADMIN)
+@roles_required(*REGISTRARS)
 def apology_pdf(code: str):
     raw = request.args.get("new_due")
     try:

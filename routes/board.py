@@ -10,7 +10,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from models import Role
+from models.enums import OVERSEERS
 from postal import runs
 from postal.clock import local, utcnow
 from postal.reports.board import BoardOut, board
@@ -20,7 +20,6 @@ from routes.formats import PARCEL_STATES, SITE_KINDS
 from routes.session import get_session, settings
 
 bp = Blueprint("board", __name__)
-OVERSEERS = (Role.SUPERVISOR, Role.ADMIN)
 REFRESH_MS = 30_000
 CHARTS_TTL_S = 300  # the charts aggregate a month of rows: recomputed at most this often per process
 STATE_WORDS = {  # the shared words first; these cover states the shared table may not name yet

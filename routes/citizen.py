@@ -8,8 +8,8 @@ from typing import Literal
 from flask import Blueprint, jsonify, render_template, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from models import Role
 from models.delivery import DeliveryRequestIn, DeliveryRequestOut, DeliveryRunOut, ExemptionIn, ProvincesOut, WardsOut
+from models.enums import POSTAL_DESK, RUN_READERS
 from postal import delivery, tracking
 from postal.clock import local, utcnow
 from postal.errors import InvalidPayload, PostalError, Unprocessable
@@ -19,7 +19,6 @@ from routes.i18n import message_of, render
 from routes.session import get_session, settings
 
 bp = Blueprint("citizen", __name__)
-bp.app_template_filter("phrase")(render)  # a translatable fragment from the domain, in the page's language
 TRACK_LIMIT = "10 per minute"  # per address: code + 4 digits must not be guessable by brute force
 
 
@@ -97,8 +96,6 @@ def track_page():
 
 DELIVERY_LIMIT = "10 per minute"  # per address, as tracking: the request also checks code + 4 digits
 UNITS_MAX_AGE = 24 * 3600  # the administrative units change by decree, not by the hour
-DELIVERY_READERS = (Role.COURIER, Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN)
-EXEMPTERS = (Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN)
 bp.after_request(page_headers)  # the public pages too: scripts and styles only from this server
 
 
@@ -148,7 +145,7 @@ def wards_api(code: str):
 @bp.get("/api/v1/runs/<int:run_id>/deliveries")
 @spec.operation("get", "/runs/<run_id>/deliveries", "A delivery run's doors in order (contact masked unless yours)",
                 responses={200: DeliveryRunOut})
-@roles_required(*DELIVERY_READERS)
+@roles_required(*RUN_READERS)
 def delivery_run_api(run_id: int):
     return delivery.delivery_run(get_session(), run_id, viewer=current_actor()).model_dump(mode="json")
 
@@ -156,7 +153,7 @@ def delivery_run_api(run_id: int):
 @bp.post("/api/v1/delivery-requests/<int:request_id>/exemption")
 @spec.operation("post", "/delivery-requests/<request_id>/exemption", "Record a fee exemption (counter)",
                 body=ExemptionIn, responses={200: DeliveryRequestOut})
-@roles_required(*EXEMPTERS)
+@roles_required(*POSTAL_DESK)  # the counter records an exemption
 def exemption_api(request_id: int):
     data = parse(ExemptionIn)
     answer = delivery.exempt_fee(get_session(), request_id, data.reason, actor=current_actor(), settings=settings(),

@@ -10,10 +10,12 @@ from flask import Flask, current_app
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
+from models.enums import OVERSEERS, RUN_READERS
 from postal.clock import local
 from postal.config import ROOT
 from postal.custody import ACTION_NAMES
 from postal.labels import spaced
+from routes.i18n import render
 
 ROLE_NAMES = {
     "postal_clerk": _l("Nhân viên bưu điện"),
@@ -108,5 +110,7 @@ def register(app: Flask) -> None:
         role_name=lambda v: word(ROLE_NAMES, v), site_kind=lambda v: word(SITE_KINDS, v),
         parcel_state=lambda v: word(PARCEL_STATES, v), direction=lambda v: word(DIRECTIONS, v),
         dossier_status=lambda v: word(DOSSIER_STATUSES, v), return_method=lambda v: word(RETURN_METHODS, v),
+        phrase=render,  # a translatable fragment from the domain (postal.errors.Phrase), in the page's language
     )
-    app.jinja_env.globals.update(has_page=has_page, asset_url=asset_url, get_locale=get_locale)
+    app.jinja_env.globals.update(has_page=has_page, asset_url=asset_url, get_locale=get_locale,
+                                 OVERSEERS=OVERSEERS, RUN_READERS=RUN_READERS)  # the menu offers what each role may open

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import format_decimal, format_number, gettext
 from flask_babel import lazy_gettext as _l
 
-from models import Role
+from models.enums import OVERSEERS
 from postal.clock import local, utcnow
 from postal.errors import N_, Phrase, Unprocessable
 from postal.reports import exports, figures, periods
@@ -20,7 +20,6 @@ from routes.session import get_session
 
 bp = Blueprint("reports", __name__)
 bp.after_request(page_headers)
-OVERSEERS = (Role.SUPERVISOR, Role.ADMIN)
 FORMATS = ("json", "csv", "xlsx")
 COLUMNS = (
     _l("Mã cơ quan"), _l("Cơ quan"), _l("Tiếp nhận"), _l("Đã trả kết quả"), _l("Đúng hạn"), _l("Trễ hạn"),

@@ -7,6 +7,7 @@ from datetime import date
 from flask import Blueprint, Response, request
 
 from models import Role
+from models.enums import DRIVERS, STAFF
 from models.runs import AssignIn, RunClosedOut, RunOut, RunsOut, RunTemplateCreatedOut, RunTemplateIn, RunTemplatesOut
 from postal import runs
 from postal.clock import local, utcnow
@@ -16,8 +17,6 @@ from routes.auth import current_actor, roles_required
 from routes.session import get_session, settings
 
 bp = Blueprint("runs_api", __name__, url_prefix="/api/v1")
-STAFF = tuple(Role)
-DRIVERS = (Role.COURIER, Role.SUPERVISOR, Role.ADMIN)
 
 
 @bp.get("/run-templates")

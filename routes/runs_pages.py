@@ -14,6 +14,7 @@ from wtforms import FieldList, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from models import Role, RunKind, RunState, SiteKind
+from models.enums import DRIVERS, RUN_READERS
 from models.runs import AssignIn, RunTemplateIn
 from postal import labels, runs, sites
 from postal.clock import local, utcnow
@@ -26,9 +27,6 @@ from routes.session import get_session
 
 bp = Blueprint("runs_pages", __name__)
 bp.after_request(page_headers)
-VIEWERS = (Role.COURIER, Role.POSTAL_CLERK, Role.SUPERVISOR, Role.ADMIN)
-DRIVERS = (Role.COURIER, Role.SUPERVISOR, Role.ADMIN)
-OVERSEERS = (Role.SUPERVISOR, Role.ADMIN)
 STOP_SLOTS = 12  # stop pickers on the template form; empty ones are ignored
 RUN_STATES = {
     RunState.PLANNED: _l("Chưa bắt đầu"),
@@ -66,7 +64,7 @@ def parse_day(raw: str | None) -> date | None:
 
 
 @bp.get("/runs")
-@page_for(*VIEWERS)
+@page_for(*RUN_READERS)
 def run_list():
     raw = request.args.get("date", "").strip()
     day = parse_day(raw) if raw else today()
@@ -95,31 +93,15 @@ def assign_form() -> AssignForm:
     return form
 
 
-def abilities(sheet: runs.RunSheet) -> dict[str, bool]:
-    """Which buttons the page shows this user; the domain still judges every request."""
-    role, me = current_user.role, current_user.username
-    overseer = role in OVERSEERS
-    driver = role == Role.COURIER and sheet.courier in (None, me)
-    open_run = sheet.state != RunState.CLOSED
-    return {
-        "assign": sheet.state == RunState.PLANNED and overseer,
-        "take": sheet.state == RunState.PLANNED and role == Role.COURIER and sheet.courier is None,
-        "start": sheet.state == RunState.PLANNED and (driver or (overseer and sheet.courier is not None)),
-        "depart": sheet.state == RunState.STARTED and (driver or overseer),
-        "close": open_run and ((driver and sheet.state == RunState.STARTED) or overseer),
-        "scan": open_run and (driver or overseer),
-    }
-
-
 @bp.get("/runs/<int:run_id>")
-@page_for(*VIEWERS)
+@page_for(*RUN_READERS)
 def run_page(run_id: int):
     sheet = runs.run_sheet(get_session(), run_id)
     following = next((s.seq for s in sheet.stops if s.departed_at is None), None)
     form = assign_form()
     form.courier.data = sheet.courier
-    return render_template("runs/run.html", run=sheet, can=abilities(sheet), form=form, next_seq=following,
-                           printed_at=utcnow())
+    return render_template("runs/run.html", run=sheet, can=runs.abilities(sheet, current_user.user), form=form,
+                           next_seq=following, printed_at=utcnow())
 
 
 def back_to(run_id: int, anchor: str | None = None):

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
 from models import Action, Role, SiteKind
 from models.custody import SCAN_ACTIONS
-from models.dossiers import DossierOut, ParcelOut
-from postal import custody, dossiers, labels, sites
-from postal.clock import local, utcnow
+from models.enums import STAFF
+from postal import control_sheet, custody, labels, sites
+from postal.clock import utcnow
 from routes.auth import page_for, page_headers
-from routes.formats import PARCEL_STATES, action_name, has_page
+from routes.formats import PARCEL_STATES, has_page
 from routes.session import get_session, settings
 
 bp = Blueprint("staff", __name__)
 bp.after_request(page_headers)
-STAFF = tuple(Role)
 DEFAULT_ACTION = {
     Role.COURIER: Action.PICKUP,
     Role.POSTAL_CLERK: Action.ACCEPT,
@@ -110,94 +106,14 @@ def find():
 @bp.get("/parcels/<code>")
 @page_for(*STAFF)
 def parcel(code: str):
-    session = get_session()
-    found = dossiers.get_parcel(session, code)
-    brief = dossiers.parcel_out(session, found, settings())
-    detail = dossiers.dossier_detail(session, brief.dossier, viewer=current_user.user, settings=settings(), now=utcnow())
-    shown = next(p for p in detail.parcels if p.code == found.code)
-    names = site_names()
-    return render_template("staff/parcel.html", dossier=detail.dossier, parcel=shown,
-                           sheet=control_sheet(shown, detail.dossier, names), printed_at=utcnow())
+    found = control_sheet.for_parcel(get_session(), code, viewer=current_user.user, settings=settings(), now=utcnow())
+    return render_template("staff/parcel.html", dossier=found.dossier, parcel=found.parcel, sheet=found.rows,
+                           printed_at=utcnow())
 
 
 @bp.get("/dossiers/<path:code>")
 @page_for(*STAFF)
 def dossier(code: str):
-    detail = dossiers.dossier_detail(get_session(), code, viewer=current_user.user, settings=settings(), now=utcnow())
-    names = site_names()
-    sheets = {p.code: control_sheet(p, detail.dossier, names) for p in detail.parcels}
-    return render_template("staff/dossier.html", dossier=detail.dossier, parcels=detail.parcels, sheets=sheets,
+    found = control_sheet.for_dossier(get_session(), code, viewer=current_user.user, settings=settings(), now=utcnow())
+    return render_template("staff/dossier.html", dossier=found.dossier, parcels=found.parcels, sheets=found.sheets,
                            printed_at=utcnow())
-
-
-def site_names() -> dict[str, str]:
-    return {c: s.name for c, s in sites.by_code(get_session()).items()}
-
-
-# -- the control sheet (mẫu 05) -------------------------------------------------------------
-@dataclass
-class SheetRow:
-    """One handoff as the control sheet lists it: from whom to whom, when, and how it stood."""
-
-    action: str
-    handed_by: str  # "Giao:" the unit or person handing over
-    taken_by: str  # "Nhận:" the unit or person taking over
-    at: datetime
-    giver: str
-    receiver: str
-    result: str
-    note: str
-
-
-def holder_words(holder: str, names: dict[str, str]) -> str:
-    kind, _, key = holder.partition(":")
-    if kind == "site":
-        return names.get(key, key)
-    if kind == "courier":
-        return gettext("Bưu tá %(name)s") % {"name": key}
-    if kind == "citizen":
-        return gettext("Công dân")
-    return "—"
-
-
-def timeliness(at: datetime, due_at: datetime) -> str:
-    """Before, on or after the appointment day (trước hạn / đúng hạn / quá hạn)."""
-    if at > due_at:
-        return gettext("Quá hạn")
-    if local(at).date() == local(due_at).date():
-        return gettext("Đúng hạn")
-    return gettext("Trước hạn")
-
-
-def control_sheet(parcel: ParcelOut, dossier: DossierOut, names: dict[str, str]) -> list[SheetRow]:
-    """The parcel's custody events read as the rows of the control sheet."""
-    rows = []
-    last_courier = ""
-    for e in parcel.timeline:
-        evidence = e.evidence or {}
-        giver, receiver = "", ""
-        handed_by, taken_by = holder_words(e.from_holder, names), holder_words(e.to_holder, names)
-        notes = [e.note] if e.note else []
-        if e.action == Action.ACCEPT:
-            handed_by, giver, receiver = gettext("Công dân"), dossier.applicant.name, e.actor or ""
-        elif e.action == Action.PICKUP:
-            receiver = last_courier = e.actor or ""
-        elif e.action == Action.HANDOVER:
-            giver = last_courier = e.actor or ""
-            notes.append(gettext("chờ bên nhận xác nhận"))
-        elif e.action == Action.RECEIVE:
-            courier = e.from_holder.partition(":")[2] if e.from_holder.startswith("courier:") else last_courier
-            handed_by = holder_words(f"courier:{courier}", names) if courier else handed_by
-            giver, receiver = courier, e.actor or ""
-            if evidence.get("receiver_only"):
-                notes.append(gettext("chỉ bên nhận xác nhận (không có lần quét bàn giao)"))
-        else:
-            notes.append(gettext("%(action)s, quét bởi %(user)s") % {"action": action_name(e.action), "user": e.actor or "?"})
-            if evidence.get("missing"):
-                notes.append(gettext("thiếu: %(codes)s") % {"codes": ", ".join(evidence["missing"])})
-        if evidence.get("typed"):
-            notes.append(gettext("nhập mã bằng tay"))
-        rows.append(SheetRow(action=e.action, handed_by=handed_by, taken_by=taken_by, at=e.at, giver=giver or "—",
-                             receiver=receiver or "—", result=timeliness(e.at, dossier.due_at), note="; ".join(notes)))
-    return rows
-

@@ -7,8 +7,8 @@ from typing import TypeVar
 from flask import Blueprint, request
 from pydantic import BaseModel
 
-from models import Role
 from models.alerts import AckIn, AlertOut, AlertsOut, ResolveIn
+from models.enums import OVERSEERS, POSTAL_DESK
 from postal import alerts
 from postal.clock import utcnow
 from routes.api import parse, spec
@@ -16,8 +16,6 @@ from routes.auth import current_actor, roles_required
 from routes.session import get_session
 
 bp = Blueprint("watch_api", __name__, url_prefix="/api/v1")
-WATCHERS = (Role.SUPERVISOR, Role.ADMIN, Role.POSTAL_CLERK)
-OVERSEERS = (Role.SUPERVISOR, Role.ADMIN)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -31,7 +29,7 @@ def optional_body(model: type[M]) -> M:
                 query={"state": "open | acknowledged | resolved (several: comma-separated)",
                        "kind": "missed_run | late_in_transit | awaiting_receipt | suspected_loss | bag_mismatch | "
                                "due_at_risk | overdue"})
-@roles_required(*WATCHERS)
+@roles_required(*POSTAL_DESK)
 def list_alerts():
     found = alerts.list_alerts(get_session(), viewer=current_actor(), state=request.args.get("state"),
                                kind=request.args.get("kind"))

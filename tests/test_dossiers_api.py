@@ -88,6 +88,7 @@ def test_sites_are_listed_under_a_plural_key(client, make):
     sites = client.get("/api/v1/sites", headers=make.token("nva")).get_json()["sites"]
     assert {s["code"] for s in sites} >= {"TTHCC", "STP", "BD-TINH"}
     assert set(sites[0]) == {"code", "kind", "name", "address", "ward_code", "lat", "lon"}
+    assert [s["code"] for s in sites] == ["STP", "SXD", "TTHCC", "PH-HONGGAI", "BD-TINH"]  # by kind, then code
 
 
 def test_unknown_things_are_404_in_the_callers_language(client, make):

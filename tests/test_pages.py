@@ -82,6 +82,22 @@ def test_home_sends_each_role_to_its_page(client, network):
     assert client.get("/").headers["Location"] == "/admin/"
 
 
+def test_the_menu_offers_each_role_the_pages_it_may_open(client, network):
+    menus = {}
+    for username in ("nva", "ntha", "stp.linh", "gs.lan", "admin"):
+        login(client, username)
+        html = client.get("/scan").get_data(as_text=True)
+        menus[username] = re.findall(r'<a href="([^"]+)"', re.search(r'<nav class="nav".*?</nav>', html, re.S).group(0))
+        client.post("/logout", data={"csrf_token": csrf_of(html)})
+    assert menus == {"nva": ["/scan", "/runs"], "ntha": ["/scan", "/runs"], "stp.linh": ["/scan"],
+                     "gs.lan": ["/board", "/scan", "/runs", "/reports"],
+                     "admin": ["/board", "/scan", "/runs", "/reports", "/admin/"]}
+    for username, links in menus.items():  # and each of them opens
+        login(client, username)
+        assert [client.get(link).status_code for link in links] == [200] * len(links), username
+        client.post("/logout", data={"csrf_token": token_of(client)})
+
+
 def test_a_courier_is_refused_admin_and_the_refusal_is_logged(client, network, caplog):
     login(client, "nva")
     with caplog.at_level(logging.WARNING):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import asdict
 from datetime import date, timedelta
 
 import pytest
 from pypdf import PdfReader
 
 from models import Run
+from models.runs import AssignIn
 from postal import labels, runs
 from postal.clock import local, utcnow
+from postal.errors import NotYourRun
 from postal.workdays import DEFAULT_CALENDAR, Calendar
 from routes import runs_pages
 from tests.test_pages import csrf_of, login
@@ -180,6 +183,31 @@ def test_another_courier_cannot_start_a_run_given_to_someone_else(client, make):
     r = client.post(f"/runs/{run.id}/start", data={"csrf_token": csrf_of(html)})
     assert r.status_code == 403 and "nva" in r.get_data(as_text=True)
     assert state_of(make, run.id) == "planned"
+
+
+def test_each_role_is_offered_what_the_domain_lets_it_do_to_a_run(client, make):
+    run = todays_run(client, make)
+    people = {name: make.staff(name) for name in ("nva", "ttb", "ntha", "stp.linh", "gs.lan", "admin")}
+
+    def offered() -> dict[str, set[str]]:
+        make.fresh()
+        sheet = runs.run_sheet(make.session, run.id)
+        return {name: {k for k, v in asdict(runs.abilities(sheet, who)).items() if v} for name, who in people.items()}
+
+    nobody = {"ntha": set(), "stp.linh": set()}  # clerks read runs, never drive one
+    assert offered() == {"nva": {"take", "start", "scan"}, "ttb": {"take", "start", "scan"},
+                         "gs.lan": {"assign", "close", "scan"}, "admin": {"assign", "close", "scan"}, **nobody}
+    runs.assign(make.session, run.id, AssignIn(courier="nva"), actor=people["gs.lan"], now=utcnow())
+    assert offered() == {"nva": {"start", "scan"}, "ttb": set(), "gs.lan": {"assign", "start", "close", "scan"},
+                         "admin": {"assign", "start", "close", "scan"}, **nobody}
+    with pytest.raises(NotYourRun):  # what is not offered is refused
+        runs.start(make.session, run.id, actor=people["ttb"], now=utcnow())
+    make.fresh()
+    runs.start(make.session, run.id, actor=people["nva"], now=utcnow())
+    assert offered() == {"nva": {"depart", "close", "scan"}, "ttb": set(), "gs.lan": {"depart", "close", "scan"},
+                         "admin": {"depart", "close", "scan"}, **nobody}
+    runs.close(make.session, run.id, actor=people["admin"], now=utcnow())
+    assert offered() == dict.fromkeys(people, set())
 
 
 def test_the_manifest_pdf_link_works_with_the_login(client, make):

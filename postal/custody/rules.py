@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from models import Action, Direction, ParcelState, Role
+from models.enums import CLERKS, OVERSEERS
 from models.custody import ScanIn
 from models.moved import SiteRef
 from postal.config import Settings
@@ -29,8 +30,6 @@ from postal.errors import (
     WrongState,
 )
 
-CLERKS = {Role.POSTAL_CLERK, Role.AGENCY_CLERK}
-OVERSEERS = {Role.SUPERVISOR, Role.ADMIN}
 # Who may scan what.
 ROLES = {
     Action.ACCEPT: CLERKS | OVERSEERS,

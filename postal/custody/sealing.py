@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from models import Action, Bag, BagState, ParcelState
 from models.custody import BagIn, BagOut, ScanIn
+from models.enums import REGISTRARS
 from postal import db, labels
 from postal.config import Settings
 from postal.custody import rules
@@ -19,7 +20,7 @@ from postal.custody.values import BagHolding
 from postal.errors import N_, BagExists, BagSealed, Forbidden, Phrase, PostalError, UnknownLabel, Unprocessable, WrongSite
 from postal.replays import fingerprint
 
-BAGGERS = rules.CLERKS | rules.OVERSEERS
+BAGGERS = REGISTRARS  # clerks and overseers seal bags
 
 
 def seal_bag(session: Session, data: BagIn, *, actor, settings: Settings, now: datetime) -> tuple[BagOut, bool]:
