@@ -110,6 +110,14 @@ class ParcelIn(BaseModel):
     origin: str = PydanticField(min_length=1, max_length=32)
 
 
+class RedirectIn(BaseModel):
+    """A parcel sent somewhere else than its label says: the new destination and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    destination: str = PydanticField(min_length=1, max_length=32)  # a site code
+    reason: str = PydanticField(min_length=1, max_length=500)
+
+
 class SiteRefOut(BaseModel):
     code: str
     name: str

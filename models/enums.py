@@ -27,6 +27,7 @@ CLERKS = frozenset({Role.POSTAL_CLERK, Role.AGENCY_CLERK})  # work at their own 
 SITED = CLERKS | {Role.COURIER}  # work from a home site: their account needs one
 DRIVERS = OVERSEERS | {Role.COURIER}  # drive a run: its courier, or an overseer on the courier's behalf
 REGISTRARS = CLERKS | OVERSEERS  # register dossiers and issue the apology slip (everyone but couriers)
+REDIRECTORS = OVERSEERS | {Role.AGENCY_CLERK}  # give a parcel a new destination (an agency: to another agency)
 # The post office's counter and those over it: full applicant contacts, fee exemptions, reading the alerts.
 POSTAL_DESK = OVERSEERS | {Role.POSTAL_CLERK}
 RUN_READERS = POSTAL_DESK | {Role.COURIER}  # the run pages and a delivery run's doors (not agency clerks)
@@ -66,6 +67,7 @@ class Action(StrEnum):
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVER = "deliver"
     ATTEMPT_FAILED = "attempt_failed"
+    REDIRECT = "redirect"  # a new destination, with a reason: a correction event, never an edit
 
 
 class BagState(StrEnum):
@@ -81,6 +83,7 @@ class AlertKind(StrEnum):
     BAG_MISMATCH = "bag_mismatch"
     DUE_AT_RISK = "due_at_risk"
     OVERDUE = "overdue"
+    MISROUTED = "misrouted"  # a handover, receipt or delivery tried somewhere the parcel is not addressed to
 
 
 class AlertState(StrEnum):

@@ -23,6 +23,7 @@ SEVERITY = {
     AlertKind.BAG_MISMATCH: Severity.CRITICAL,
     AlertKind.DUE_AT_RISK: Severity.WARNING,
     AlertKind.OVERDUE: Severity.CRITICAL,
+    AlertKind.MISROUTED: Severity.CRITICAL,
 }
 
 

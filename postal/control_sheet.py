@@ -128,6 +128,10 @@ def row_of(e: EventOut, dossier: DossierOut, names: Mapping[str, str], last_cour
         giver, receiver = courier, actor
         if evidence.get("receiver_only"):
             notes.append(Phrase(N_("chỉ bên nhận xác nhận (không có lần quét bàn giao)")))
+    elif e.action == Action.REDIRECT:
+        notes.append(Phrase(N_("đổi nơi nhận: %(old)s → %(new)s, do %(user)s ghi"),
+                            old=names.get(evidence.get("from", ""), NOBODY), new=names.get(evidence.get("to", ""), NOBODY),
+                            user=actor or "?"))
     else:
         name = ACTION_NAMES.get(e.action)
         notes.append(Phrase(N_("%(action)s, quét bởi %(user)s"), action=Phrase(name) if name else e.action,

@@ -108,6 +108,14 @@ class BagSealed(ScanRejected):
     code, message = "in_bag", N_("Bì %(parcel)s đang nằm trong túi niêm phong %(bag)s: hãy quét túi hoặc mở túi trước.")
 
 
+class Misrouted(ScanRejected):
+    code, message = "misrouted", N_("Bì %(parcel)s gửi %(destination)s, không phải %(site)s.")
+
+
+class RedirectNotAllowed(PostalError):
+    status, code, message = 409, "redirect_not_allowed", N_("Không thể đổi nơi nhận của bì %(parcel)s: %(reason)s.")
+
+
 class UnknownRun(ScanRejected):
     status, code, message = 404, "unknown_run", N_("Không có chuyến số %(run)s.")
 
@@ -155,7 +163,7 @@ class Phrase:
 
 # Shuttle runs (chuyến).
 class NotAStop(ScanRejected):
-    code, message = "not_a_stop", N_("Chuyến %(run)s không dừng ở %(site)s: hãy quét không kèm chuyến hoặc chọn đúng chuyến.")
+    code, message = "not_a_stop", N_("Chuyến %(run)s không dừng ở %(site)s.")
 
 
 class RunClosed(ScanRejected):

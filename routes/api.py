@@ -10,8 +10,16 @@ from pydantic import BaseModel, ValidationError
 
 from models import SitePublic
 from models.custody import BagCreatedOut, BagIn, ScanBatchIn, ScanEnvelopeIn, ScanResultsOut
-from models.dossiers import DossierCreatedOut, DossierDetailOut, DossierIn, ParcelCreatedOut, ParcelIn, ParcelOut
-from models.enums import REGISTRARS, STAFF
+from models.dossiers import (
+    DossierCreatedOut,
+    DossierDetailOut,
+    DossierIn,
+    ParcelCreatedOut,
+    ParcelIn,
+    ParcelOut,
+    RedirectIn,
+)
+from models.enums import REDIRECTORS, REGISTRARS, STAFF
 from postal import custody, dossiers, labels, sites
 from postal.clock import utcnow
 from postal.errors import InvalidPayload, Unprocessable
@@ -112,6 +120,16 @@ def get_parcel(code: str):
     session = get_session()
     parcel = dossiers.parcel_for(session, code, viewer=current_actor())
     return dossiers.parcel_out(session, parcel, settings(), base_url()).model_dump(mode="json")
+
+
+@bp.post("/parcels/<code>/redirect")
+@spec.operation("post", "/parcels/<code>/redirect", "Send a parcel to a new destination, with the reason: a correction "
+                "event in the ledger", body=RedirectIn, responses={200: ParcelOut})
+@roles_required(*REDIRECTORS)
+def redirect_parcel(code: str):
+    data = parse(RedirectIn)
+    moved = custody.redirect(get_session(), code, data, actor=current_actor(), settings=settings(), now=utcnow())
+    return moved.model_dump(mode="json")
 
 
 @bp.get("/parcels/<code>/label.png")

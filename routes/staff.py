@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
 from models import Action, Role, SiteKind
 from models.custody import SCAN_ACTIONS
-from models.enums import STAFF
+from models.dossiers import RedirectIn
+from models.enums import REDIRECTORS, STAFF
 from postal import control_sheet, custody, labels, sites
 from postal.clock import utcnow
+from postal.errors import PostalError
 from routes.auth import page_for, page_headers
 from routes.formats import PARCEL_STATES, has_page
+from routes.i18n import message_of
 from routes.session import get_session, settings
 
 bp = Blueprint("staff", __name__)
@@ -106,9 +109,28 @@ def find():
 @bp.get("/parcels/<code>")
 @page_for(*STAFF)
 def parcel(code: str):
-    found = control_sheet.for_parcel(get_session(), code, viewer=current_user.user, settings=settings(), now=utcnow())
+    session = get_session()
+    found = control_sheet.for_parcel(session, code, viewer=current_user.user, settings=settings(), now=utcnow())
+    targets = custody.redirect_targets(session, found.parcel.code, actor=current_user.user)
     return render_template("staff/parcel.html", dossier=found.dossier, parcel=found.parcel, sheet=found.rows,
-                           printed_at=utcnow())
+                           redirect_targets=targets, printed_at=utcnow())
+
+
+@bp.post("/parcels/<code>/redirect")
+@page_for(*REDIRECTORS)
+def redirect_parcel(code: str):
+    """The parcel page's "Đổi nơi nhận" form; the domain decides who may and where to."""
+    data = RedirectIn(destination=request.form.get("destination", "")[:32] or "-",
+                      reason=request.form.get("reason", "")[:500] or " ")
+    try:
+        moved = custody.redirect(get_session(), code, data, actor=current_user.user, settings=settings(), now=utcnow())
+    except PostalError as err:
+        if err.status in (401, 403):
+            raise
+        flash(message_of(err), "error")
+        return redirect(url_for("staff.parcel", code=code))
+    flash(gettext("Đã đổi nơi nhận của bì %(code)s: %(site)s.") % {"code": moved.code, "site": moved.destination.name}, "ok")
+    return redirect(url_for("staff.parcel", code=moved.code))
 
 
 @bp.get("/dossiers/<path:code>")

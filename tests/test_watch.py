@@ -223,8 +223,11 @@ def test_an_overdue_dossier_is_flagged_once_and_resolves_when_returned(make):
     alert = alerts_of(make, code)["overdue"]
     assert (alert.subject_type, alert.severity) == ("dossier", "critical") and "mẫu 04" in alert.note
     assert nothing_opened(sweep(make, now + timedelta(minutes=1)))
-    scan(make, "ntha", parcel, "deliver", now + timedelta(minutes=2), site="TTHCC",
-         evidence={"recipient_name": "Nguyễn Văn An"})  # handed back at the counter
+    result = dossiers.add_parcel(make.session, code, ParcelIn(direction="to_center", origin="TTHCC"),
+                                 actor=user(make, "ntha"), settings=make.settings, now=now).code
+    scan(make, "ntha", result, "accept", now + timedelta(minutes=1), site="TTHCC")
+    scan(make, "ntha", result, "deliver", now + timedelta(minutes=2), site="TTHCC",
+         evidence={"recipient_name": "Nguyễn Văn An"})  # the result handed back at the counter
     assert sweep(make, now + timedelta(minutes=3))["overdue"] == (0, 1)
     alert = alerts_of(make, code)["overdue"]
     assert alert.state == "resolved" and "đã trả kết quả" in alert.note

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from models import Action, ParcelState
+from models import Action, AlertKind, ParcelState
 from models.custody import ScanIn
 from postal import labels
 from postal.custody import rules
-from postal.custody.values import BagHolding, BagMismatch
-from postal.errors import N_, InvalidScan, NotForBags, Phrase, WrongSite, WrongState
+from postal.custody.values import BagHolding, BagMismatch, Clear
+from postal.errors import N_, InvalidScan, Misrouted, NotForBags, Phrase, WrongSite, WrongState
 
 if TYPE_CHECKING:
     from postal.custody.recording import Batch
@@ -28,10 +28,19 @@ def apply_to_bag(batch: Batch, scan: ScanIn, bag: BagHolding, extra: dict) -> Ba
     if action not in (Action.PICKUP, Action.HANDOVER, Action.RECEIVE):
         raise NotForBags(action=rules.action_name(action), bag=bag.code)
     state, site, evidence, _ = rules.judge(batch.book, batch.actor, scan, bag)
+    if action in (Action.HANDOVER, Action.RECEIVE):  # each parcel in it goes only where it is addressed
+        for code in bag.contents:
+            try:
+                rules.check_destination(batch.book, batch.book.parcels[code], site)
+            except Misrouted as err:
+                batch.misroute_tried(scan, batch.book.parcels[code], err)
+                raise
     batch.scan_move(bag, state, site, scan, event_id=scan.id, evidence={**evidence, **extra}, is_bag=True)
     for code in bag.contents:
         parcel = batch.book.parcels[code]
         batch.scan_move(parcel, state, site, scan, event_id=uuid.uuid5(scan.id, code), scan_id=scan.id, evidence=evidence)
+        if action != Action.PICKUP and rules.reached(parcel, site, action):
+            batch.after.append(Clear(AlertKind.MISROUTED, parcel.id, "Tự đóng: bì đã đến đúng nơi nhận."))
     return bag
 
 

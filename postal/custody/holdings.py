@@ -9,14 +9,15 @@ from sqlmodel import Session
 
 from models import BagState, ParcelState
 from models.moved import SiteRef
-from postal import db, labels
+from postal import db, labels, runs
 from postal.custody.values import BagHolding, Holding
 from postal.errors import N_, Phrase
 
 WITH_COURIER = (ParcelState.IN_TRANSIT, ParcelState.OUT_FOR_DELIVERY)
 BAG_SQL = "SELECT id, code, state, holder_site_id, holder_user_id, seal, contents, awaiting_receipt FROM bag WHERE code {match}"
-PARCEL_SQL = ("SELECT id, code, state, holder_site_id, holder_user_id, bag_id, last_hash, direction, dossier_id, "
-              "last_event_at FROM parcel WHERE code {match}")
+PARCEL_SQL = ("SELECT p.id, p.code, p.state, p.holder_site_id, p.holder_user_id, p.bag_id, p.last_hash, p.direction, "
+              "p.dossier_id, p.last_event_at, p.destination_id, d.center_id "
+              "FROM parcel p LEFT JOIN dossier d ON d.id = p.dossier_id WHERE p.code {match}")
 SITE_SQL = "SELECT id, code, name, kind FROM site WHERE {column} {match}"
 
 
@@ -40,6 +41,7 @@ class Holdings:
         self.sites: dict[int, SiteRef] = {}
         self.site_codes: dict[str, SiteRef] = {}
         self.usernames: dict[int, str] = {actor.id: actor.username}
+        self.network = None  # the runs' links, read when a destination is first checked
 
     # -- reading -------------------------------------------------------------------------------
     def load(self, codes: set[str]) -> None:
@@ -57,7 +59,7 @@ class Holdings:
             match, param = db.any_of(self.session, wanted)
             for r in db.raw(self.session, PARCEL_SQL.format(match=match), (param,)):
                 self.parcels[r[1]] = Holding(*r[:6], last_hash=r[6] or "", direction=r[7], dossier_id=r[8],
-                                             last_event_at=r[9])
+                                             last_event_at=r[9], destination_id=r[10], center_id=r[11])
         held = [*self.parcels.values(), *self.bags.values()]
         self.remember_users({h.holder_user_id for h in held if h.holder_user_id})
         self.load_sites(ids={h.holder_site_id for h in held if h.holder_site_id})
@@ -84,6 +86,12 @@ class Holdings:
             if candidate in self.site_codes:
                 return self.site_codes[candidate]
         return None
+
+    def transfer_points(self, destination_id: int) -> frozenset[int]:
+        """The hubs whose runs stop at this destination: a parcel may change runs there on its way."""
+        if self.network is None:
+            self.network = runs.network(self.session, cached=True)
+        return frozenset(hub for hub, spokes in self.network.spokes.items() if destination_id in spokes)
 
     def remember_users(self, ids: Iterable[int]) -> None:
         missing = [i for i in ids if i not in self.usernames]

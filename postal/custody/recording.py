@@ -17,8 +17,19 @@ from postal.custody import rules
 from postal.custody.holdings import WITH_COURIER, Holdings
 from postal.custody.proof import Proofs
 from postal.custody import bags
-from postal.custody.values import BagHolding, BagMismatch, ClearLoss, Followup, Holding, OpenLoss, SendOtp, TellReturned
-from postal.errors import BagSealed, UnknownLabel
+from postal.custody.values import (
+    BagHolding,
+    BagMismatch,
+    Clear,
+    Followup,
+    Holding,
+    MisrouteTried,
+    OpenLoss,
+    SendOtp,
+    TellReturned,
+)
+from postal.clock import local
+from postal.errors import BagSealed, Misrouted, UnknownLabel
 
 BAGS = Bag.__table__
 PARCEL_UPDATE = ("UPDATE parcel SET state = ?, holder_site_id = ?, holder_user_id = ?, bag_id = ?, last_hash = ?, "
@@ -56,12 +67,19 @@ class Batch:
         elif state == ParcelState.AT_SITE:
             h.holder_site_id, h.holder_user_id = site.id, None
         h.dirty = True
+        self.record(h, site, action=action, at=at, event_id=event_id, before=before, scan_id=scan_id,
+                    evidence=evidence, is_bag=is_bag, scan=scan)
+
+    def record(self, h: Holding, site: SiteRef | None, *, action: str, at: datetime, event_id: uuid.UUID, before: str,
+               scan_id: uuid.UUID | None = None, evidence: dict | None = None, is_bag: bool = False,
+               scan: ScanIn | None = None, note: str = "") -> None:
+        """Chain one event about the parcel (or bag) as it now is in memory."""
         row = ledger.new_row(
             id=event_id, parcel_id=None if is_bag else h.id, bag_id=h.id if is_bag else None, scan_id=scan_id,
             action=action, device_at=at, server_at=self.now, site_id=site.id if site else None,
             actor_id=self.actor.id, from_holder=before, to_holder=self.book.holder_text(h),
             run_id=scan.run if scan else None, lat=scan.lat if scan else None, lon=scan.lon if scan else None,
-            note=scan.note if scan else "", evidence=ledger.evidence_text(evidence),
+            note=scan.note if scan else note, evidence=ledger.evidence_text(evidence),
             parcel_prev_hash="" if is_bag else h.last_hash,
         )
         ledger.seal(self.head, [row])
@@ -89,12 +107,25 @@ class Batch:
             raise UnknownLabel(label=code)
         if h.bag_id is not None and not (h.bag_id in self.book.bag_ids and self.book.bag_ids[h.bag_id].opened):
             raise BagSealed(parcel=h.code, bag=self.book.bag_ids[h.bag_id].code if h.bag_id in self.book.bag_ids else "?")
-        verdict = rules.judge(self.book, self.actor, scan, h)
+        verdict = self.judge(scan, h)
         if verdict.otp is not None:
             self.proofs.check(h, verdict.otp)
         self.scan_move(h, verdict.state, verdict.site, scan, event_id=scan.id, evidence={**verdict.evidence, **extra})
-        self.follow(h, scan)
+        self.follow(h, scan, verdict.site)
         return h
+
+    def judge(self, scan: ScanIn, h: Holding) -> rules.Verdict:
+        """rules.judge, and a refused misroute remembered for the board (the scan itself writes nothing)."""
+        try:
+            return rules.judge(self.book, self.actor, scan, h)
+        except Misrouted as err:
+            self.misroute_tried(scan, h, err)
+            raise
+
+    def misroute_tried(self, scan: ScanIn, h: Holding, err: Misrouted) -> None:
+        note = (f"{self.actor.username} thử {rules.ACTION_NAMES[Action(scan.action)]} tại {err.params['site']} "
+                f"({err.params['site_code']}) lúc {local(scan.at):%H:%M %d/%m/%Y}; bì gửi {err.params['destination']}.")
+        self.after.append(MisrouteTried(h.id, h.code, note))
 
     def site_for_run(self, scan: ScanIn, code: str) -> SiteRef | None:
         """Where a scan naming a run happens, for the run's check: the site named, or a pickup's parcel's site."""
@@ -105,9 +136,11 @@ class Batch:
             return None
         return self.book.site(held.holder_site_id)
 
-    def follow(self, h: Holding, scan: ScanIn) -> None:
+    def follow(self, h: Holding, scan: ScanIn, site: SiteRef | None) -> None:
         """What an accepted parcel scan asks for once the batch is written: codes, alerts, messages."""
         action = Action(scan.action)
+        if action in (Action.HANDOVER, Action.RECEIVE, Action.DELIVER) and rules.reached(h, site, action):
+            self.after.append(Clear(AlertKind.MISROUTED, h.id, "Tự đóng: bì đã đến đúng nơi nhận."))
         if action == Action.OUT_FOR_DELIVERY:
             self.after.append(SendOtp(h.dossier_id, h.code, self.proofs.issue(h), scan.id))
         elif action == Action.ATTEMPT_FAILED and self.proofs.fail_attempt(h):
@@ -118,7 +151,7 @@ class Batch:
         if action == Action.REPORT_MISSING:
             self.after.append(OpenLoss(h.id, h.code, scan.note or "Báo thất lạc"))
         elif action in (Action.FOUND, Action.RECEIVE, Action.HANDOVER):
-            self.after.append(ClearLoss(h.id, f"Tự đóng: bì đã được quét ({rules.ACTION_NAMES[action]})."))
+            self.after.append(Clear(AlertKind.SUSPECTED_LOSS, h.id, f"Tự đóng: bì đã được quét ({rules.ACTION_NAMES[action]})."))
 
     # -- writing ---------------------------------------------------------------------------------
     def flush(self) -> None:
@@ -148,28 +181,35 @@ class Batch:
         runs.after_scans(self.session, what)  # stops reached, and manifests follow the parcels that moved
 
     def follow_up(self) -> None:
-        """The alert and message work, in the order the scans asked for it; clearings in a row are one query."""
-        clear: dict[int, str] = {}
+        """The alert and message work, in the order the scans asked for it; clearings in a row are one query
+        per kind."""
+        clear: dict[str, dict[int, str]] = {}
         for work in [*self.after, None]:
-            if isinstance(work, ClearLoss):
-                clear[work.parcel_id] = work.note
+            if isinstance(work, Clear):
+                clear.setdefault(work.kind, {})[work.parcel_id] = work.note
                 continue
-            if clear:
-                alerts.resolve_many(self.session, [AlertKind.SUSPECTED_LOSS], subject_type="parcel", notes=clear,
-                                    at=self.now)
-                clear = {}
-            if isinstance(work, OpenLoss):
-                alerts.open_alert(self.session, AlertKind.SUSPECTED_LOSS, subject_type="parcel", subject_id=work.parcel_id,
-                                  subject_code=work.code, at=self.now, note=work.note)
-            elif isinstance(work, BagMismatch):
-                alerts.open_alert(self.session, AlertKind.BAG_MISMATCH, subject_type="bag", subject_id=work.bag_id,
-                                  subject_code=work.code, at=self.now, note=work.note)
+            for kind, notes in clear.items():
+                alerts.resolve_many(self.session, [kind], subject_type="parcel", notes=notes, at=self.now)
+            clear = {}
+            if isinstance(work, OpenLoss | MisrouteTried | BagMismatch):
+                self.open_alert(work)
             elif isinstance(work, SendOtp):
                 notifications.queue_otp(self.session, dossier_id=work.dossier_id, parcel_code=work.parcel_code,
                                         otp=work.otp, event_id=work.event_id, at=self.now)
             elif isinstance(work, TellReturned):
                 notifications.queue_returned(self.session, dossier_id=work.dossier_id, parcel_code=work.parcel_code,
                                              event_id=work.event_id, at=self.now)
+
+    def open_alert(self, work: OpenLoss | MisrouteTried | BagMismatch) -> None:
+        if isinstance(work, BagMismatch):
+            kind, subject, subject_id = AlertKind.BAG_MISMATCH, "bag", work.bag_id
+        else:
+            kind = AlertKind.SUSPECTED_LOSS if isinstance(work, OpenLoss) else AlertKind.MISROUTED
+            subject, subject_id = "parcel", work.parcel_id
+        alert = alerts.open_alert(self.session, kind, subject_type=subject, subject_id=subject_id,
+                                  subject_code=work.code, at=self.now, note=work.note)
+        if isinstance(work, MisrouteTried):
+            alert.note = work.note[:1000]  # the latest attempt: who tried where
 
 
 def moved_parcel(h: Holding) -> MovedParcel:

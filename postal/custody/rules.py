@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from models import Action, Direction, ParcelState, Role
+from models import Action, Direction, ParcelState, Role, SiteKind
 from models.enums import CLERKS, OVERSEERS
 from models.custody import ScanIn
 from models.moved import SiteRef
@@ -16,6 +16,7 @@ from postal.custody.values import Holding
 from postal.errors import (
     N_,
     Forbidden,
+    Misrouted,
     NoteRequired,
     NotForDelivery,
     OtpRequired,
@@ -55,6 +56,7 @@ ACTION_NAMES = {
     Action.OUT_FOR_DELIVERY: N_("mang đi giao"),
     Action.DELIVER: N_("giao cho người dân"),
     Action.ATTEMPT_FAILED: N_("báo giao không thành công"),
+    Action.REDIRECT: N_("đổi nơi nhận"),
 }
 
 
@@ -126,6 +128,7 @@ def judge(book: Holdings, actor, scan: ScanIn, h: Holding) -> Verdict:
         site = site_of(book, actor, scan)
         if h.state not in WITH_COURIER or h.holder_user_id != actor.id:
             raise wrong_holder(book, h, actor)
+        check_destination(book, h, site)
         return Verdict(ParcelState.AWAITING_RECEIPT, site, evidence)
     if action == Action.PICKUP:
         site = site_of(book, actor, scan, default=h.holder_site_id)
@@ -148,8 +151,10 @@ def judge(book: Holdings, actor, scan: ScanIn, h: Holding) -> Verdict:
         if h.state == ParcelState.AWAITING_RECEIPT:
             if h.holder_site_id != site.id:
                 raise WrongSite(parcel=h.code, state=book.describe(h), site=site.name)
+            check_destination(book, h, site)
             return Verdict(ParcelState.AT_SITE, site, evidence)
         if h.state in WITH_COURIER:  # no handover scan: confirmed by the receiver alone
+            check_destination(book, h, site)
             return Verdict(ParcelState.AT_SITE, site, {**evidence, "receiver_only": True})
     raise refuse(book, h, action)
 
@@ -166,6 +171,9 @@ def judge_missing(book: Holdings, actor, h: Holding, evidence: dict) -> Verdict:
 
 def judge_delivery(book: Holdings, actor, scan: ScanIn, h: Holding, action: Action, evidence: dict) -> Verdict:
     """Home delivery with proof: the courier takes it out, the citizen's code closes it."""
+    if h.direction != Direction.TO_CITIZEN and action == Action.DELIVER and actor.role == Role.COURIER:
+        raise Misrouted(parcel=h.code, destination=book.site(h.destination_id).name if h.destination_id else "?",
+                        site=Phrase(N_("nhà người dân")), site_code="—")  # collected at a counter, not at the door
     if h.direction != Direction.TO_CITIZEN and not (action == Action.DELIVER and actor.role != Role.COURIER):
         raise NotForDelivery(parcel=h.code)
     mine = h.state == ParcelState.OUT_FOR_DELIVERY and h.holder_user_id == actor.id
@@ -186,6 +194,7 @@ def judge_delivery(book: Holdings, actor, scan: ScanIn, h: Holding, action: Acti
         check_works_at(actor, site)
         if h.state != ParcelState.AT_SITE or h.holder_site_id != site.id:
             raise WrongSite(parcel=h.code, state=book.describe(h), site=site.name)
+        check_destination(book, h, site)
         if not recipient:
             raise OtpRequired(parcel=h.code)
         return Verdict(ParcelState.DELIVERED, site, {**evidence, "recipient_name": recipient, "at_counter": True})
@@ -195,3 +204,26 @@ def judge_delivery(book: Holdings, actor, scan: ScanIn, h: Holding, action: Acti
     if not given or not recipient:
         raise OtpRequired(parcel=h.code)
     return Verdict(ParcelState.DELIVERED, None, {**evidence, "recipient_name": recipient, "otp_verified": True}, otp=given)
+
+
+def check_destination(book: Holdings, h: Holding, site: SiteRef) -> None:
+    """A handover, receipt or counter delivery happens where the parcel is addressed, or at a hub whose runs
+    carry it on there; a result for the citizen's door passes only through its center or a post office."""
+    if h.destination_id is not None:
+        if site.id == h.destination_id or site.id in book.transfer_points(h.destination_id):
+            return
+        destination: str | Phrase = book.site(h.destination_id).name
+    elif h.direction == Direction.TO_CITIZEN:
+        if site.id == h.center_id or site.kind == SiteKind.POST_OFFICE:
+            return
+        destination = Phrase(N_("người dân tại nhà"))
+    else:
+        return  # a parcel labelled before destinations were kept: nothing to check it against
+    raise Misrouted(parcel=h.code, destination=destination, site=site.name, site_code=site.code)
+
+
+def reached(h: Holding, site: SiteRef | None, action: Action) -> bool:
+    """Whether an accepted scan brought the parcel where it is addressed."""
+    if action == Action.DELIVER:
+        return True
+    return site is not None and h.destination_id is not None and site.id == h.destination_id

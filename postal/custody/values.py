@@ -26,6 +26,8 @@ class Holding:
     direction: str = ""
     dossier_id: int | None = None
     last_event_at: datetime | None = None
+    destination_id: int | None = None  # where it is addressed: an agency, a center; None: the citizen's door
+    center_id: int | None = None  # the dossier's center, where its results are gathered
     # As read at the batch's start, for the followers that compare before and after.
     state_before: str = ""
     site_before: int | None = None
@@ -74,10 +76,20 @@ class OpenLoss(NamedTuple):
     note: str
 
 
-class ClearLoss(NamedTuple):
-    """A parcel scanned again: its suspected-loss alert, if any, is resolved with this note."""
+class Clear(NamedTuple):
+    """A parcel scanned again (or where it belongs): its open alert of this kind, if any, is resolved."""
+
+    kind: str
+    parcel_id: int
+    note: str
+
+
+class MisrouteTried(NamedTuple):
+    """A refused handover, receipt or delivery somewhere the parcel is not addressed to: the alert says who
+    tried where."""
 
     parcel_id: int
+    code: str
     note: str
 
 
@@ -100,4 +112,4 @@ class TellReturned(NamedTuple):
     event_id: uuid.UUID
 
 
-Followup = OpenLoss | ClearLoss | BagMismatch | SendOtp | TellReturned
+Followup = OpenLoss | Clear | MisrouteTried | BagMismatch | SendOtp | TellReturned
