@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
@@ -94,7 +94,9 @@ class DossierIn(BaseModel):
     """A dossier registered by the one-stop system or a center's counter."""
 
     model_config = ConfigDict(extra="forbid")
-    code: str = PydanticField(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]*$")
+    # Kept in capitals, as the one-stop system prints it: people type it in any case.
+    code: Annotated[str, AfterValidator(str.upper)] = PydanticField(min_length=1, max_length=40,
+                                                                    pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]*$")
     procedure: str = PydanticField(min_length=1, max_length=300)
     agency: str = PydanticField(min_length=1, max_length=32)
     applicant: ApplicantIn

@@ -31,6 +31,7 @@ class Settings:
     smtp_port: int = 25
     webhook_url: str | None = None
     province: str = "Quảng Ninh"  # printed on the slips: "UBND TỈNH …", "… , ngày …"
+    hotline: str = ""  # the center's hotline, told to citizens on /track; without it, the center they went to
     apology_extra_days: int = 3  # working days a late dossier is re-appointed by, unless a date is given
     webhook_secret: str = DEVELOPMENT_KEY  # signs webhook bodies (X-Postal-Signature)
     geocoder_url: str | None = None
@@ -71,6 +72,7 @@ class Settings:
             smtp_port=int(env.get("POSTAL_SMTP_PORT", "25")),
             webhook_url=env.get("POSTAL_WEBHOOK_URL") or None,
             province=env.get("POSTAL_PROVINCE", "Quảng Ninh"),
+            hotline=env.get("POSTAL_HOTLINE", "").strip(),
             apology_extra_days=int(env.get("POSTAL_APOLOGY_EXTRA_DAYS", "3")),
             webhook_secret=env.get("POSTAL_WEBHOOK_SECRET") or env.get("POSTAL_SECRET_KEY", DEVELOPMENT_KEY),
             geocoder_url=env.get("POSTAL_GEOCODER_URL") or None,

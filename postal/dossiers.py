@@ -141,7 +141,8 @@ def add_parcel(session: Session, code: str, data: ParcelIn, *, actor: User, sett
 
 
 def get_dossier(session: Session, code: str) -> Dossier:
-    dossier = session.execute(select(Dossier).where(Dossier.code == code)).scalars().first()
+    typed = code.strip()
+    dossier = session.execute(select(Dossier).where(Dossier.code.in_({typed, typed.upper()}))).scalars().first()
     if dossier is None:
         raise NotFound(what=Phrase(N_("hồ sơ")), code=code)
     return dossier

@@ -50,6 +50,8 @@ class TrackOut(BaseModel):
     code: str
     status: str
     status_text: str
+    next_step: str  # what happens next
+    contact: str  # whom to call
     due_at: str
     late: bool
     new_due: str | None
@@ -59,7 +61,8 @@ class TrackOut(BaseModel):
 
 def tracking_json(found: tracking.Tracking) -> dict:
     return TrackOut(
-        code=found.code, status=found.status, status_text=render(found.status_text), due_at=found.due_at.isoformat(),
+        code=found.code, status=found.status, status_text=render(found.status_text), next_step=render(found.next_step),
+        contact=render(found.contact), due_at=found.due_at.isoformat(),
         late=found.late, new_due=found.new_due.isoformat() if found.new_due else None,
         timeline=[TrackStepOut(at=s.at.isoformat(), what=render(s.what), where=s.where) for s in found.timeline],
         bookings=[TrackBookingOut(kind=b.kind, slot_date=b.day.isoformat(), slot_period=b.period, state=b.state,
@@ -73,7 +76,8 @@ def tracking_json(found: tracking.Tracking) -> dict:
 @limiter.limit(TRACK_LIMIT)
 def track_api():
     data = parse(TrackIn)
-    return tracking_json(tracking.track(get_session(), data.code, data.phone_last4, now=utcnow()))
+    return tracking_json(tracking.track(get_session(), data.code, data.phone_last4, now=utcnow(),
+                                        hotline=settings().hotline))
 
 
 @bp.route("/track", methods=["GET", "POST"])
@@ -83,7 +87,8 @@ def track_page():
     code = request.values.get("code", "").strip()
     if request.method == "POST":
         try:
-            found = tracking.track(get_session(), code, request.form.get("phone_last4", ""), now=utcnow())
+            found = tracking.track(get_session(), code, request.form.get("phone_last4", ""), now=utcnow(),
+                                   hotline=settings().hotline)
         except PostalError as err:
             error = message_of(err)
     return render_template("citizen/track.html", found=found, error=error, code=code,

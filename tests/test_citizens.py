@@ -3,6 +3,7 @@
 import io
 from datetime import timedelta
 
+import pytest
 from pypdf import PdfReader
 
 from postal.clock import utcnow
@@ -26,9 +27,10 @@ def test_tracking_shows_each_step_in_plain_words_without_staff_names(client, mak
     assert r.status_code == 200
     answer = r.get_json()
     assert answer["status"] == "at_agency" and answer["late"] is False
-    steps = [s["what"] for s in answer["timeline"]]
-    assert steps == ["Đã nộp hồ sơ", "Đã tiếp nhận tại Trung tâm Phục vụ hành chính công tỉnh",
-                     "Bưu điện đã nhận chuyển", "Đã chuyển đến Sở Tư pháp"]
+    steps = [(s["what"], s["where"]) for s in answer["timeline"]]
+    assert steps == [("Đã nộp hồ sơ", None), ("Đã tiếp nhận hồ sơ", "Trung tâm Phục vụ hành chính công tỉnh"),
+                     ("Bưu điện đã nhận chuyển", "Trung tâm Phục vụ hành chính công tỉnh"),
+                     ("Đã chuyển đến cơ quan giải quyết", "Sở Tư pháp")]  # each place said once, beside its step
     text = r.get_data(as_text=True)
     for secret in ("nva", "stp.linh", "ntha", "0912345678", "Nguyễn Văn An"):
         assert secret not in text
@@ -50,7 +52,8 @@ def test_tracking_is_rate_limited_per_address(client, make):
 
 
 def test_tracking_page_in_vietnamese_and_english(client, make):
-    code, _ = registered(client, make)
+    code, parcel = registered(client, make)
+    make.scan_as("ntha", parcel, "accept", site="TTHCC")
     page = client.get("/track")
     assert page.status_code == 200 and "Tra cứu hồ sơ" in page.get_data(as_text=True)
     token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
@@ -93,3 +96,59 @@ def test_a_new_due_date_must_be_a_future_working_day(client, make):
     r = client.get(f"/api/v1/dossiers/{code}/apology.pdf?new_due={sunday}", headers=headers)
     assert r.status_code == 422 and "new_due" in r.get_json()["error"]["message"]
     assert client.get(f"/api/v1/dossiers/{code}/apology.pdf", headers=make.token("nva")).status_code == 403
+
+
+def track(client, code: str, lang: str | None = None) -> dict:
+    headers = {"Accept-Language": lang} if lang else {}
+    r = client.post("/api/v1/track", json={"code": code, "phone_last4": "5678"}, headers=headers)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return r.get_json()
+
+
+def test_the_code_is_found_as_people_type_it(client, make):
+    code, _ = registered(client, make)  # 000.00.22.H47-…
+    for typed in (code.lower(), f"  {code}  ", code.replace("-", " - ").replace(".", ". ").lower()):
+        assert track(client, typed)["code"] == code, typed
+    assert client.post("/api/v1/track", json={"code": code, "phone_last4": "0000"}).status_code == 404  # phone as before
+
+
+def test_what_the_citizen_reads_is_what_custody_recorded(client, make):
+    code, parcel = registered(client, make)
+    answer = track(client, code)
+    assert answer["status"] == "registered" and "chưa ghi nhận nộp hồ sơ giấy" in answer["status_text"]
+    assert [s["what"] for s in answer["timeline"]] == ["Đã nộp hồ sơ"]  # a printed label is no step
+    make.scan_as("ntha", parcel, "accept", site="TTHCC")
+    make.scan_as("nva", parcel, "pickup")
+    make.scan_as("nva", parcel, "handover", site="STP")
+    make.scan_as("stp.linh", parcel, "receive")
+    r = client.post(f"/api/v1/dossiers/{code}/parcels", json={"direction": "to_center", "origin": "STP"},
+                    headers=make.token("stp.linh"))
+    result = r.get_json()["parcel"]["code"]
+    answer = track(client, code)  # the result's label is printed, nothing has moved it yet
+    assert answer["status"] == "at_agency" and "đang được chuyển về" not in answer["status_text"]
+    make.scan_as("stp.linh", result, "accept", site="STP")
+    answer = track(client, code)
+    assert answer["status"] == "result_ready" and answer["status_text"] == "Đã có kết quả, chờ chuyển về nơi trả"
+    make.scan_as("nva", result, "pickup", site="STP")
+    assert track(client, code)["status_text"] == "Kết quả đang được chuyển về"
+    make.scan_as("nva", result, "handover", site="TTHCC")
+    make.scan_as("ntha", result, "receive")
+    answer = track(client, code)
+    assert answer["status"] == "ready_for_return" and "mang giấy tiếp nhận" in answer["next_step"]
+    assert answer["timeline"][-1] == {**answer["timeline"][-1], "what": "Kết quả đã về nơi trả",
+                                      "where": "Trung tâm Phục vụ hành chính công tỉnh"}
+    english = track(client, code, lang="en")
+    assert english["status_text"] == "The result is ready to be collected" and "receipt" in english["next_step"]
+
+
+def test_the_citizen_is_told_whom_to_call(client, make):
+    code, _ = registered(client, make)
+    assert track(client, code)["contact"] == ("Cần hỗ trợ, xin liên hệ Trung tâm Phục vụ hành chính công tỉnh, "
+                                              "nơi Ông/Bà nộp hồ sơ.")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"POSTAL_HOTLINE": "0203 3 123 456"}])
+def test_the_hotline_from_settings_when_there_is_one(client, make):
+    code, _ = registered(client, make)
+    assert track(client, code)["contact"] == "Cần hỗ trợ, xin gọi đường dây nóng 0203 3 123 456."
+    assert "0203 3 123 456" in track(client, code, lang="en")["contact"]

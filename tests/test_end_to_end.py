@@ -98,25 +98,26 @@ def test_a_dossier_from_the_counter_to_the_citizens_door(client, make, sms_gatew
 
     # 2. Accepted at the counter and shuttled to the agency.
     make.scan_as("ntha", first, "accept", site="TTHCC")
-    assert track("received")[-1] == "Đã tiếp nhận tại Trung tâm Phục vụ hành chính công tỉnh"
+    assert track("received")[-1] == "Đã tiếp nhận hồ sơ"
     make.scan_as("nva", first, "pickup", site="TTHCC")
     assert track("to_agency")[-1] == "Bưu điện đã nhận chuyển"
     make.scan_as("nva", first, "handover", site="STP")
     make.scan_as("stp.linh", first, "receive", site="STP")
-    assert track("at_agency")[-1] == "Đã chuyển đến Sở Tư pháp"
+    assert track("at_agency")[-1] == "Đã chuyển đến cơ quan giải quyết"
 
     # 3. The agency's result comes back to the center by shuttle.
     r = client.post(f"/api/v1/dossiers/{CODE}/parcels", json={"direction": "to_center", "origin": "STP"},
                     headers=make.token("stp.linh"))
     assert r.status_code == 201, r.get_data(as_text=True)
     result = r.get_json()["parcel"]["code"]
-    assert track("result_ready")
+    assert track("at_agency")  # a label printed is not yet a result on its way
     make.scan_as("stp.linh", result, "accept", site="STP")
+    assert track("result_ready")[-1] == "Đã có kết quả"
     make.scan_as("nva", result, "pickup", site="STP")
     assert track("returning")[-1] == "Bưu điện đã nhận chuyển"
     make.scan_as("nva", result, "handover", site="TTHCC")
     make.scan_as("ntha", result, "receive", site="TTHCC")
-    assert track("ready_for_return")[-1] == "Kết quả đã về Trung tâm Phục vụ hành chính công tỉnh"
+    assert track("ready_for_return")[-1] == "Kết quả đã về nơi trả"
 
     # 4. The citizen asks for delivery at home, for the next working day's morning.
     day = DEFAULT_CALENDAR.add_working_days(local(utcnow()).date(), 1)
@@ -177,13 +178,13 @@ def test_a_dossier_from_the_counter_to_the_citizens_door(client, make, sms_gatew
     steps = track("returned")
     assert steps == [
         "Đã nộp hồ sơ",
-        "Đã tiếp nhận tại Trung tâm Phục vụ hành chính công tỉnh",
+        "Đã tiếp nhận hồ sơ",
         "Bưu điện đã nhận chuyển",
-        "Đã chuyển đến Sở Tư pháp",
-        "Đã tiếp nhận tại Sở Tư pháp",
+        "Đã chuyển đến cơ quan giải quyết",
+        "Đã có kết quả",
         "Bưu điện đã nhận chuyển",
-        "Kết quả đã về Trung tâm Phục vụ hành chính công tỉnh",
-        "Đã tiếp nhận tại Trung tâm Phục vụ hành chính công tỉnh",
+        "Kết quả đã về nơi trả",
+        "Kết quả đã sẵn sàng để giao tận nhà",
         "Đang giao đến nhà",
         "Đã trả kết quả",
     ]
