@@ -179,6 +179,7 @@ class RunOut(BaseModel):
     cutoff_at: datetime
     ends_at: datetime
     distance_km: float | None
+    late_start_min: int | None = None  # started this many minutes after its departure (None: not started)
     stops: list[RunStopOut]
 
 

@@ -53,6 +53,8 @@ class Settings:
     max_clock_skew_s: int = 300
     # Offline devices may send scans days later, but not from another season.
     max_scan_age_days: int = 30
+    # A run can be started this long before its departure at the earliest (the manifest freezes at the cutoff).
+    run_start_window_min: int = 30
     # "cheapest" only for test suites: each hash then costs microseconds instead of ~0.15 s.
     argon2_profile: str = "RFC_9106_LOW_MEMORY"
     development: bool = True
@@ -87,6 +89,7 @@ class Settings:
             watch_lookback_days=int(env.get("POSTAL_WATCH_LOOKBACK_DAYS", "7")),
             max_clock_skew_s=int(env.get("POSTAL_MAX_CLOCK_SKEW_S", "300")),
             max_scan_age_days=int(env.get("POSTAL_MAX_SCAN_AGE_DAYS", "30")),
+            run_start_window_min=int(env.get("POSTAL_RUN_START_WINDOW_MIN", "30")),
             argon2_profile=env.get("POSTAL_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
             development=development,
             extra={k: v for k, v in env.items() if k.startswith("POSTAL_")},

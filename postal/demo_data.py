@@ -506,7 +506,7 @@ SHUTTLE_LINES = [
             "SYT",
             "SGDDT",
         ],
-        "departs": [*_DAILY_RUNS],
+        "departs": [*_DAILY_RUNS[:3], "15:30"],  # thirteen stops: the last run leaves early enough to be back by 17:00
     },
     {
         "name": "Tuyến 2 – Công an, Thuế, Bảo hiểm xã hội, Quân sự",
@@ -514,10 +514,17 @@ SHUTTLE_LINES = [
         "stops": ["TTHCC", "CA", "THUE", "BCHQS", "BHXH"],
         "departs": [*_DAILY_RUNS],
     },
+    # The communes far east are a day's drive: one run in the morning, back within working hours.
     {
-        "name": "Tuyến xã – Hồng Gai – Cẩm Phả – Vân Đồn – Tiên Yên – Đầm Hà",
-        "post_office": "BD-CAMPHA",
-        "stops": ["TTHCC", "PH-HONGGAI", "PH-CAMPHA", "DK-VANDON", "XA-TIENYEN", "XA-DAMHA"],
+        "name": "Tuyến xã 1 – Hồng Gai – Cẩm Phả",
+        "post_office": "BD-TINH",
+        "stops": ["TTHCC", "PH-HONGGAI", "PH-CAMPHA"],
         "departs": ["07:30", "13:30"],
+    },
+    {
+        "name": "Tuyến xã 2 – Vân Đồn – Tiên Yên – Đầm Hà",
+        "post_office": "BD-TINH",
+        "stops": ["TTHCC", "DK-VANDON", "XA-TIENYEN", "XA-DAMHA"],
+        "departs": ["07:30"],
     },
 ]

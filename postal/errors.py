@@ -166,6 +166,15 @@ class NotAStop(ScanRejected):
     code, message = "not_a_stop", N_("Chuyến %(run)s không dừng ở %(site)s.")
 
 
+class TooEarlyToStart(PostalError):
+    status, code, message = 409, "too_early", N_("Chuyến %(run)s khởi hành lúc %(departs)s: chỉ bắt đầu được từ %(earliest)s.")
+
+
+class OutsideWorkingHours(PostalError):
+    status, code, message = 422, "outside_working_hours", N_(
+        "Chuyến %(departs)s %(what)s lúc %(at)s, ngoài giờ làm việc của %(site)s (%(opens)s–%(closes)s).")
+
+
 class RunClosed(ScanRejected):
     code, message = "run_closed", N_("Chuyến %(run)s đã kết thúc.")
 

@@ -68,7 +68,9 @@ from postal.errors import (
     Phrase,
     RunClosed,
     RunStateConflict,
+    OutsideWorkingHours,
     RunTemplateExists,
+    TooEarlyToStart,
     UnknownRun,
     UnknownStop,
     Unprocessable,
@@ -76,6 +78,7 @@ from postal.errors import (
 from postal.workdays import DEFAULT_CALENDAR, Calendar
 
 CUTOFF = timedelta(minutes=15)  # the manifest freezes this long before departure
+START_WINDOW = timedelta(minutes=30)  # a run starts this long before its departure at the earliest (a setting)
 SPEED_KMH = 25.0  # average speed between stops, town traffic included
 DWELL_MIN = 5.0  # minutes at each stop to hand over and sign
 RUN_PREFIX = "CH"  # chuyến: the run's reference is S10-shaped, so its QR is signed like a label
@@ -145,6 +148,9 @@ def create_template(session: Session, data: RunTemplateIn, *, actor: User, now: 
         raise Unprocessable(field="post_office", detail=Phrase(N_("%(code)s không phải bưu điện"), code=data.post_office))
     if data.kind == RunKind.SHUTTLE and sites[codes[0]].kind not in HUB_KINDS:
         raise Unprocessable(field="stops", detail=Phrase(N_("điểm đầu tiên phải là trung tâm phục vụ hành chính công")))
+    if data.kind == RunKind.SHUTTLE:
+        route = [sites[c] for c in codes]
+        check_hours(departs, (*route, route[0]), post_office)
     template = RunTemplate(name=name, kind=data.kind, departs=departs, post_office_id=post_office.id,
                            request_hash=request_hash, created_by_id=actor.id, created_at=now)
     session.add(template)
@@ -157,6 +163,22 @@ def create_template(session: Session, data: RunTemplateIn, *, actor: User, now: 
     session.commit()
     _networks.pop(session.get_bind(), None)  # this process places parcels on the new links at once
     return template_out(session, template), True
+
+
+HOURS_REFERENCE_DAY = date(2000, 1, 3)  # any working day: a line's times are the same every day
+
+
+def check_hours(departs: time, route: Sequence[Site], depot: Site) -> None:
+    """A line keeps the sites' working hours: every planned arrival within its stop's hours, and the courier
+    back at the post office before it closes (a run planned to return at 22:08 is refused when saved)."""
+    start = datetime.combine(HOURS_REFERENCE_DAY, departs, tzinfo=LOCAL_TZ)
+    plan = timing(depot, route, start)
+    stops = [(site, at, Phrase(N_("đến"))) for site, at in zip(route, plan.arrivals)]
+    for site, at, what in [*stops, (depot, plan.back_at, Phrase(N_("về")))]:
+        here = local(at)
+        if not site.opens_at <= here.time() <= site.closes_at:
+            raise OutsideWorkingHours(departs=f"{departs:%H:%M}", what=what, at=f"{here:%H:%M}", site=site.name,
+                                      opens=f"{site.opens_at:%H:%M}", closes=f"{site.closes_at:%H:%M}")
 
 
 def template_out(session: Session, template: RunTemplate) -> RunTemplateOut:
@@ -315,7 +337,7 @@ WAITING = """p.state = 'at_site' AND p.holder_site_id IS NOT NULL AND p.destinat
 # The earliest run still open (not frozen, before its cutoff) that stops at one site and later at the other,
 # one of the two being its hub.
 EARLIEST_SLOT = """SELECT r.id AS run_id, a.id AS pick_id, b.id AS drop_id FROM run r JOIN run_stop a ON a.run_id = r.id JOIN run_stop b ON b.run_id = r.id
-    WHERE r.kind = 'shuttle' AND r.state = 'planned' AND r.frozen_at IS NULL AND r.cutoff_at > ?
+    WHERE r.kind = 'shuttle' AND r.state IN ('planned', 'started') AND r.frozen_at IS NULL AND r.cutoff_at > ?
       AND a.site_id = ? AND b.site_id = ? AND a.seq < b.seq AND (a.hub OR b.hub)
     ORDER BY r.cutoff_at, r.id, a.seq, b.seq LIMIT 1"""  # cutoff order is departure order, on an index
 NETWORK = """SELECT s.template_id, s.site_id FROM run_template_stop s JOIN run_template t ON t.id = s.template_id
@@ -548,7 +570,7 @@ def runs_out(session: Session, runs: Sequence[Run]) -> list[RunOut]:
         RunOut(
             id=r.id, date=r.day, name=r.name, kind=r.kind, state=r.state, courier=couriers.get(r.courier_id),
             departs_at=as_utc(r.departs_at), cutoff_at=as_utc(r.cutoff_at), ends_at=as_utc(r.ends_at),
-            distance_km=r.distance_km,
+            distance_km=r.distance_km, late_start_min=late_start_min(r),
             stops=[RunStopOut(seq=s.seq, site=codes[s.site_id], planned_at=as_utc(s.planned_at),
                               arrived_at=as_utc(s.arrived_at) if s.arrived_at else None,
                               departed_at=as_utc(s.departed_at) if s.departed_at else None,
@@ -556,6 +578,13 @@ def runs_out(session: Session, runs: Sequence[Run]) -> list[RunOut]:
         )
         for r in runs
     ]
+
+
+def late_start_min(run: Run) -> int | None:
+    """How many minutes after its departure a run started (0 when on time or early); None before it starts."""
+    if run.started_at is None:
+        return None
+    return max(0, int((as_utc(run.started_at) - as_utc(run.departs_at)).total_seconds() // 60))
 
 
 def runs_of_day(session: Session, day: date) -> RunsOut:
@@ -641,20 +670,25 @@ def assign(session: Session, run_id: int, data: AssignIn, *, actor: User, now: d
     return run_detail(session, run_id)
 
 
-def start(session: Session, run_id: int, *, actor: User, now: datetime) -> RunOut:
-    """The courier sets off: the manifest freezes now if its cutoff has not come yet."""
+def start(session: Session, run_id: int, *, actor: User, now: datetime, window: timedelta = START_WINDOW) -> RunOut:
+    """The courier sets off: from `window` before the departure on (later is allowed, and shown as late). The
+    manifest freezes at the cutoff, by the scheduler, never because a run started early."""
     lock_manifests(session)
     run = reload(session, run_id)
     check_driver(session, run, actor)
     if run.state == RunState.CLOSED:
         raise refuse(run, N_("bắt đầu"))
     if run.state == RunState.PLANNED:
+        earliest = as_utc(run.departs_at) - window
+        if now < earliest:
+            raise TooEarlyToStart(run=run_label(run), departs=f"{local(run.departs_at):%H:%M}",
+                                  earliest=f"{local(earliest):%H:%M}")
         if run.courier_id is None:
             if actor.role != Role.COURIER:
                 raise NoCourier(run=run_label(run))
             run.courier_id = actor.id
-        if run.frozen_at is None:
-            freeze(session, run, now)
+        if run.frozen_at is None and now >= as_utc(run.cutoff_at):
+            freeze(session, run, now)  # past its cutoff, and the scheduler has not come to it yet
         run.state, run.started_at = RunState.STARTED, now
         session.add(run)
     session.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, request
 
@@ -79,7 +79,8 @@ def assign(run_id: int):
 @spec.operation("post", "/runs/<run_id>/start", "Start a run (freezes its manifest)", responses={200: RunOut})
 @roles_required(*DRIVERS)
 def start(run_id: int):
-    return runs.start(get_session(), run_id, actor=current_actor(), now=utcnow()).model_dump(mode="json")
+    window = timedelta(minutes=settings().run_start_window_min)
+    return runs.start(get_session(), run_id, actor=current_actor(), now=utcnow(), window=window).model_dump(mode="json")
 
 
 @bp.post("/runs/<int:run_id>/stops/<int:seq>/depart")

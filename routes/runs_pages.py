@@ -23,7 +23,7 @@ from postal.workdays import DEFAULT_CALENDAR
 from routes.auth import page_for, page_headers
 from routes.formats import SITE_KINDS, vn_time
 from routes.i18n import message_of
-from routes.session import get_session
+from routes.session import get_session, settings
 
 bp = Blueprint("runs_pages", __name__)
 bp.after_request(page_headers)
@@ -138,7 +138,8 @@ def assign(run_id: int):
 @page_for(*DRIVERS)
 def start(run_id: int):
     try:
-        run = runs.start(get_session(), run_id, actor=current_user.user, now=utcnow())
+        run = runs.start(get_session(), run_id, actor=current_user.user, now=utcnow(),
+                         window=timedelta(minutes=settings().run_start_window_min))
     except PostalError as err:
         return refused(err, run_id)
     flash(gettext("Đã bắt đầu chuyến lúc %(time)s.") % {"time": vn_time(utcnow())}, "ok")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -30,8 +30,11 @@ class Factory:
         self.session.close()
 
     # -- network ---------------------------------------------------------------------------
-    def site(self, code: str, kind: str = "agency", name: str | None = None, lat: float = 20.95, lon: float = 107.08) -> Site:
-        return sites.save_site(self.session, code=code, kind=kind, name=name or f"Điểm {code}", lat=lat, lon=lon)
+    def site(self, code: str, kind: str = "agency", name: str | None = None, lat: float = 20.95, lon: float = 107.08,
+             opens_at: time = time(0, 0), closes_at: time = time(23, 59, 59)) -> Site:
+        """A site open round the clock unless told otherwise, so tests of runs planned from now run at any hour."""
+        return sites.save_site(self.session, code=code, kind=kind, name=name or f"Điểm {code}", lat=lat, lon=lon,
+                               opens_at=opens_at, closes_at=closes_at)
 
     def network(self) -> None:
         """The center, two agencies, a commune center, a post office and their staff."""

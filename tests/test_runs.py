@@ -16,6 +16,8 @@ from models.dossiers import DossierIn, ParcelIn
 from models.runs import AssignIn, RunTemplateIn
 from postal import custody, dossiers, labels, runs
 from postal.clock import LOCAL_TZ, as_utc, local, utcnow
+from postal.errors import OutsideWorkingHours, TooEarlyToStart
+from postal.reports.board import board
 from postal.cli import cli
 from postal.workdays import DEFAULT_CALENDAR, Calendar
 
@@ -23,6 +25,12 @@ WEDNESDAY = date(2026, 12, 2)
 TET_2027 = date(2027, 2, 4)  # 29 Tết (Thu) … Mùng năm (Wed 10 Feb): the whole week off
 SUBSTITUTE_2027 = date(2027, 5, 3)  # Mon: 1 May fell on a Saturday
 
+
+
+@pytest.fixture
+def settings_overrides():
+    """The runs here leave 90 minutes from now, whatever the hour: the courier may start them at once."""
+    return {"POSTAL_RUN_START_WINDOW_MIN": "120"}
 
 def at(day: date, hh: int, mm: int) -> datetime:
     """A wall-clock time in Vietnam, as the server keeps it (UTC)."""
@@ -301,7 +309,7 @@ def post_scans(client, make, username, *scans):
 def test_a_courier_drives_a_run_end_to_end_through_the_api(client, make):
     run = upcoming_run(client, make)
     assert set(run) == {"id", "date", "name", "kind", "state", "courier", "departs_at", "cutoff_at", "ends_at",
-                        "distance_km", "stops"}
+                        "distance_km", "late_start_min", "stops"}
     assert set(run["stops"][0]) == {"seq", "site", "planned_at", "arrived_at", "departed_at", "drop", "pick"}
     rid = run["id"]
     kept, lost = make.parcel(), make.parcel()  # accepted at the center: manifested on this run
@@ -315,7 +323,11 @@ def test_a_courier_drives_a_run_end_to_end_through_the_api(client, make):
     r = client.post(f"/api/v1/runs/{rid}/start", headers=make.token("nva"))
     assert r.status_code == 200 and r.get_json()["state"] == "started"
     stops = r.get_json()["stops"]
-    assert [s["site"] for s in stops] == ["TTHCC", "STP"]  # frozen at the start; the empty return visit is gone
+    assert [s["site"] for s in stops] == ["TTHCC", "STP", "TTHCC"]  # an early start freezes nothing: the cutoff does
+    make.fresh()
+    assert runs.freeze_due(make.session, datetime.fromisoformat(run["cutoff_at"])) == 1
+    stops = client.get(f"/api/v1/runs/{rid}", headers=make.token("nva")).get_json()["stops"]
+    assert [s["site"] for s in stops] == ["TTHCC", "STP"]  # frozen at the cutoff; the empty return visit is gone
 
     results = post_scans(client, make, "nva", *(make.scan(c, "pickup", site="TTHCC", run=rid) for c in (kept, lost)))
     assert [x["status"] for x in results] == ["accepted", "accepted"]
@@ -415,3 +427,51 @@ def test_a_10000_scan_batch_places_every_parcel_with_a_handful_of_statements(mak
     assert 5 < len(statements) < 60  # per batch, not per scan
     run = run_of(make, WEDNESDAY, "10:30")
     assert len(run.stops[0].pick) == n
+
+
+def test_a_run_starts_only_within_its_window_and_still_takes_parcels_until_its_cutoff(make):
+    line(make, ["TTHCC", "STP"], departs="10:30")
+    runs.generate(make.session, WEDNESDAY, 1, at(WEDNESDAY, 6, 0))
+    run = run_of(make, WEDNESDAY, "10:30")
+    nva = user(make, "nva")
+    with pytest.raises(TooEarlyToStart) as refused:
+        runs.start(make.session, run.id, actor=nva, now=at(WEDNESDAY, 3, 59))  # the 03:59 start of the report
+    assert "10:30" in str(refused.value) and "10:00" in str(refused.value)
+    make.fresh()
+    assert runs.run_detail(make.session, run.id).state == "planned"  # nothing changed
+    started = runs.start(make.session, run.id, actor=nva, now=at(WEDNESDAY, 10, 5))  # within 30 minutes: fine
+    assert started.state == "started" and [s.site for s in started.stops] == ["TTHCC", "STP", "TTHCC"]  # not frozen
+    code = make.parcel(accepted=False)
+    make.record("ntha", code, "accept", at(WEDNESDAY, 10, 8), site="TTHCC")
+    make.fresh()
+    assert runs.run_detail(make.session, run.id).stops[0].pick == [code]  # before the cutoff it makes this run
+    assert runs.freeze_due(make.session, at(WEDNESDAY, 10, 15)) == 1
+    make.fresh()
+    assert [s.site for s in runs.run_detail(make.session, run.id).stops] == ["TTHCC", "STP"]
+
+
+def test_a_run_started_late_is_shown_late(make, client):
+    line(make, ["TTHCC", "STP"], departs="10:30")
+    runs.generate(make.session, WEDNESDAY, 1, at(WEDNESDAY, 6, 0))
+    run = run_of(make, WEDNESDAY, "10:30")
+    started = runs.start(make.session, run.id, actor=user(make, "nva"), now=at(WEDNESDAY, 11, 10))  # allowed
+    assert started.state == "started" and started.late_start_min == 40
+    [shown] = board(make.session, at(WEDNESDAY, 11, 12)).runs
+    assert shown.late and shown.late_min >= 40  # the board does not say "on time"
+
+
+def test_a_line_that_would_end_after_working_hours_is_refused_when_saved(make):
+    make.network()
+    for code in ("TTHCC", "STP", "BD-TINH"):  # the usual office hours
+        make.site(code, {"TTHCC": "center", "STP": "agency", "BD-TINH": "post_office"}[code],
+                  opens_at=time(7, 30), closes_at=time(17, 0))
+    make.site("XA-XA", "commune_center", "Trung tâm PVHCC xã Đầm Hà", lat=21.35, lon=107.60,
+              opens_at=time(7, 30), closes_at=time(17, 0))  # some 80 km away
+    with pytest.raises(OutsideWorkingHours) as refused:
+        line(make, ["TTHCC", "XA-XA"], departs="13:30", name="Tuyến xa")
+    message = str(refused.value)
+    assert "13:30" in message and "17:00" in message and ("về" in message or "đến" in message)
+    assert not runs.list_templates(make.session).run_templates  # nothing saved
+    with pytest.raises(OutsideWorkingHours):
+        line(make, ["TTHCC", "STP"], departs="16:58", name="Tuyến muộn")  # back after the post office closes
+    line(make, ["TTHCC", "XA-XA"], departs="07:30", name="Tuyến xa")  # the morning run is back in time

@@ -20,6 +20,12 @@ from routes import runs_pages
 from tests.test_pages import csrf_of, login
 
 
+
+@pytest.fixture
+def settings_overrides():
+    """The runs here leave 90 minutes from now, whatever the hour: the courier may start them at once."""
+    return {"POSTAL_RUN_START_WINDOW_MIN": "120"}
+
 def todays_run(client, make, name: str = "Tuyến thử", minutes: int = 90, stops=("TTHCC", "STP")):
     """A template leaving `minutes` from now and its run, generated whatever day today is."""
     make.network()
@@ -201,9 +207,9 @@ def test_each_role_is_offered_what_the_domain_lets_it_do_to_a_run(client, make):
     assert offered() == {"nva": {"start", "scan"}, "ttb": set(), "gs.lan": {"assign", "start", "close", "scan"},
                          "admin": {"assign", "start", "close", "scan"}, **nobody}
     with pytest.raises(NotYourRun):  # what is not offered is refused
-        runs.start(make.session, run.id, actor=people["ttb"], now=utcnow())
+        runs.start(make.session, run.id, actor=people["ttb"], now=utcnow(), window=timedelta(hours=2))
     make.fresh()
-    runs.start(make.session, run.id, actor=people["nva"], now=utcnow())
+    runs.start(make.session, run.id, actor=people["nva"], now=utcnow(), window=timedelta(hours=2))
     assert offered() == {"nva": {"depart", "close", "scan"}, "ttb": set(), "gs.lan": {"depart", "close", "scan"},
                          "admin": {"depart", "close", "scan"}, **nobody}
     runs.close(make.session, run.id, actor=people["admin"], now=utcnow())

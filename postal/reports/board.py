@@ -110,7 +110,7 @@ def runs_today(session: Session, today: date, now: datetime, sites: dict) -> lis
     """Today's runs (index on run.day) and their stops (index on run_stop.run_id): two queries. Under way first."""
     rows = session.execute(
         select(RUNS.c.id, RUNS.c.name, RUNS.c.kind, RUNS.c.state, RUNS.c.departs_at, RUNS.c.ends_at, RUNS.c.closed_at,
-               USERS.c.username, USERS.c.full_name)
+               RUNS.c.started_at, USERS.c.username, USERS.c.full_name)
         .select_from(RUNS.outerjoin(USERS, USERS.c.id == RUNS.c.courier_id))
         .where(RUNS.c.day == today).order_by(RUNS.c.departs_at, RUNS.c.name, RUNS.c.id)).all()
     stops: dict[int, list] = defaultdict(list)
@@ -130,6 +130,8 @@ def board_run(r, stops: list, sites: dict, now: datetime) -> BoardRun:
     else:
         due, done_at = (as_utc(nxt.planned_at) if nxt else as_utc(r.ends_at)), now
     behind = done_at - due
+    if r.state != RunState.PLANNED and r.started_at is not None:  # a late start is late, whatever the stops say
+        behind = max(behind, as_utc(r.started_at) - as_utc(r.departs_at))
     late = behind > LATE_GRACE
     return BoardRun(
         id=r.id, name=r.name, kind=r.kind, state=r.state, courier=r.username, courier_name=r.full_name or r.username,
