@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from hashlib import sha256
 from operator import itemgetter
 
@@ -14,8 +16,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models import ChainHead, CustodyEvent
+from models.custody import UNSTORABLE
 from postal import db
-from postal.clock import naive_utc, stamp
+from postal.clock import as_utc, naive_utc, stamp
 
 EVENT_TABLE = CustodyEvent.__table__
 HEAD_TABLE = ChainHead.__table__
@@ -84,9 +87,44 @@ def new_row(**fields: object) -> dict:
     return DEFAULTS | fields
 
 
+_COORDINATES = ("lat", "lon")
+_TIMES = ("device_at", "server_at")
+_TEXTS = ("from_holder", "to_holder", "note", "evidence")
+
+
+def settle_values(row: dict) -> None:
+    """Bring a row's values, in place, to the one form both engines store and read back, so what is
+    hashed is what verify reads: floats finite and never -0.0 (SQLite reads it back as 0.0), times aware
+    UTC (both engines keep microseconds, and every year Python has), text NFC. The hot path: a value
+    already in that form costs one test."""
+    for name in _COORDINATES:
+        value = row[name]
+        # A non-zero finite float is settled already (x - x is nan for inf and nan).
+        if value is not None and not (type(value) is float and value and value - value == 0.0):
+            row[name] = _coordinate(name, value)
+    for name in _TIMES:
+        value = row[name]
+        if value.tzinfo is not UTC:
+            row[name] = as_utc(value)  # naive: UTC already, as everywhere in the service
+    for name in _TEXTS:
+        value = row[name]
+        if not value.isascii():
+            value = row[name] = unicodedata.normalize("NFC", value)
+        if not value.isprintable() and UNSTORABLE.search(value):  # refused when the scan was validated
+            raise ValueError(f"{name} {value!r} cannot be stored as it would be hashed")
+
+
+def _coordinate(name: str, value: object) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} = {value!r}: the ledger keeps finite numbers only")
+    return number + 0.0  # -0.0 + 0.0 is 0.0
+
+
 def seal(head: Head, rows: Iterable[dict]) -> None:
-    """Give each row its place in the chain and its hash, advancing the head."""
+    """Give each row its settled values, its place in the chain and its hash, advancing the head."""
     for row in rows:
+        settle_values(row)
         head.seq += 1
         row["seq"] = head.seq
         row["prev_hash"] = head.hash
