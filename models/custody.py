@@ -104,17 +104,17 @@ SCAN_ACTIONS = ("accept", "pickup", "handover", "receive", "unbag", "report_miss
 UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def unstorable(text: str, where: str) -> PydanticCustomError | None:
+def unstorable(text: str, field: str) -> PydanticCustomError | None:
     """Why `text` cannot enter the ledger, or None."""
     bad = None if text.isprintable() else UNSTORABLE.search(text)  # printable: the usual case, and the fast test
     if bad is None:
         return None
-    return PydanticCustomError("unstorable_text", "{where} có ký tự U+{char} (ký tự điều khiển hoặc mã không hợp lệ), "
-                               "không thể ghi vào sổ giao nhận", {"where": where, "char": f"{ord(bad.group()):04X}"})
+    return PydanticCustomError("unstorable_text", "trường {field} có ký tự U+{char} (ký tự điều khiển hoặc mã không "
+                               "hợp lệ), không thể ghi vào sổ giao nhận", {"field": field, "char": f"{ord(bad.group()):04X}"})
 
 
 def storable_note(note: str) -> str:
-    if (error := unstorable(note, "ghi chú")) is not None:
+    if (error := unstorable(note, "note")) is not None:
         raise error
     return note
 
@@ -122,27 +122,26 @@ def storable_note(note: str) -> str:
 def storable_evidence(evidence: dict[str, Any] | None) -> dict[str, Any] | None:
     """Evidence whose every key and text can be stored as it is hashed, and whose numbers are finite."""
     if evidence:
-        _check_evidence(evidence, "")
+        _check_evidence(evidence, "evidence")
     return evidence
 
 
-def _check_evidence(value: object, path: str) -> None:
+def _check_evidence(value: object, field: str) -> None:
     if isinstance(value, str):
-        if (error := unstorable(value, f"mục {path}")) is not None:
+        if (error := unstorable(value, field)) is not None:
             raise error
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise PydanticCustomError("not_finite", "mục {path} phải là số hữu hạn (không nhận NaN hay vô cực)",
-                                      {"path": path})
+            raise PydanticCustomError("not_finite", "trường {field} phải là số hữu hạn (không nhận NaN hay vô cực)",
+                                      {"field": field})
     elif isinstance(value, dict):
         for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and (error := unstorable(key, f"tên mục {where}")) is not None:
+            if isinstance(key, str) and (error := unstorable(key, field)) is not None:
                 raise error
-            _check_evidence(item, where)
+            _check_evidence(item, f"{field}.{key}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_evidence(item, f"{path}[{i}]")
+            _check_evidence(item, f"{field}[{i}]")
 
 
 def in_utc(at: datetime) -> datetime:
@@ -151,7 +150,8 @@ def in_utc(at: datetime) -> datetime:
     try:
         return at.astimezone(UTC)
     except OverflowError:
-        raise PydanticCustomError("time_out_of_range", "thời điểm nằm ngoài khoảng năm 1–9999 khi đổi sang giờ UTC") from None
+        raise PydanticCustomError("time_out_of_range", "thời điểm {field} nằm ngoài khoảng năm 1–9999 khi đổi sang giờ "
+                                  "UTC", {"field": "at"}) from None
 
 
 class ScanIn(BaseModel):

@@ -63,11 +63,16 @@ def test_unstorable_text_is_refused_naming_the_field_and_the_rest_is_stored(app,
                    make.scan(codes[2], "accept", site="TTHCC", note="dòng 1\ndòng 2\tcột"),
                    make.scan(codes[3], "accept", site="TTHCC", note="mã\u0085lạ"))
     assert [r["status"] for r in results] == ["rejected", "rejected", "accepted", "rejected"]
-    assert "ghi chú" in results[0]["error"]["message"] and "U+0000" in results[0]["error"]["message"]
-    assert "recipient_name" in results[1]["error"]["message"] and "U+0007" in results[1]["error"]["message"]
-    assert "U+0085" in results[3]["error"]["message"]
+    assert results[0]["error"]["message"] == ("Lần quét không hợp lệ: trường note có ký tự U+0000 (ký tự điều khiển "
+                                              "hoặc mã không hợp lệ), không thể ghi vào sổ giao nhận")
+    assert "trường evidence.recipient_name có ký tự U+0007" in results[1]["error"]["message"]
+    assert "trường note có ký tự U+0085" in results[3]["error"]["message"]
     assert make.parcel_row(codes[0]).state == "created" and make.parcel_row(codes[2]).state == "at_site"
     assert verified(app).count == 1
+    again = client.post("/api/v1/scans", json={"scans": [make.scan(codes[0], "accept", note="\x00")]},
+                        headers={**make.token("ntha"), "Accept-Language": "en"}).get_json()["results"][0]
+    assert again["error"]["message"] == ("Invalid scan: field note holds the character U+0000 (a control character "
+                                         "or an invalid code), which cannot be written into the custody ledger")
 
 
 def test_numbers_that_are_not_finite_are_refused(app, client, make):
@@ -78,14 +83,14 @@ def test_numbers_that_are_not_finite_are_refused(app, client, make):
         response = client.post("/api/v1/scans", data=body % (scan["id"], scan["label"], scan["at"], field),
                                content_type="application/json", headers=make.token("ntha"))
         [result] = response.get_json()["results"]
-        assert result["status"] == "rejected", field
+        assert result["status"] == "rejected" and "phải là số hữu hạn" in result["error"]["message"], result
     assert make.parcel_row(code).state == "created"
 
 
 def test_a_time_with_no_utc_form_is_refused_not_a_server_error(client, make):
     code = make.parcel(accepted=False)
     [result] = post(client, make, {**make.scan(code, "accept", site="TTHCC"), "at": "0001-01-01T00:00:00+07:00"})
-    assert result["status"] == "rejected" and "UTC" in result["error"]["message"]
+    assert result["status"] == "rejected" and "thời điểm at nằm ngoài khoảng năm 1–9999" in result["error"]["message"]
 
 
 def test_a_row_is_settled_before_it_is_hashed():
