@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 from pydantic_core import PydanticCustomError
-from sqlalchemy import BigInteger, Index, String, Text, text
+from sqlalchemy import BigInteger, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
@@ -83,6 +83,17 @@ class DeliveryOtp(SQLModel, table=True):
     issued_at: datetime = Field(sa_type=utc())
     wrong_tries: int = 0  # five lock the code until a new one is issued
     failed_attempts: int = 0  # delivery attempts that failed; after two the parcel goes back
+
+
+class LedgerCheckpoint(SQLModel, table=True):
+    """A signed checkpoint of the chain head (count + head hash + time). Append-only, like the events;
+    the signing key is never in the database, and a copy of the note is kept outside it."""
+
+    __tablename__ = "ledger_checkpoint"
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))  # how many events it saw
+    hash: str = Field(max_length=64)  # the hash of event `seq`, the head it signed
+    made_at: datetime = Field(sa_type=utc())
+    note: str = Field(sa_type=Text)  # the signed note, as written to the checkpoint file
 
 
 class ChainHead(SQLModel, table=True):
