@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from postal import accounts, checkpoints, db, delivery, demo, ledger, notifications, runs, scheduler, watch
+from postal import accounts, audit, checkpoints, db, delivery, demo, ledger, notifications, runs, scheduler, watch
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import Settings
 from postal.errors import PostalError
@@ -109,8 +109,9 @@ def seed_with_progress(session, settings: Settings) -> dict[str, int]:
 @click.option("--verifier-key", default=None,
               help="The public key the checkpoints are checked with (see `postal ledger public-key`); by default "
                    "POSTAL_LEDGER_VERIFIER_KEY, else the signing key's.")
+@click.option("--state", "with_state", is_flag=True, help="Also check each parcel's row against its last event.")
 @click.pass_obj
-def verify_ledger(settings: Settings, checkpoint_file: Path | None, verifier_key: str | None) -> None:
+def verify_ledger(settings: Settings, checkpoint_file: Path | None, verifier_key: str | None, with_state: bool) -> None:
     """Recompute the custody hash chain and check that it still holds every signed checkpoint, in the database
     and in the checkpoint file; exit 1 naming the first bad event or the checkpoint it lost."""
     files = [checkpoint_file] if checkpoint_file else [p for p in [settings.ledger_checkpoint_file] if p.exists()]
@@ -126,7 +127,11 @@ def verify_ledger(settings: Settings, checkpoint_file: Path | None, verifier_key
                                        f"— {report.reason}")
         if report.reason:
             raise click.ClickException(f"ledger broken: {report.reason}")
-    click.echo(f"{report.count} events intact; " + anchorage(report))
+        state = audit.check_parcels(session, report.parcels) if with_state else None
+    if state is not None and state.code is not None:
+        raise click.ClickException(f"parcel {state.code} does not match the ledger: {state.reason}")
+    summary = f"{report.count} events intact; " + anchorage(report)
+    click.echo(summary + (f"; {state.count} parcels match their last event" if state is not None else ""))
 
 
 def anchorage(report: ledger.Verification) -> str:
