@@ -121,7 +121,8 @@ def unstorable(text: str, field: str) -> PydanticCustomError | None:
     if bad is None:
         return None
     return PydanticCustomError("unstorable_text", "trường {field} có ký tự U+{char} (ký tự điều khiển hoặc mã không "
-                               "hợp lệ), không thể ghi vào sổ giao nhận", {"field": field, "char": f"{ord(bad.group()):04X}"})
+                               "hợp lệ), không thể ghi vào sổ giao nhận",
+                               {"field": field, "char": f"{ord(bad.group()):04X}"})
 
 
 def storable_note(note: str) -> str:

@@ -85,7 +85,8 @@ def _disagreement(row, last_hash: str | None, sites: dict[int, str], users: dict
         return f"it is {state}, but its last event ({action}) leaves it {after}"
     held_by = holder_text(state, sites.get(site, site) if site is not None else None, users.get(user, user))
     if held_by != row["to_holder"]:
-        return f"its row says it is held by {held_by or 'nobody'}, its last event hands it to {row['to_holder'] or 'nobody'}"
+        return (f"its row says it is held by {held_by or 'nobody'}, "
+                f"its last event hands it to {row['to_holder'] or 'nobody'}")
     if state in (*WITH_COURIER, ParcelState.DELIVERED) and site is not None:
         return f"it is {state}, yet a site ({sites.get(site, site)}) is named as its holder"
     if state in (ParcelState.AT_SITE, ParcelState.DELIVERED) and user is not None:

@@ -256,7 +256,8 @@ def take(session: Session, settings: Settings, now: datetime, also: Path | None 
                 check_contained(session, before, before.anchor(str(path)).label)
     except CheckpointError as err:
         session.rollback()
-        raise CheckpointError(f"{err}; nothing signed, no file overwritten (run postal verify-ledger)") from None
+        raise CheckpointError(f"{err}; nothing signed, no file overwritten (run postal verify-ledger; a ledger "
+                              "started anew needs its old checkpoint file moved away)") from None
     new = last is None or (last.seq, last.hash) != (head.seq, head.hash)
     checkpoint = sign(settings, head.seq, head.hash, now) if new else last
     if new:
