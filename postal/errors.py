@@ -133,10 +133,12 @@ class InvalidScan(ScanRejected):
         return cls(detail=Phrase(wording, **{"field": where, **error.get("ctx", {})}))
 
 
-# What the ledger cannot keep as it would hash it (models/custody.py refuses it: error type -> wording).
+# What the ledger cannot keep as it would hash it (models/custody.py and pydantic refuse it): error type -> wording.
 UNKEPT = {
     "unstorable_text": N_("trường %(field)s có ký tự U+%(char)s (ký tự điều khiển hoặc mã không hợp lệ), "
                           "không thể ghi vào sổ giao nhận"),
+    "string_unicode": N_("trường %(field)s có mã lẻ của một cặp UTF-16 (ký tự bị cắt đôi), không thể ghi vào sổ "
+                         "giao nhận"),
     "not_finite": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
     "finite_number": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
     "time_out_of_range": N_("thời điểm %(field)s nằm ngoài khoảng năm 1–9999 khi đổi sang giờ UTC"),

@@ -150,3 +150,23 @@ def test_any_accepted_scan_verifies_after_the_round_trip(app, client, make, data
     assert result["status"] == "accepted", result
     report = verified(app)
     assert report.reason == "" and report.first_bad is None, report
+
+
+def test_a_note_cut_inside_an_emoji_is_refused_alone(app, client, make):
+    """A device that cut a note in the middle of a surrogate pair sends a lone surrogate escape: valid to
+    JavaScript's JSON.stringify, not UTF-8. That scan is refused; the rest of the batch is stored."""
+    cut, whole = make.parcel(accepted=False), make.parcel(accepted=False)
+    first, second = make.scan(cut, "accept", site="TTHCC"), make.scan(whole, "accept", site="TTHCC", note="🙂")
+    body = ('{"scans": [{"id": "%s", "label": "%s", "action": "accept", "site": "TTHCC", "at": "%s", '
+            '"note": "h\\u1ed3 s\\u01a1 \\ud83d"}, %s]}') % (first["id"], first["label"], first["at"],
+                                                           __import__("json").dumps(second))
+    response = client.post("/api/v1/scans", data=body.encode(), content_type="application/json",
+                           headers=make.token("ntha"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    refused, stored_ = response.get_json()["results"]
+    assert refused["status"] == "rejected" and "trường note có mã lẻ của một cặp UTF-16" in refused["error"]["message"]
+    assert stored_["status"] == "accepted" and stored(app, whole).note == "🙂"
+    assert verified(app).reason == ""
+    broken = client.post("/api/v1/scans", data=b'{"scans": [', content_type="application/json",
+                         headers=make.token("ntha"))
+    assert broken.status_code == 400  # not JSON at all: still the whole request's error
