@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -84,6 +85,7 @@ def _disagreement(row, last_hash: str | None, sites: dict[int, str], users: dict
         after = " or ".join(sorted(STATES_AFTER.get(action, ()))) or "in no parcel state"
         return f"it is {state}, but its last event ({action}) leaves it {after}"
     held_by = holder_text(state, sites.get(site, site) if site is not None else None, users.get(user, user))
+    held_by = unicodedata.normalize("NFC", held_by)  # as the ledger keeps it
     if held_by != row["to_holder"]:
         return (f"its row says it is held by {held_by or 'nobody'}, "
                 f"its last event hands it to {row['to_holder'] or 'nobody'}")
