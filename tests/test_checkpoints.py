@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import sqlite3
 from hashlib import sha256
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -183,7 +182,7 @@ def test_an_emptied_ledger_fails_against_the_file_outside_the_database(app, make
     cut_back_to(app, 0)  # every event and every checkpoint kept in the database
     result = verify(app)
     assert result.exit_code == 1
-    assert f"the chain has 0 events, the checkpoint of" in result.output and str(checkpoint_file) in result.output
+    assert "the chain has 0 events, the checkpoint of" in result.output and str(checkpoint_file) in result.output
 
 
 def test_a_database_restored_from_an_older_copy_fails_and_is_not_signed_over(app, make, checkpoint_file, tmp_path):
