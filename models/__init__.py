@@ -2,7 +2,7 @@
 
 from models.accounts import ApiToken, User
 from models.alerts import Alert
-from models.custody import Bag, ChainHead, CustodyEvent, DeliveryOtp
+from models.custody import Bag, ChainHead, CustodyEvent, DeliveryOtp, LedgerCheckpoint
 from models.delivery import DeliveryKind, DeliveryRequest, DeliveryState, DeliveryStop, GeocodeCache, GeocodeSource, SlotPeriod
 from models.dossiers import ApologySlip, Dossier, Parcel
 from models.enums import (
@@ -24,7 +24,8 @@ from models.sites import Site, SitePublic
 
 __all__ = [
     "Action", "Alert", "ApologySlip", "AlertKind", "AlertState", "ApiToken", "Bag", "BagState", "ChainHead",
-    "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "ManifestEntry", "Parcel", "ParcelState", "ReturnMethod", "Role",
+    "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "LedgerCheckpoint", "ManifestEntry", "Parcel", "ParcelState",
+    "ReturnMethod", "Role",
     "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerJob",
     "Severity", "Site", "SiteKind", "SitePublic", "User",
     "Channel", "OutboxMessage", "OutboxState",

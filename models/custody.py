@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 from pydantic import Field as PydanticField
-from sqlalchemy import BigInteger, Index, String, Text, text
+from pydantic_core import PydanticCustomError
+from sqlalchemy import BigInteger, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
@@ -82,6 +85,17 @@ class DeliveryOtp(SQLModel, table=True):
     failed_attempts: int = 0  # delivery attempts that failed; after two the parcel goes back
 
 
+class LedgerCheckpoint(SQLModel, table=True):
+    """A signed checkpoint of the chain head (count + head hash + time). Append-only, like the events;
+    the signing key is never in the database, and a copy of the note is kept outside it."""
+
+    __tablename__ = "ledger_checkpoint"
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))  # how many events it saw
+    hash: str = Field(max_length=64)  # the hash of event `seq`, the head it signed
+    made_at: datetime = Field(sa_type=utc())
+    note: str = Field(sa_type=Text)  # the signed note, as written to the checkpoint file
+
+
 class ChainHead(SQLModel, table=True):
     """The single row a writer locks for its whole transaction: one lock per batch."""
 
@@ -95,6 +109,63 @@ SCAN_ACTIONS = ("accept", "pickup", "handover", "receive", "unbag", "report_miss
                 "deliver", "attempt_failed")
 
 
+# Characters no ledger text may hold: each engine would store or refuse them differently (PostgreSQL refuses
+# NUL; lone surrogates are not UTF-8 at all), and control characters have no place in a note. Tab, newline
+# and carriage return stay allowed.
+UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unstorable(text: str, field: str) -> PydanticCustomError | None:
+    """Why `text` cannot enter the ledger, or None."""
+    bad = None if text.isprintable() else UNSTORABLE.search(text)  # printable: the usual case, and the fast test
+    if bad is None:
+        return None
+    return PydanticCustomError("unstorable_text", "trường {field} có ký tự U+{char} (ký tự điều khiển hoặc mã không "
+                               "hợp lệ), không thể ghi vào sổ giao nhận",
+                               {"field": field, "char": f"{ord(bad.group()):04X}"})
+
+
+def storable_note(note: str) -> str:
+    if (error := unstorable(note, "note")) is not None:
+        raise error
+    return note
+
+
+def storable_evidence(evidence: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Evidence whose every key and text can be stored as it is hashed, and whose numbers are finite."""
+    if evidence:
+        _check_evidence(evidence, "evidence")
+    return evidence
+
+
+def _check_evidence(value: object, field: str) -> None:
+    if isinstance(value, str):
+        if (error := unstorable(value, field)) is not None:
+            raise error
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise PydanticCustomError("not_finite", "trường {field} phải là số hữu hạn (không nhận NaN hay vô cực)",
+                                      {"field": field})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and (error := unstorable(key, field)) is not None:
+                raise error
+            _check_evidence(item, f"{field}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_evidence(item, f"{field}[{i}]")
+
+
+def in_utc(at: datetime) -> datetime:
+    """UTC from here on: the offset object pydantic parses is slow to ask, and every scan's time is compared,
+    stored and hashed. A time at the very edge of the calendar has no UTC form."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("time_out_of_range", "thời điểm {field} nằm ngoài khoảng năm 1–9999 khi đổi sang giờ "
+                                  "UTC", {"field": "at"}) from None
+
+
 class ScanIn(BaseModel):
     """One scan as a device sends it."""
 
@@ -105,12 +176,11 @@ class ScanIn(BaseModel):
                     "deliver", "attempt_failed"]
     site: str | None = PydanticField(default=None, max_length=32)
     run: int | None = None
-    at: Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(UTC))]  # UTC from here on: the
-    # offset object pydantic parses is slow to ask, and every scan's time is compared, stored and hashed
-    lat: float | None = PydanticField(default=None, ge=-90, le=90)
-    lon: float | None = PydanticField(default=None, ge=-180, le=180)
-    note: str = PydanticField(default="", max_length=1000)
-    evidence: dict[str, Any] | None = None
+    at: Annotated[AwareDatetime, AfterValidator(in_utc)]
+    lat: float | None = PydanticField(default=None, ge=-90, le=90, allow_inf_nan=False)
+    lon: float | None = PydanticField(default=None, ge=-180, le=180, allow_inf_nan=False)
+    note: Annotated[str, AfterValidator(storable_note)] = PydanticField(default="", max_length=1000)
+    evidence: Annotated[dict[str, Any] | None, AfterValidator(storable_evidence)] = None
 
 
 class ScanBatchIn(BaseModel):

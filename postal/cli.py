@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import signal
 from datetime import date, datetime
+from pathlib import Path
 
 import click
 from tqdm import tqdm
 
 from models import Role
-from postal import accounts, db, delivery, demo, ledger, notifications, runs, scheduler, watch
+from postal import accounts, audit, checkpoints, db, delivery, demo, ledger, notifications, runs, scheduler, watch
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import Settings
 from postal.errors import PostalError
@@ -104,15 +105,73 @@ def seed_with_progress(session, settings: Settings) -> dict[str, int]:
 
 
 @cli.command("verify-ledger")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A checkpoint file kept elsewhere; by default the installation's own, when it exists.")
+@click.option("--verifier-key", default=None,
+              help="The public key the checkpoints are checked with (see `postal ledger public-key`); by default "
+                   "POSTAL_LEDGER_VERIFIER_KEY, else the signing key's.")
+@click.option("--state", "with_state", is_flag=True, help="Also check each parcel's row against its last event.")
 @click.pass_obj
-def verify_ledger(settings: Settings) -> None:
-    """Recompute the custody hash chain; exit 1 naming the first bad event."""
+def verify_ledger(settings: Settings, checkpoint_file: Path | None, verifier_key: str | None, with_state: bool) -> None:
+    """Recompute the custody hash chain and check that it still holds every signed checkpoint, in the database
+    and in the checkpoint file; exit 1 naming the first bad event or the checkpoint it lost."""
+    files = [checkpoint_file] if checkpoint_file else [p for p in [settings.ledger_checkpoint_file] if p.exists()]
     with db.session_for(settings) as session:
+        try:
+            anchors = checkpoints.anchors(session, checkpoints.verifier_key(settings, verifier_key), files)
+        except checkpoints.CheckpointError as err:
+            raise click.ClickException(f"ledger not verified: {err}") from None
         with tqdm(total=ledger.count_events(session), desc="verifying", unit="event", leave=False) as bar:
-            report = ledger.verify(session, progress=bar.update)
-    if report.first_bad is not None or report.reason:
-        raise click.ClickException(f"ledger broken after {report.count} good events: event {report.first_bad} — {report.reason}")
-    click.echo(f"{report.count} events intact")
+            report = ledger.verify(session, progress=bar.update, anchors=anchors)
+        if report.first_bad is not None:
+            raise click.ClickException(f"ledger broken after {report.count} good events: event {report.first_bad} "
+                                       f"— {report.reason}")
+        if report.reason:
+            raise click.ClickException(f"ledger broken: {report.reason}")
+        state = audit.check_parcels(session, report.parcels) if with_state else None
+    if state is not None and state.code is not None:
+        raise click.ClickException(f"parcel {state.code} does not match the ledger: {state.reason}")
+    summary = f"{report.count} events intact; " + anchorage(report)
+    click.echo(summary + (f"; {state.count} parcels match their last event" if state is not None else ""))
+
+
+def anchorage(report: ledger.Verification) -> str:
+    if report.anchor is None:
+        return "not anchored: no checkpoint yet (`postal ledger checkpoint` signs one)"
+    anchor = report.anchor
+    return f"anchored by {anchor.label} ({anchor.seq} events); {report.count - anchor.seq} events since"
+
+
+@cli.group("ledger")
+def ledger_group() -> None:
+    """Signed checkpoints of the custody chain."""
+
+
+@ledger_group.command("checkpoint")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the checkpoint to this file: a small text an auditor keeps elsewhere.")
+@click.pass_obj
+def ledger_checkpoint(settings: Settings, output: Path | None) -> None:
+    """Sign the chain head now: kept in the database and written to the checkpoint file (the scheduler does
+    it every minute); refused when the chain no longer holds an earlier checkpoint."""
+    with db.session_for(settings) as session:
+        try:
+            taken = checkpoints.take(session, settings, utcnow(), also=output)
+        except checkpoints.CheckpointError as err:
+            raise click.ClickException(str(err)) from None
+    done = "signed" if taken.new else "unchanged since the last one, of"
+    click.echo(f"checkpoint of {taken.checkpoint.seq} events {done} {local(taken.checkpoint.made_at):%d/%m/%Y %H:%M}; "
+               f"written to {', '.join(map(str, taken.files))}")
+
+
+@ledger_group.command("public-key")
+@click.pass_obj
+def ledger_public_key(settings: Settings) -> None:
+    """Print the key an auditor verifies checkpoints with (name+keyid+key), to set as POSTAL_LEDGER_VERIFIER_KEY."""
+    try:
+        click.echo(checkpoints.verifier_key(settings).text())
+    except checkpoints.CheckpointError as err:
+        raise click.ClickException(str(err)) from None
 
 
 def moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = f"sqlite:///{ROOT / 'instance' / 'postal.db'}"
@@ -57,6 +63,12 @@ class Settings:
     run_start_window_min: int = 30
     # "cheapest" only for test suites: each hash then costs microseconds instead of ~0.15 s.
     argon2_profile: str = "RFC_9106_LOW_MEMORY"
+    # The ledger's checkpoints: signed with this Ed25519 seed, never stored in the database (None: this
+    # installation only verifies, with the public key below); the origin names the ledger in each one.
+    ledger_key: bytes | None = None
+    ledger_verifier_key: str | None = None
+    ledger_origin: str = "hoso-buudien/22"
+    ledger_checkpoint_file: Path = ROOT / "instance" / "ledger.checkpoint"
     development: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -91,6 +103,7 @@ class Settings:
             max_scan_age_days=int(env.get("POSTAL_MAX_SCAN_AGE_DAYS", "30")),
             run_start_window_min=int(env.get("POSTAL_RUN_START_WINDOW_MIN", "30")),
             argon2_profile=env.get("POSTAL_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
+            **ledger_settings(env, development),
             development=development,
             extra={k: v for k, v in env.items() if k.startswith("POSTAL_")},
         )
@@ -100,6 +113,49 @@ class Settings:
                 if value == DEVELOPMENT_KEY or len(value) < 16:
                     raise ConfigError(f"{name} must be set to a long random value in production")
         return settings
+
+
+def ledger_settings(env: Mapping[str, str], development: bool) -> dict:
+    """The checkpoint settings: key, verifier key, origin and the file kept outside the database."""
+    verifier = env.get("POSTAL_LEDGER_VERIFIER_KEY") or None
+    origin = env.get("POSTAL_LEDGER_ORIGIN") or f"hoso-buudien/{env.get('POSTAL_PROVINCE_CODE', '22')}"
+    if not re.fullmatch(r"[^\s+]+", origin):  # it is also the signing key's name: no spaces, no "+"
+        raise ConfigError(f"POSTAL_LEDGER_ORIGIN {origin!r} must be one word without spaces or '+'")
+    url = normalise_db_url(env.get("DATABASE_URL") or DEFAULT_DB)
+    return {
+        "ledger_key": ledger_seed(env.get("POSTAL_LEDGER_KEY") or None, env.get("POSTAL_SECRET_KEY", DEVELOPMENT_KEY),
+                                  development=development, verifier_only=verifier is not None),
+        "ledger_verifier_key": verifier,
+        "ledger_origin": origin,
+        "ledger_checkpoint_file": Path(env.get("POSTAL_LEDGER_CHECKPOINT_FILE") or default_checkpoint_file(url)),
+    }
+
+
+def ledger_seed(text: str | None, secret_key: str, *, development: bool, verifier_only: bool) -> bytes | None:
+    """The 32-byte Ed25519 seed of POSTAL_LEDGER_KEY (base64); in development one derived from the secret key."""
+    if text is None:
+        if development:
+            return hashlib.sha256(b"postal ledger checkpoints\n" + secret_key.encode()).digest()
+        if verifier_only:
+            return None
+        raise ConfigError("POSTAL_LEDGER_KEY (base64 of a random 32-byte Ed25519 seed) must be set in production, "
+                          "or POSTAL_LEDGER_VERIFIER_KEY on a machine that only verifies")
+    try:
+        seed = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        seed = b""
+    if len(seed) != 32:
+        raise ConfigError("POSTAL_LEDGER_KEY must be the base64 of a 32-byte Ed25519 seed")
+    return seed
+
+
+def default_checkpoint_file(database_url: str) -> Path:
+    """Beside the SQLite file (`<file>.checkpoint`); for a server database, instance/ledger.checkpoint."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        return path.with_name(path.name + ".checkpoint")
+    return ROOT / "instance" / "ledger.checkpoint"
 
 
 def normalise_db_url(url: str) -> str:

@@ -24,33 +24,32 @@ from postal.config import Settings
 WRITE = {"postal_write": True}
 WRITE_WAIT_S = 30  # how long a writer waits for SQLite's write lock before giving up
 
-# Custody events are append-only: the database itself refuses to change or remove one.
-APPEND_ONLY_DDL = {
-    "sqlite": [
-        "CREATE TRIGGER IF NOT EXISTS custody_event_no_update BEFORE UPDATE ON custody_event "
-        "BEGIN SELECT RAISE(ABORT, 'custody_event is append-only'); END",
-        "CREATE TRIGGER IF NOT EXISTS custody_event_no_delete BEFORE DELETE ON custody_event "
-        "BEGIN SELECT RAISE(ABORT, 'custody_event is append-only'); END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION custody_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'custody_event is append-only'; END $$",
-        "DROP TRIGGER IF EXISTS custody_event_no_change ON custody_event",
-        "CREATE TRIGGER custody_event_no_change BEFORE UPDATE OR DELETE ON custody_event "
-        "FOR EACH ROW EXECUTE FUNCTION custody_event_append_only()",
-        "DROP TRIGGER IF EXISTS custody_event_no_truncate ON custody_event",
-        "CREATE TRIGGER custody_event_no_truncate BEFORE TRUNCATE ON custody_event "
-        "FOR EACH STATEMENT EXECUTE FUNCTION custody_event_append_only()",
-    ],
-}
 
-DROP_APPEND_ONLY_DDL = {
-    "sqlite": ["DROP TRIGGER IF EXISTS custody_event_no_update", "DROP TRIGGER IF EXISTS custody_event_no_delete"],
-    "postgresql": [
-        "DROP TRIGGER IF EXISTS custody_event_no_change ON custody_event",
-        "DROP TRIGGER IF EXISTS custody_event_no_truncate ON custody_event",
-    ],
-}
+def append_only_ddl(table: str) -> dict[str, list[str]]:
+    """Triggers by which the database itself refuses to change or remove a row of `table`, per engine."""
+    refuse, run = f"'{table} is append-only'", f"EXECUTE FUNCTION {table}_append_only()"
+    return {
+        "sqlite": [f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                   f"BEGIN SELECT RAISE(ABORT, {refuse}); END" for op in ("UPDATE", "DELETE")],
+        "postgresql": [
+            f"CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION {refuse}; END $$",
+            *drop_append_only_ddl(table)["postgresql"],
+            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW {run}",
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT {run}",
+        ],
+    }
+
+
+def drop_append_only_ddl(table: str) -> dict[str, list[str]]:
+    return {"sqlite": [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"],
+            "postgresql": [f"DROP TRIGGER IF EXISTS {table}_no_{t} ON {table}" for t in ("change", "truncate")]}
+
+
+# Custody events are append-only: the database itself refuses to change or remove one. So are the
+# checkpoints of their chain (made by a later migration, hence guards of their own).
+APPEND_ONLY_DDL, DROP_APPEND_ONLY_DDL = append_only_ddl("custody_event"), drop_append_only_ddl("custody_event")
+CHECKPOINT_APPEND_ONLY_DDL = append_only_ddl("ledger_checkpoint")
 
 
 _upgrades: weakref.WeakKeyDictionary[Engine, Callable] = weakref.WeakKeyDictionary()
@@ -221,6 +220,8 @@ def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
     with engine.begin() as conn:
         install_guards(conn)
+        for statement in CHECKPOINT_APPEND_ONLY_DDL[conn.dialect.name]:
+            conn.exec_driver_sql(statement)
 
 
 def install_guards(conn) -> None:
@@ -238,6 +239,7 @@ def drop_schema(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP FUNCTION IF EXISTS custody_event_append_only() CASCADE")
+            conn.exec_driver_sql("DROP FUNCTION IF EXISTS ledger_checkpoint_append_only() CASCADE")
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     engine.dispose()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 def N_(text: str) -> str:
     """Mark text for pybabel; routes/ translates it per request."""
@@ -126,6 +129,28 @@ class NotForBags(ScanRejected):
 
 class InvalidScan(ScanRejected):
     status, code, message = 400, "invalid_scan", N_("Lần quét không hợp lệ: %(detail)s")
+
+    @classmethod
+    def of(cls, error: Mapping[str, Any]) -> InvalidScan:
+        """The first error validation found in a scan: a value the ledger cannot keep, in words that translate;
+        any other as pydantic words it, after the field's name."""
+        where = ".".join(str(p) for p in error["loc"])
+        wording = UNKEPT.get(error["type"])
+        if wording is None:
+            return cls(detail=f"{where}: {error['msg']}")
+        return cls(detail=Phrase(wording, **{"field": where, **error.get("ctx", {})}))
+
+
+# What the ledger cannot keep as it would hash it (models/custody.py and pydantic refuse it): error type -> wording.
+UNKEPT = {
+    "unstorable_text": N_("trường %(field)s có ký tự U+%(char)s (ký tự điều khiển hoặc mã không hợp lệ), "
+                          "không thể ghi vào sổ giao nhận"),
+    "string_unicode": N_("trường %(field)s có mã lẻ của một cặp UTF-16 (ký tự bị cắt đôi), không thể ghi vào sổ "
+                         "giao nhận"),
+    "not_finite": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
+    "finite_number": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
+    "time_out_of_range": N_("thời điểm %(field)s nằm ngoài khoảng năm 1–9999 khi đổi sang giờ UTC"),
+}
 
 
 class OtpRequired(ScanRejected):

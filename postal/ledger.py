@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from hashlib import sha256
 from operator import itemgetter
 
@@ -14,8 +16,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models import ChainHead, CustodyEvent
+from models.custody import UNSTORABLE
 from postal import db
-from postal.clock import naive_utc, stamp
+from postal.clock import as_utc, local, naive_utc, stamp
 
 EVENT_TABLE = CustodyEvent.__table__
 HEAD_TABLE = ChainHead.__table__
@@ -84,9 +87,44 @@ def new_row(**fields: object) -> dict:
     return DEFAULTS | fields
 
 
+_COORDINATES = ("lat", "lon")
+_TIMES = ("device_at", "server_at")
+_TEXTS = ("from_holder", "to_holder", "note", "evidence")
+
+
+def settle_values(row: dict) -> None:
+    """Bring a row's values, in place, to the one form both engines store and read back, so what is
+    hashed is what verify reads: floats finite and never -0.0 (SQLite reads it back as 0.0), times aware
+    UTC (both engines keep microseconds, and every year Python has), text NFC. The hot path: a value
+    already in that form costs one test."""
+    for name in _COORDINATES:
+        value = row[name]
+        # A non-zero finite float is settled already (x - x is nan for inf and nan).
+        if value is not None and not (type(value) is float and value and value - value == 0.0):
+            row[name] = _coordinate(name, value)
+    for name in _TIMES:
+        value = row[name]
+        if value.tzinfo is not UTC:
+            row[name] = as_utc(value)  # naive: UTC already, as everywhere in the service
+    for name in _TEXTS:
+        value = row[name]
+        if not value.isascii():
+            value = row[name] = unicodedata.normalize("NFC", value)
+        if not value.isprintable() and UNSTORABLE.search(value):  # refused when the scan was validated
+            raise ValueError(f"{name} {value!r} cannot be stored as it would be hashed")
+
+
+def _coordinate(name: str, value: object) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} = {value!r}: the ledger keeps finite numbers only")
+    return number + 0.0  # -0.0 + 0.0 is 0.0
+
+
 def seal(head: Head, rows: Iterable[dict]) -> None:
-    """Give each row its place in the chain and its hash, advancing the head."""
+    """Give each row its settled values, its place in the chain and its hash, advancing the head."""
     for row in rows:
+        settle_values(row)
         head.seq += 1
         row["seq"] = head.seq
         row["prev_hash"] = head.hash
@@ -137,6 +175,21 @@ def write(session: Session, head: Head, rows: list[dict]) -> None:
     db.raw(session, "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (head.seq, head.hash))
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """What a signed checkpoint says: event `seq` of the chain has this hash (0: the empty chain)."""
+
+    seq: int
+    hash: str
+    made_at: datetime
+    where: str = ""  # the file it was read from; "" when kept in the database
+
+    @property
+    def label(self) -> str:
+        label = f"the checkpoint of {local(self.made_at):%d/%m/%Y %H:%M}"
+        return f"{label} in {self.where}" if self.where else label
+
+
 @dataclass
 class Verification:
     """What verify found."""
@@ -144,10 +197,40 @@ class Verification:
     count: int
     first_bad: uuid.UUID | None = None
     reason: str = ""
+    anchor: Anchor | None = None  # the furthest checkpoint the chain was found to contain
+    parcels: dict[int, str] = field(default_factory=dict)  # each parcel's last event hash, as the chain says
 
 
-def verify(session: Session, progress: Callable[[int], None] | None = None) -> Verification:
-    """Recompute the chain from the first event; stop at the first one that does not fit."""
+def _misfit(row, count: int, expected_prev: str, parcel_last: dict[int, str]) -> str:
+    """Why an event does not fit where it stands in the chain ("" when it does)."""
+    if row["seq"] != count:
+        return f"sequence {row['seq']} where {count} was expected (an event is missing)"
+    if row["prev_hash"] != expected_prev:
+        return "prev_hash does not match the event before it"
+    if event_hash(row["prev_hash"], dict(row)) != row["hash"]:
+        return "its content does not match its hash (edited after it was written)"
+    if row["parcel_id"] is not None and row["parcel_prev_hash"] != parcel_last.get(row["parcel_id"], ""):
+        return "parcel_prev_hash does not match the parcel's previous event"
+    return ""
+
+
+def _rewritten(seq: int, anchor: Anchor, held: Anchor | None) -> str:
+    reason = f"event {seq}'s hash differs from the one {anchor.label} signed: the chain was rewritten"
+    return f"{reason} after event {held.seq} (where it still matches {held.label})" if held else reason
+
+
+def verify(session: Session, progress: Callable[[int], None] | None = None,
+           anchors: Iterable[Anchor] = ()) -> Verification:
+    """Recompute the chain from the first event; stop at the first one that does not fit or whose hash differs
+    from a signed checkpoint's. Then no checkpoint may have seen more events than the chain still has."""
+    pending: dict[int, list[Anchor]] = {}
+    for anchor in anchors:
+        pending.setdefault(anchor.seq, []).append(anchor)
+    held: Anchor | None = None
+    for anchor in pending.pop(0, []):
+        if anchor.hash != GENESIS:
+            return Verification(0, None, _rewritten(0, anchor, None))
+        held = anchor
     expected_prev = GENESIS
     parcel_last: dict[int, str] = {}
     count = 0
@@ -156,28 +239,36 @@ def verify(session: Session, progress: Callable[[int], None] | None = None) -> V
         count += 1
         if progress and count % 1000 == 0:
             progress(1000)
-        reason = ""
-        if row["seq"] != count:
-            reason = f"sequence {row['seq']} where {count} was expected (an event is missing)"
-        elif row["prev_hash"] != expected_prev:
-            reason = "prev_hash does not match the event before it"
-        elif event_hash(row["prev_hash"], dict(row)) != row["hash"]:
-            reason = "its content does not match its hash (edited after it was written)"
-        elif row["parcel_id"] is not None and row["parcel_prev_hash"] != parcel_last.get(row["parcel_id"], ""):
-            reason = "parcel_prev_hash does not match the parcel's previous event"
-        if reason:
-            return Verification(count - 1, row["id"], reason)
+        if reason := _misfit(row, count, expected_prev, parcel_last):
+            return Verification(count - 1, row["id"], reason, held)
+        if pending and count in pending:
+            for anchor in pending.pop(count):
+                if anchor.hash != row["hash"]:
+                    return Verification(count - 1, None, _rewritten(count, anchor, held), held)
+                held = anchor
         expected_prev = row["hash"]
         if row["parcel_id"] is not None:
             parcel_last[row["parcel_id"]] = row["hash"]
     if progress:
         progress(count % 1000)
+    if pending:
+        lost = pending[max(pending)][0]
+        return Verification(count, None, f"the chain has {count} events, {lost.label} saw {lost.seq}: "
+                                         "events were removed or the database was rolled back", held)
     head = session.execute(select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash)).one()
     if (head.seq, head.hash) != (count, expected_prev):
-        return Verification(count, None, f"the chain head ({head.seq}) does not match the last event ({count})")
-    return Verification(count)
+        return Verification(count, None, f"the chain head ({head.seq}) does not match the last event ({count})", held)
+    return Verification(count, anchor=held, parcels=parcel_last)
 
 
 def count_events(session: Session) -> int:
     """How many events the chain head says there are."""
     return session.execute(select(HEAD_TABLE.c.seq)).scalar_one()
+
+
+def hash_at(session: Session, seq: int) -> str | None:
+    """The hash of the chain's event `seq` (0: the empty chain's), or None when there is no such event."""
+    if seq == 0:
+        return GENESIS
+    row = db.raw(session, "SELECT hash FROM custody_event WHERE seq = ?", (seq,)).first()
+    return row[0] if row else None

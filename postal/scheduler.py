@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from postal import db, delivery, notifications, runs, watch
+from postal import checkpoints, db, delivery, notifications, runs, watch
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import Settings
 from postal.workdays import DEFAULT_CALENDAR
@@ -104,6 +104,21 @@ def sweep_alerts(key: str) -> int:
     return opened
 
 
+def checkpoint_ledger(key: str) -> int:
+    """Sign the chain head and write it outside the database (every minute; `postal ledger checkpoint` does
+    the same). A chain that no longer holds an earlier checkpoint is logged, and nothing is signed over it."""
+    settings, now = _settings[key], utcnow()
+    with db.session_for(settings) as session:
+        try:
+            taken = checkpoints.take(session, settings, now)
+        except checkpoints.CheckpointError as err:
+            log.error("ledger checkpoint refused: %s", err)
+            return 0
+    if taken.new:
+        log.info("ledger checkpoint of %d events", taken.checkpoint.seq)
+    return taken.checkpoint.seq
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A job as the leader registers it; `func` is a "module:function" reference, stored as text."""
@@ -123,6 +138,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("notify", "postal.scheduler:send_notifications", "interval", {"minutes": 1}, at_start=True),
     JobSpec("sweep", "postal.scheduler:sweep_alerts", "interval", {"minutes": 1}, at_start=True),
     JobSpec("deliveries", "postal.scheduler:plan_deliveries", "interval", {"minutes": 5}, at_start=True),
+    JobSpec("ledger-checkpoint", "postal.scheduler:checkpoint_ledger", "interval", {"minutes": 1}, at_start=True),
 )
 
 

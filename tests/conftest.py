@@ -39,6 +39,15 @@ def compiled_translations() -> None:
                    check=True, capture_output=True)
 
 
+@pytest.fixture(autouse=True)
+def checkpoint_file(tmp_path, monkeypatch) -> Path:
+    """Each test's own checkpoint file (the default for PostgreSQL is one per checkout), in the environment
+    so the CLI and the processes a test starts see it too."""
+    path = tmp_path / "ledger.checkpoint"
+    monkeypatch.setenv("POSTAL_LEDGER_CHECKPOINT_FILE", str(path))
+    return path
+
+
 @pytest.fixture
 def database_url(tmp_path) -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'postal.db'}"

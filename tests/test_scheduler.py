@@ -95,10 +95,10 @@ def test_the_real_jobs_live_in_the_database_and_generate_runs(app, database_url,
             with runner.engine.connect() as conn:  # a fresh snapshot each time
                 return conn.execute(select(func.count()).select_from(model)).scalar_one()
 
-        assert wait_for(lambda: count(SchedulerJob) == 5)
+        assert wait_for(lambda: count(SchedulerJob) == 6)
         with runner.engine.connect() as conn:
             assert set(conn.execute(select(SchedulerJob.id)).scalars()) == {"generate-runs", "freeze-manifests", "notify",
-                                                                            "sweep", "deliveries"}
+                                                                            "sweep", "deliveries", "ledger-checkpoint"}
         # at start the leader catches up: the coming fortnight's working days get their runs
         assert wait_for(lambda: count(Run) >= 5)
     finally:

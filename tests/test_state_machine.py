@@ -10,7 +10,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import func, select
 
 from models import CustodyEvent, Parcel
-from postal import db, ledger
+from postal import audit, db, ledger
 from postal.clock import utcnow
 from routes import create_app
 from tests.conftest import TEST_SETTINGS
@@ -119,7 +119,9 @@ class ScanMachine(RuleBasedStateMachine):
     def chain_intact(self) -> None:
         with db.new_session(self.engine) as s:
             report = ledger.verify(s)
+            state = audit.check_parcels(s, report.parcels)
         assert report.first_bad is None and not report.reason and report.count == self.events()
+        assert state.code is None and state.count == len(self.parcels), state  # each row as its last event says
 
 
 ScanMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=40, deadline=None,

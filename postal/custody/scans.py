@@ -43,10 +43,8 @@ def parse_scans(raw: list[dict | ScanIn]) -> list[ScanIn | Judged]:
         try:
             parsed.append(_scan.validate_python(item))
         except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
             scan_id = item.get("id") if isinstance(item, dict) else None
-            parsed.append(Judged(str(scan_id), "rejected", InvalidScan(detail=f"{where}: {first['msg']}")))
+            parsed.append(Judged(str(scan_id), "rejected", InvalidScan.of(err.errors()[0])))
     return parsed
 
 
