@@ -52,6 +52,9 @@ class Settings:
     max_clock_skew_s: int = 300
     # Offline devices may send scans days later, but not from another season.
     max_scan_age_days: int = 30
+    # Seals the delivery code in the outbox until it is sent (postal/vault.py); empty: derived from the
+    # secret key.
+    outbox_key: str = ""
     # "cheapest" only for test suites: each hash then costs microseconds instead of ~0.15 s.
     argon2_profile: str = "RFC_9106_LOW_MEMORY"
     development: bool = True
@@ -85,6 +88,7 @@ class Settings:
             watch_lookback_days=int(env.get("POSTAL_WATCH_LOOKBACK_DAYS", "7")),
             max_clock_skew_s=int(env.get("POSTAL_MAX_CLOCK_SKEW_S", "300")),
             max_scan_age_days=int(env.get("POSTAL_MAX_SCAN_AGE_DAYS", "30")),
+            outbox_key=env.get("POSTAL_OUTBOX_KEY", ""),
             argon2_profile=env.get("POSTAL_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
             development=development,
             extra={k: v for k, v in env.items() if k.startswith("POSTAL_")},
@@ -94,6 +98,8 @@ class Settings:
                                 ("POSTAL_WEBHOOK_SECRET", settings.webhook_secret)):
                 if value == DEVELOPMENT_KEY or len(value) < 16:
                     raise ConfigError(f"{name} must be set to a long random value in production")
+            if settings.outbox_key and len(settings.outbox_key) < 16:
+                raise ConfigError("POSTAL_OUTBOX_KEY must be a long random value (or unset: derived from the secret key)")
         return settings
 
 

@@ -165,8 +165,8 @@ class Batch:
                 alerts.open_alert(self.session, AlertKind.BAG_MISMATCH, subject_type="bag", subject_id=work.bag_id,
                                   subject_code=work.code, at=self.now, note=work.note)
             elif isinstance(work, SendOtp):
-                notifications.queue_otp(self.session, dossier_id=work.dossier_id, parcel_code=work.parcel_code,
-                                        otp=work.otp, event_id=work.event_id, at=self.now)
+                notifications.queue_otp(self.session, self.settings, dossier_id=work.dossier_id,
+                                        parcel_code=work.parcel_code, otp=work.otp, event_id=work.event_id, at=self.now)
             elif isinstance(work, TellReturned):
                 notifications.queue_returned(self.session, dossier_id=work.dossier_id, parcel_code=work.parcel_code,
                                              event_id=work.event_id, at=self.now)
