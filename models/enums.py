@@ -81,6 +81,7 @@ class AlertKind(StrEnum):
     BAG_MISMATCH = "bag_mismatch"
     DUE_AT_RISK = "due_at_risk"
     OVERDUE = "overdue"
+    PROOF_LOCKED = "proof_locked"  # too many wrong delivery codes or new codes: no code delivers it until resolved
 
 
 class AlertState(StrEnum):

@@ -52,8 +52,15 @@ class Settings:
     max_clock_skew_s: int = 300
     # Offline devices may send scans days later, but not from another season.
     max_scan_age_days: int = 30
-    # Seals the delivery code in the outbox until it is sent (postal/vault.py); empty: derived from the
-    # secret key.
+    # Proof of delivery (postal/custody/proof.py): wrong codes a parcel may be given in all, before its
+    # proof is locked; tries on one code before a new one must be sent; codes sent for one parcel in any
+    # hour and in all. Past any limit the parcel is locked for proof and a supervisor is alerted.
+    otp_wrong_per_parcel: int = 10
+    otp_tries_per_code: int = 5
+    otp_codes_per_hour: int = 3
+    otp_codes_per_parcel: int = 6
+    # Seals the delivery code in the outbox until it is sent (postal/vault.py); empty: derived from
+    # the secret key.
     outbox_key: str = ""
     # "cheapest" only for test suites: each hash then costs microseconds instead of ~0.15 s.
     argon2_profile: str = "RFC_9106_LOW_MEMORY"
@@ -88,6 +95,10 @@ class Settings:
             watch_lookback_days=int(env.get("POSTAL_WATCH_LOOKBACK_DAYS", "7")),
             max_clock_skew_s=int(env.get("POSTAL_MAX_CLOCK_SKEW_S", "300")),
             max_scan_age_days=int(env.get("POSTAL_MAX_SCAN_AGE_DAYS", "30")),
+            otp_wrong_per_parcel=int(env.get("POSTAL_OTP_WRONG_PER_PARCEL", "10")),
+            otp_tries_per_code=int(env.get("POSTAL_OTP_TRIES_PER_CODE", "5")),
+            otp_codes_per_hour=int(env.get("POSTAL_OTP_CODES_PER_HOUR", "3")),
+            otp_codes_per_parcel=int(env.get("POSTAL_OTP_CODES_PER_PARCEL", "6")),
             outbox_key=env.get("POSTAL_OUTBOX_KEY", ""),
             argon2_profile=env.get("POSTAL_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
             development=development,

@@ -35,6 +35,7 @@ ALERT_KINDS = {
     "bag_mismatch": _l("Túi thiếu bì"),
     "due_at_risk": _l("Có nguy cơ trễ hẹn"),
     "overdue": _l("Quá hạn trả kết quả"),
+    "proof_locked": _l("Khoá giao bằng mã OTP"),
 }
 SEVERITIES = {"critical": _l("Nghiêm trọng"), "warning": _l("Cảnh báo"), "info": _l("Thông tin")}
 ALERT_STATES = {"open": _l("Chưa ai nhận xử lý"), "acknowledged": _l("Đang xử lý"), "resolved": _l("Đã đóng")}

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session
 
-from models import Action, AlertKind, Bag, BagState, Dossier, ParcelState
+from models import Action, AlertKind, Bag, BagState, Direction, Dossier, ParcelState
 from models.custody import ScanIn
 from models.moved import Moved, MovedParcel, SiteRef
 from postal import alerts, db, ledger, notifications, runs
@@ -17,7 +17,18 @@ from postal.custody import rules
 from postal.custody.holdings import WITH_COURIER, Holdings
 from postal.custody.proof import Proofs
 from postal.custody import bags
-from postal.custody.values import BagHolding, BagMismatch, ClearLoss, Followup, Holding, OpenLoss, SendOtp, TellReturned
+from postal.custody.values import (
+    BagHolding,
+    BagMismatch,
+    ClearLoss,
+    ClearProofLock,
+    Followup,
+    Holding,
+    OpenLoss,
+    ProofLock,
+    SendOtp,
+    TellReturned,
+)
 from postal.errors import BagSealed, UnknownLabel
 
 BAGS = Bag.__table__
@@ -35,7 +46,7 @@ class Batch:
         self.now = now
         self.head = ledger.lock_head(session)
         self.book = Holdings(session, actor)
-        self.proofs = Proofs(session, settings.secret_key, now)
+        self.proofs = Proofs(session, settings, now, actor)
         self.rows: list[dict] = []
         self.after: list[Followup] = []
         self.returned: dict[int, datetime] = {}  # dossier id -> when its result reached the citizen
@@ -92,8 +103,12 @@ class Batch:
         verdict = rules.judge(self.book, self.actor, scan, h)
         if verdict.otp is not None:
             self.proofs.check(h, verdict.otp)
+        # Within the parcel's budget of codes, or refused (and perhaps locked) before anything moves.
+        code = self.proofs.issue(h) if scan.action == Action.OUT_FOR_DELIVERY else None
         self.scan_move(h, verdict.state, verdict.site, scan, event_id=scan.id, evidence={**verdict.evidence, **extra})
-        self.follow(h, scan)
+        if scan.action == Action.DELIVER and verdict.otp is None and h.direction == Direction.TO_CITIZEN:
+            self.proofs.handed_at_counter(h)  # a clerk's delivery at the counter: papers checked, no code
+        self.follow(h, scan, code)
         return h
 
     def site_for_run(self, scan: ScanIn, code: str) -> SiteRef | None:
@@ -105,11 +120,11 @@ class Batch:
             return None
         return self.book.site(held.holder_site_id)
 
-    def follow(self, h: Holding, scan: ScanIn) -> None:
+    def follow(self, h: Holding, scan: ScanIn, code: str | None = None) -> None:
         """What an accepted parcel scan asks for once the batch is written: codes, alerts, messages."""
         action = Action(scan.action)
         if action == Action.OUT_FOR_DELIVERY:
-            self.after.append(SendOtp(h.dossier_id, h.code, self.proofs.issue(h), scan.id))
+            self.after.append(SendOtp(h.dossier_id, h.code, code, scan.id))
         elif action == Action.ATTEMPT_FAILED and self.proofs.fail_attempt(h):
             h.state = ParcelState.IN_TRANSIT  # now a parcel the courier carries back, like any other
             self.after.append(TellReturned(h.dossier_id, h.code, scan.id))
@@ -150,7 +165,7 @@ class Batch:
     def follow_up(self) -> None:
         """The alert and message work, in the order the scans asked for it; clearings in a row are one query."""
         clear: dict[int, str] = {}
-        for work in [*self.after, None]:
+        for work in [*self.after, *self.proofs.alerts, None]:
             if isinstance(work, ClearLoss):
                 clear[work.parcel_id] = work.note
                 continue
@@ -164,6 +179,12 @@ class Batch:
             elif isinstance(work, BagMismatch):
                 alerts.open_alert(self.session, AlertKind.BAG_MISMATCH, subject_type="bag", subject_id=work.bag_id,
                                   subject_code=work.code, at=self.now, note=work.note)
+            elif isinstance(work, ProofLock):
+                alerts.open_alert(self.session, AlertKind.PROOF_LOCKED, subject_type="parcel", subject_id=work.parcel_id,
+                                  subject_code=work.code, at=self.now, note=work.note)
+            elif isinstance(work, ClearProofLock):
+                alerts.resolve_for(self.session, [AlertKind.PROOF_LOCKED], subject_type="parcel",
+                                   subject_id=work.parcel_id, at=self.now, note=work.note)
             elif isinstance(work, SendOtp):
                 notifications.queue_otp(self.session, self.settings, dossier_id=work.dossier_id,
                                         parcel_code=work.parcel_code, otp=work.otp, event_id=work.event_id, at=self.now)
