@@ -159,3 +159,14 @@ def test_a_locked_parcel_is_handed_over_at_the_counter(client, make):
     [closed] = proof_alerts(client, make, state="resolved")
     assert closed["subject"]["code"] == code and "tại quầy" in closed["note"]
 
+
+def test_a_code_on_any_scan_stays_out_of_the_ledger(client, make):
+    _, code = result_for_home(client, make)
+    make.scan_as("nva", code, "out_for_delivery")
+    otp = otp_sent(make)
+    make.scan_as("nva", code, "attempt_failed", note="Không có ai ở nhà", evidence={"otp": otp, "OTP": otp, "tried": 1})
+    timeline = client.get(f"/api/v1/parcels/{code}", headers=make.token("gs.lan")).get_data(as_text=True)
+    make.fresh()
+    evidence = make.session.execute(select(CustodyEvent.evidence).where(CustodyEvent.action == "attempt_failed")).scalar_one()
+    assert otp not in evidence and '"tried":1' in evidence
+    assert otp not in timeline
