@@ -328,7 +328,7 @@ class Claimed(NamedTuple):
     recipient: str
     subject: str
     body: str
-    secret: str | None  # sealed; opened only to send (Transport.opened)
+    secret: str | None  # sealed; opened only to send (opened())
     dedupe_key: str
     attempts: int
     claimed_until: datetime

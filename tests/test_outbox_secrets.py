@@ -7,11 +7,13 @@ import dataclasses
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, text
 
 from models import OutboxMessage
 from postal import notifications
 from postal.clock import utcnow
+from postal.config import ConfigError, Settings
 from tests.test_delivery import deliver, result_for_home
 from tests.test_notifications import (  # noqa: F401  (fixtures)
     gateway,
@@ -94,3 +96,11 @@ def test_a_code_sealed_under_another_key_is_never_sent_masked(make, session, set
     assert row.state == "failed" and row.secret is None and "key" in row.last_error
     assert not [a for a in gateway.on("/sms") if "OTP" in a.json()["text"]]  # the citizen never gets "******"
 
+
+
+def test_production_refuses_a_short_outbox_key():
+    production = {"POSTAL_ENV": "production", "POSTAL_SECRET_KEY": "s" * 32, "POSTAL_LABEL_KEY": "l" * 32}
+    assert Settings.from_env({**production, "POSTAL_OUTBOX_KEY": "o" * 32}).outbox_key == "o" * 32
+    assert Settings.from_env(production).outbox_key == ""  # unset: derived from the secret key
+    with pytest.raises(ConfigError, match="POSTAL_OUTBOX_KEY"):
+        Settings.from_env({**production, "POSTAL_OUTBOX_KEY": "short"})
