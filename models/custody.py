@@ -75,14 +75,21 @@ class CustodyEvent(SQLModel, table=True):
 
 
 class DeliveryOtp(SQLModel, table=True):
-    """The one-time code a citizen gives the courier at the door; only its HMAC is kept."""
+    """The one-time code a citizen gives the courier at the door, and the parcel's budget of codes and
+    guesses; only the code's HMAC is kept."""
 
     __tablename__ = "delivery_otp"
     parcel_id: int = Field(foreign_key="parcel.id", primary_key=True)
-    otp_hash: str = Field(max_length=64)
+    otp_hash: str = Field(max_length=64)  # empty: no live code (a new one must be sent)
     issued_at: datetime = Field(sa_type=utc())
-    wrong_tries: int = 0  # five lock the code until a new one is issued
+    wrong_tries: int = 0  # on the current code; at the per-code limit a new code must be sent
     failed_attempts: int = 0  # delivery attempts that failed; after two the parcel goes back
+    # The parcel's budget since it was last unlocked: a new code never resets these.
+    wrong_total: int = 0  # wrong codes given, whatever code they were meant for
+    codes_sent: int = 0
+    recent_codes: str = Field(default="", sa_type=Text)  # server times (ISO, UTC) of the codes of the last hour
+    # Locked for proof: no code is sent or checked while the proof_locked alert of the parcel is unresolved.
+    locked_at: datetime | None = Field(default=None, sa_type=utc())
 
 
 class LedgerCheckpoint(SQLModel, table=True):

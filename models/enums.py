@@ -84,6 +84,7 @@ class AlertKind(StrEnum):
     DUE_AT_RISK = "due_at_risk"
     OVERDUE = "overdue"
     MISROUTED = "misrouted"  # a handover, receipt or delivery tried somewhere the parcel is not addressed to
+    PROOF_LOCKED = "proof_locked"  # too many wrong delivery codes or new codes: no code delivers it until resolved
 
 
 class AlertState(StrEnum):

@@ -39,6 +39,9 @@ class OutboxMessage(SQLModel, table=True):
     recipient: str = Field(max_length=500)  # a phone number, an e-mail address or a URL
     subject: str = Field(default="", max_length=200)
     body: str = Field(sa_type=Text)  # text, or the exact JSON bytes a webhook signs, as UTF-8
+    # A secret the body must carry (a delivery code), sealed under the outbox key (postal/vault.py); the body
+    # has vault.MASK in its place. Blanked once the message is sent or given up on: never readable at rest.
+    secret: str | None = Field(default=None, sa_type=Text)
     # f"{event}:{channel}:{template}": one event never queues the same message twice; receivers
     # get it as Idempotency-Key, so a resend after a crash can be dropped at their end.
     dedupe_key: str = Field(max_length=200, unique=True)

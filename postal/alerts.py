@@ -24,6 +24,7 @@ SEVERITY = {
     AlertKind.DUE_AT_RISK: Severity.WARNING,
     AlertKind.OVERDUE: Severity.CRITICAL,
     AlertKind.MISROUTED: Severity.CRITICAL,
+    AlertKind.PROOF_LOCKED: Severity.CRITICAL,
 }
 
 
@@ -52,6 +53,14 @@ def open_alert(
                                 Alert.subject_id == subject_id, Alert.state != AlertState.RESOLVED)
         ).scalars().one()
     return alert
+
+
+def has_open(session: Session, kind: AlertKind, *, subject_type: str, subject_id: int) -> bool:
+    """Whether the subject has an unresolved alert of this kind."""
+    return session.execute(
+        select(Alert.id).where(Alert.kind == kind, Alert.subject_type == subject_type, Alert.subject_id == subject_id,
+                               Alert.state != AlertState.RESOLVED).limit(1)
+    ).first() is not None
 
 
 def resolve_for(session: Session, kinds: list[AlertKind], *, subject_type: str, subject_id: int, at: datetime, note: str) -> int:

@@ -61,6 +61,16 @@ class Settings:
     max_scan_age_days: int = 30
     # A run can be started this long before its departure at the earliest (the manifest freezes at the cutoff).
     run_start_window_min: int = 30
+    # Proof of delivery (postal/custody/proof.py): wrong codes a parcel may be given in all, before its
+    # proof is locked; tries on one code before a new one must be sent; codes sent for one parcel in any
+    # hour and in all. Past any limit the parcel is locked for proof and a supervisor is alerted.
+    otp_wrong_per_parcel: int = 10
+    otp_tries_per_code: int = 5
+    otp_codes_per_hour: int = 3
+    otp_codes_per_parcel: int = 6
+    # Seals the delivery code in the outbox until it is sent (postal/vault.py); empty: derived from
+    # the secret key.
+    outbox_key: str = ""
     # "cheapest" only for test suites: each hash then costs microseconds instead of ~0.15 s.
     argon2_profile: str = "RFC_9106_LOW_MEMORY"
     # The ledger's checkpoints: signed with this Ed25519 seed, never stored in the database (None: this
@@ -102,6 +112,11 @@ class Settings:
             max_clock_skew_s=int(env.get("POSTAL_MAX_CLOCK_SKEW_S", "300")),
             max_scan_age_days=int(env.get("POSTAL_MAX_SCAN_AGE_DAYS", "30")),
             run_start_window_min=int(env.get("POSTAL_RUN_START_WINDOW_MIN", "30")),
+            otp_wrong_per_parcel=int(env.get("POSTAL_OTP_WRONG_PER_PARCEL", "10")),
+            otp_tries_per_code=int(env.get("POSTAL_OTP_TRIES_PER_CODE", "5")),
+            otp_codes_per_hour=int(env.get("POSTAL_OTP_CODES_PER_HOUR", "3")),
+            otp_codes_per_parcel=int(env.get("POSTAL_OTP_CODES_PER_PARCEL", "6")),
+            outbox_key=env.get("POSTAL_OUTBOX_KEY", ""),
             argon2_profile=env.get("POSTAL_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
             **ledger_settings(env, development),
             development=development,
@@ -112,6 +127,8 @@ class Settings:
                                 ("POSTAL_WEBHOOK_SECRET", settings.webhook_secret)):
                 if value == DEVELOPMENT_KEY or len(value) < 16:
                     raise ConfigError(f"{name} must be set to a long random value in production")
+            if settings.outbox_key and len(settings.outbox_key) < 16:
+                raise ConfigError("POSTAL_OUTBOX_KEY must be a long random value (or unset: derived from the secret key)")
         return settings
 
 

@@ -162,7 +162,15 @@ class WrongOtp(ScanRejected):
 
 
 class OtpLocked(ScanRejected):
-    status, code, message = 409, "otp_locked", N_("Mã OTP của bì %(parcel)s đã bị khoá sau 5 lần sai: hãy quét “đang giao” để gửi mã mới.")
+    status, code, message = 409, "otp_locked", N_("Bì %(parcel)s chưa có mã OTP còn dùng được (mã đã gửi bị khoá sau nhiều lần sai): hãy quét “đang giao” để gửi mã mới.")
+
+
+class ProofLocked(ScanRejected):
+    """Past the parcel's budget of wrong codes or new codes: only a person can let codes deliver it again."""
+
+    status, code, message = 409, "proof_locked", N_(
+        "Bì %(parcel)s đã bị khoá giao bằng mã OTP (%(why)s). Chỉ giám sát viên mở khoá được, bằng cách đóng cảnh báo "
+        "“khoá giao bằng mã OTP” trên bảng theo dõi; hoặc mang bì về quầy để giao sau khi kiểm tra giấy tờ người nhận.")
 
 
 class NotForDelivery(ScanRejected):

@@ -47,7 +47,7 @@ from sqlmodel import Session
 from models import Direction, OutboxMessage, ParcelState, ReturnMethod
 from models.moved import Moved, SiteRef
 from models.outbox import Channel, OutboxState
-from postal import db, ledger
+from postal import db, ledger, vault
 from postal.clock import as_utc, local, utcnow
 from postal.config import Settings
 from postal.dossiers import latest_parcel, status_of
@@ -80,27 +80,27 @@ class Outgoing(NamedTuple):
 
 
 def queue(session: Session, *, channel: str, recipient: str, subject: str, body: str | dict, dedupe_key: str,
-          at: datetime) -> bool:
+          at: datetime, secret: str | None = None) -> bool:
     """Queue one message in the caller's transaction (the caller commits); False when its dedupe_key
-    was queued before."""
+    was queued before. `secret`: sealed already (vault.seal); the body has vault.MASK where it goes."""
     text = body if isinstance(body, str) else event_json(body)
     when = ledger.db_time(session, at)
-    params = (str(Channel(channel)), recipient, subject, text, dedupe_key, when, when)
+    params = (str(Channel(channel)), recipient, subject, text, secret, dedupe_key, when, when)
     return db.raw(session, QUEUE_SQL + " RETURNING id", params).first() is not None
 
 
 def queue_many(session: Session, messages: Iterable[Outgoing], *, at: datetime) -> None:
     """Queue many messages in one executemany (the caller's transaction); a dedupe_key queued before is skipped."""
     when = ledger.db_time(session, at)
-    rows = [(str(m.channel), m.recipient, m.subject, m.body, m.dedupe_key, when, when) for m in messages]
+    rows = [(str(m.channel), m.recipient, m.subject, m.body, None, m.dedupe_key, when, when) for m in messages]
     if rows:
         db.executemany(session, QUEUE_SQL, rows)
 
 
 # Straight to the driver, as ledger.write does: a scan batch may queue thousands. INSERT … ON CONFLICT DO
 # NOTHING means the same on both engines, and waits for a concurrent insert of the same key to end.
-QUEUE_SQL = ("INSERT INTO outbox_message (channel, recipient, subject, body, dedupe_key, state, attempts, "
-             "next_attempt_at, created_at, last_error) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, '') "
+QUEUE_SQL = ("INSERT INTO outbox_message (channel, recipient, subject, body, secret, dedupe_key, state, attempts, "
+             "next_attempt_at, created_at, last_error) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '') "
              "ON CONFLICT (dedupe_key) DO NOTHING")
 
 
@@ -282,11 +282,13 @@ def status_messages(settings: Settings, sites: Sites, d: _Affected, latest: _Par
     return messages
 
 
-def queue_otp(session: Session, *, dossier_id: int, parcel_code: str, otp: str, event_id, at: datetime) -> bool:
-    """The delivery code, by SMS to the applicant (out_for_delivery); the caller commits."""
+def queue_otp(session: Session, settings: Settings, *, dossier_id: int, parcel_code: str, otp: str, event_id,
+              at: datetime) -> bool:
+    """The delivery code, by SMS to the applicant (out_for_delivery); the caller commits. The stored body has
+    the code masked; the code itself is sealed beside it until the message is sent."""
     code, phone = _contact(session, dossier_id)
-    return queue(session, channel=Channel.SMS, recipient=phone, subject="", body=out_for_delivery_text(code, otp),
-                 dedupe_key=f"{event_id}:sms:out_for_delivery", at=at)
+    return queue(session, channel=Channel.SMS, recipient=phone, subject="", body=out_for_delivery_text(code, vault.MASK),
+                 dedupe_key=f"{event_id}:sms:out_for_delivery", at=at, secret=vault.seal(settings, otp))
 
 
 def queue_returned(session: Session, *, dossier_id: int, parcel_code: str, event_id, at: datetime) -> bool:
@@ -326,6 +328,7 @@ class Claimed(NamedTuple):
     recipient: str
     subject: str
     body: str
+    secret: str | None  # sealed; opened only to send (opened())
     dedupe_key: str
     attempts: int
     claimed_until: datetime
@@ -372,10 +375,12 @@ def send_due(session: Session, settings: Settings, *, now: datetime, limit: int 
                 if time.monotonic() - claimed_at > (LEASE - SAFETY).total_seconds():
                     report.released += release(session, rows[i:], at=clock())
                     return report
+                secret = ""
                 try:
-                    transport.send(msg)
+                    ready, secret = opened(settings, msg)
+                    transport.send(ready)
                 except Exception as err:  # noqa: BLE001  (any failure of one send is that row's, not the run's)
-                    gave_up = retry_or_fail(session, msg, err, at=clock(), max_attempts=max_attempts)
+                    gave_up = retry_or_fail(session, msg, err, at=clock(), max_attempts=max_attempts, hide=secret)
                     report.failed += gave_up
                     report.retrying += not gave_up
                 else:
@@ -386,6 +391,15 @@ def send_due(session: Session, settings: Settings, *, now: datetime, limit: int 
     return report
 
 
+def opened(settings: Settings, msg: Claimed) -> tuple[Claimed, str]:
+    """The message as it is sent (its secret in place of the mask), and that secret ("" if none)."""
+    try:
+        body, secret = vault.reveal(settings, msg.body, msg.secret)
+    except vault.Unreadable as err:  # sealed under another key: no retry can open it
+        raise Rejected(str(err)) from None
+    return (msg._replace(body=body, secret=None), secret) if secret else (msg, "")
+
+
 def claim(session: Session, *, now: datetime, count: int, max_attempts: int, report: SendReport) -> list[Claimed]:
     """Take up to `count` due rows under a lease, committed before anything is sent."""
     db.begin_write(session)
@@ -393,7 +407,7 @@ def claim(session: Session, *, now: datetime, count: int, max_attempts: int, rep
     # Rows out of attempts whose last try died with its sender (or the limit was lowered): give up on them.
     report.failed += session.execute(
         update(OUTBOX).where(*due, OUTBOX.c.attempts >= max_attempts).values(
-            state=OutboxState.FAILED, claimed_until=None,
+            state=OutboxState.FAILED, claimed_until=None, secret=None,
             last_error=case((OUTBOX.c.state == OutboxState.SENDING, "no answer before the lease ended"),
                             else_=OUTBOX.c.last_error))
     ).rowcount
@@ -405,7 +419,7 @@ def claim(session: Session, *, now: datetime, count: int, max_attempts: int, rep
         # next_attempt_at follows the lease, so a row whose sender died is due again when the lease ends.
         .values(state=OutboxState.SENDING, attempts=OUTBOX.c.attempts + 1, claimed_until=lease, next_attempt_at=lease)
         .returning(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.subject, OUTBOX.c.body,
-                   OUTBOX.c.dedupe_key, OUTBOX.c.attempts)
+                   OUTBOX.c.secret, OUTBOX.c.dedupe_key, OUTBOX.c.attempts)
     ).all()
     session.commit()
     return sorted(Claimed(*r, claimed_until=lease) for r in rows)
@@ -420,15 +434,18 @@ def _ours(msg: Claimed):
 def mark_sent(session: Session, msg: Claimed, *, at: datetime) -> None:
     """The receiver took it: committed at once, the only window in which a crash means a resend."""
     db.begin_write(session)
-    session.execute(_ours(msg).values(state=OutboxState.SENT, sent_at=at, claimed_until=None))
+    session.execute(_ours(msg).values(state=OutboxState.SENT, sent_at=at, claimed_until=None, secret=None))
     session.commit()
 
 
-def retry_or_fail(session: Session, msg: Claimed, err: Exception, *, at: datetime, max_attempts: int) -> bool:
-    """Schedule the next attempt with backoff, or give up; True when given up."""
+def retry_or_fail(session: Session, msg: Claimed, err: Exception, *, at: datetime, max_attempts: int,
+                  hide: str = "") -> bool:
+    """Schedule the next attempt with backoff, or give up (the sealed secret with it); True when given up.
+    `hide`: the opened secret, masked in the error kept (a gateway may echo the text it refused)."""
     give_up = isinstance(err, Rejected) or msg.attempts >= max_attempts
-    error = f"{type(err).__name__}: {err}"[:1000]
-    values = ({"state": OutboxState.FAILED} if give_up else
+    error = f"{type(err).__name__}: {err}"
+    error = (error.replace(hide, vault.MASK) if hide else error)[:1000]
+    values = ({"state": OutboxState.FAILED, "secret": None} if give_up else
               {"state": OutboxState.PENDING, "next_attempt_at": at + backoff(msg.attempts)})
     db.begin_write(session)
     session.execute(_ours(msg).values(**values, claimed_until=None, last_error=error))

@@ -42,3 +42,22 @@ def test_upgrade_is_idempotent(empty_database):
     first = db.upgrade(settings)
     assert db.upgrade(settings) == first
     db.engine_for(settings).dispose()
+
+
+def test_upgrade_masks_the_delivery_codes_sent_before_they_were_sealed(empty_database):
+    settings = Settings.from_env({"DATABASE_URL": empty_database})
+    command.upgrade(db.alembic_config(settings), "0ec103812f21")  # before codes were sealed
+    engine = db.engine_for(settings)
+    sent = "Bưu điện: bưu tá đang mang kết quả hồ sơ HS-1 đến cho Ông/Bà. Mã nhận kết quả (OTP): 123456. Chỉ đọc mã."
+    with engine.begin() as conn:
+        for key, state in (("e1:sms:out_for_delivery", "sent"), ("e2:sms:out_for_delivery", "pending")):
+            conn.execute(text("INSERT INTO outbox_message (channel, recipient, subject, body, dedupe_key, state, attempts, "
+                              "next_attempt_at, created_at, last_error) VALUES ('sms', '0912345678', '', :body, :key, "
+                              ":state, 1, :t, :t, '')"), {"body": sent, "key": key, "state": state,
+                                                          "t": "2026-11-23 01:00:00"})
+    db.upgrade(settings)
+    with engine.connect() as conn:
+        bodies = dict(conn.execute(text("SELECT state, body FROM outbox_message")).all())
+    assert "123456" not in bodies["sent"] and "(OTP): ******." in bodies["sent"]
+    assert "(OTP): 123456." in bodies["pending"]  # still to be sent: the citizen needs it
+    engine.dispose()

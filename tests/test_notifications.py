@@ -59,6 +59,7 @@ class Gateway:
     arrivals: list[Arrival] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)  # statuses for the next requests; 200 after them
     delay_s: float = 0.0
+    echo: bool = False  # answer with the request's body, as some gateways do when they refuse a message
     hold_from: int | None = None  # the n-th request (1-based) and later wait for `release`
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -81,11 +82,12 @@ class Gateway:
             self.held.set()
             self.release.wait(30)
         time.sleep(self.delay_s)
+        answer = body if self.echo else b"ok"
         try:
             request.send_response(status)
-            request.send_header("Content-Length", "2")
+            request.send_header("Content-Length", str(len(answer)))
             request.end_headers()
-            request.wfile.write(b"ok")
+            request.wfile.write(answer)
         except OSError:
             pass  # the sender was killed while we held its request
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session
 
-from models import Action, AlertKind, Bag, BagState, Dossier, ParcelState
+from models import Action, AlertKind, Bag, BagState, Direction, Dossier, ParcelState
 from models.custody import ScanIn
 from models.moved import Moved, MovedParcel, SiteRef
 from postal import alerts, db, ledger, notifications, runs
@@ -21,10 +21,12 @@ from postal.custody.values import (
     BagHolding,
     BagMismatch,
     Clear,
+    ClearProofLock,
     Followup,
     Holding,
     MisrouteTried,
     OpenLoss,
+    ProofLock,
     SendOtp,
     TellReturned,
 )
@@ -46,7 +48,7 @@ class Batch:
         self.now = now
         self.head = ledger.lock_head(session)
         self.book = Holdings(session, actor)
-        self.proofs = Proofs(session, settings.secret_key, now)
+        self.proofs = Proofs(session, settings, now, actor)
         self.rows: list[dict] = []
         self.after: list[Followup] = []
         self.returned: dict[int, datetime] = {}  # dossier id -> when its result reached the citizen
@@ -110,8 +112,12 @@ class Batch:
         verdict = self.judge(scan, h)
         if verdict.otp is not None:
             self.proofs.check(h, verdict.otp)
+        # Within the parcel's budget of codes, or refused (and perhaps locked) before anything moves.
+        otp = self.proofs.issue(h) if scan.action == Action.OUT_FOR_DELIVERY else None
         self.scan_move(h, verdict.state, verdict.site, scan, event_id=scan.id, evidence={**verdict.evidence, **extra})
-        self.follow(h, scan, verdict.site)
+        if scan.action == Action.DELIVER and verdict.otp is None and h.direction == Direction.TO_CITIZEN:
+            self.proofs.handed_at_counter(h)  # a clerk's delivery at the counter: papers checked, no code
+        self.follow(h, scan, verdict.site, otp)
         return h
 
     def judge(self, scan: ScanIn, h: Holding) -> rules.Verdict:
@@ -136,13 +142,13 @@ class Batch:
             return None
         return self.book.site(held.holder_site_id)
 
-    def follow(self, h: Holding, scan: ScanIn, site: SiteRef | None) -> None:
+    def follow(self, h: Holding, scan: ScanIn, site: SiteRef | None, otp: str | None = None) -> None:
         """What an accepted parcel scan asks for once the batch is written: codes, alerts, messages."""
         action = Action(scan.action)
         if action in (Action.HANDOVER, Action.RECEIVE, Action.DELIVER) and rules.reached(h, site, action):
             self.after.append(Clear(AlertKind.MISROUTED, h.id, "Tự đóng: bì đã đến đúng nơi nhận."))
         if action == Action.OUT_FOR_DELIVERY:
-            self.after.append(SendOtp(h.dossier_id, h.code, self.proofs.issue(h), scan.id))
+            self.after.append(SendOtp(h.dossier_id, h.code, otp, scan.id))
         elif action == Action.ATTEMPT_FAILED and self.proofs.fail_attempt(h):
             h.state = ParcelState.IN_TRANSIT  # now a parcel the courier carries back, like any other
             self.after.append(TellReturned(h.dossier_id, h.code, scan.id))
@@ -184,27 +190,31 @@ class Batch:
         """The alert and message work, in the order the scans asked for it; clearings in a row are one query
         per kind."""
         clear: dict[str, dict[int, str]] = {}
-        for work in [*self.after, None]:
+        for work in [*self.after, *self.proofs.alerts, None]:
             if isinstance(work, Clear):
                 clear.setdefault(work.kind, {})[work.parcel_id] = work.note
                 continue
             for kind, notes in clear.items():
                 alerts.resolve_many(self.session, [kind], subject_type="parcel", notes=notes, at=self.now)
             clear = {}
-            if isinstance(work, OpenLoss | MisrouteTried | BagMismatch):
+            if isinstance(work, OpenLoss | MisrouteTried | BagMismatch | ProofLock):
                 self.open_alert(work)
+            elif isinstance(work, ClearProofLock):
+                alerts.resolve_for(self.session, [AlertKind.PROOF_LOCKED], subject_type="parcel",
+                                   subject_id=work.parcel_id, at=self.now, note=work.note)
             elif isinstance(work, SendOtp):
-                notifications.queue_otp(self.session, dossier_id=work.dossier_id, parcel_code=work.parcel_code,
-                                        otp=work.otp, event_id=work.event_id, at=self.now)
+                notifications.queue_otp(self.session, self.settings, dossier_id=work.dossier_id,
+                                        parcel_code=work.parcel_code, otp=work.otp, event_id=work.event_id, at=self.now)
             elif isinstance(work, TellReturned):
                 notifications.queue_returned(self.session, dossier_id=work.dossier_id, parcel_code=work.parcel_code,
                                              event_id=work.event_id, at=self.now)
 
-    def open_alert(self, work: OpenLoss | MisrouteTried | BagMismatch) -> None:
+    def open_alert(self, work: OpenLoss | MisrouteTried | BagMismatch | ProofLock) -> None:
         if isinstance(work, BagMismatch):
             kind, subject, subject_id = AlertKind.BAG_MISMATCH, "bag", work.bag_id
         else:
-            kind = AlertKind.SUSPECTED_LOSS if isinstance(work, OpenLoss) else AlertKind.MISROUTED
+            kind = {OpenLoss: AlertKind.SUSPECTED_LOSS, MisrouteTried: AlertKind.MISROUTED,
+                    ProofLock: AlertKind.PROOF_LOCKED}[type(work)]
             subject, subject_id = "parcel", work.parcel_id
         alert = alerts.open_alert(self.session, kind, subject_type=subject, subject_id=subject_id,
                                   subject_code=work.code, at=self.now, note=work.note)

@@ -120,6 +120,8 @@ def judge(book: Holdings, actor, scan: ScanIn, h: Holding) -> Verdict:
     action = Action(scan.action)
     check_role(actor, action)
     evidence = dict(scan.evidence or {})
+    for key in [k for k in evidence if k.lower() == "otp"]:  # a delivery code never enters the ledger, on any scan
+        del evidence[key]
     if action in (Action.OUT_FOR_DELIVERY, Action.DELIVER, Action.ATTEMPT_FAILED):
         return judge_delivery(book, actor, scan, h, action, evidence)
     if action == Action.HANDOVER:
@@ -188,7 +190,6 @@ def judge_delivery(book: Holdings, actor, scan: ScanIn, h: Holding, action: Acti
             raise NoteRequired(action=action_name(action))
         return Verdict(ParcelState.OUT_FOR_DELIVERY, None, evidence)
     recipient = str((scan.evidence or {}).get("recipient_name", "")).strip()
-    evidence.pop("otp", None)  # the code itself never enters the ledger
     if actor.role != Role.COURIER:  # at the counter: the clerk checks the citizen's papers
         site = site_of(book, actor, scan)
         check_works_at(actor, site)

@@ -112,4 +112,19 @@ class TellReturned(NamedTuple):
     event_id: uuid.UUID
 
 
-Followup = OpenLoss | Clear | MisrouteTried | BagMismatch | SendOtp | TellReturned
+class ProofLock(NamedTuple):
+    """A parcel locked for proof: its proof_locked alert is opened with this note."""
+
+    parcel_id: int
+    code: str
+    note: str
+
+
+class ClearProofLock(NamedTuple):
+    """A locked parcel handed over at a counter: its proof_locked alert is resolved with this note."""
+
+    parcel_id: int
+    note: str
+
+
+Followup = OpenLoss | Clear | MisrouteTried | BagMismatch | SendOtp | TellReturned | ProofLock | ClearProofLock
