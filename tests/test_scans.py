@@ -286,3 +286,15 @@ def test_a_batch_of_handovers_is_a_handful_of_statements_not_one_per_parcel(make
     assert [o.status for o in outcomes] == ["accepted"] * 40
     assert len(statements) < 25  # each handover may clear a loss alert: looked for once per batch, not per parcel
     assert all(make.holder_of(c) == "STP" for c in codes)
+
+
+def test_a_device_cannot_claim_what_only_the_server_records(client, make):
+    code = make.parcel(held_by="nva")
+    before = events(make)
+    for claim in ({"otp_verified": True}, {"at_counter": True}, {"receiver_only": False}, {"typed": False}):
+        [res] = post(client, make, "nva", make.scan(code, "handover", site="STP", evidence=claim))
+        assert res["status"] == "rejected" and res["error"]["code"] == "invalid_scan", res
+        assert next(iter(claim)) in res["error"]["message"]
+    assert events(make) == before and make.holder_of(code) == "nva"
+    [res] = post(client, make, "nva", make.scan(code, "handover", site="STP", evidence={"photo": "ảnh-1.jpg"}))
+    assert res["status"] == "accepted"  # evidence of its own is kept

@@ -16,6 +16,7 @@ from postal.custody.values import Holding
 from postal.errors import (
     N_,
     Forbidden,
+    InvalidScan,
     Misrouted,
     NoteRequired,
     NotForDelivery,
@@ -58,6 +59,12 @@ ACTION_NAMES = {
     Action.ATTEMPT_FAILED: N_("báo giao không thành công"),
     Action.REDIRECT: N_("đổi nơi nhận"),
 }
+
+
+# Evidence the server writes into an event (a receipt confirmed by the receiver alone, a code checked, a counter
+# hand-over, a typed code, what a bag lacked, a redirect's ends, a bag's seal): a device may not claim it.
+SERVER_EVIDENCE = frozenset({"receiver_only", "otp_verified", "at_counter", "typed", "missing", "extra", "from", "to",
+                             "bag", "seal", "parcels"})
 
 
 class Verdict(NamedTuple):
@@ -120,6 +127,8 @@ def judge(book: Holdings, actor, scan: ScanIn, h: Holding) -> Verdict:
     action = Action(scan.action)
     check_role(actor, action)
     evidence = dict(scan.evidence or {})
+    if claimed := sorted(SERVER_EVIDENCE.intersection(evidence)):  # what only the server may write in the ledger
+        raise InvalidScan(detail=Phrase(N_("evidence.%(key)s do hệ thống ghi, thiết bị không được gửi"), key=claimed[0]))
     for key in [k for k in evidence if k.lower() == "otp"]:  # a delivery code never enters the ledger, on any scan
         del evidence[key]
     if action in (Action.OUT_FOR_DELIVERY, Action.DELIVER, Action.ATTEMPT_FAILED):
