@@ -62,6 +62,23 @@ def add_user(session: Session, username: str, *, role: str, site_code: str | Non
     return user
 
 
+# How papers title a member of staff (the same words as the admin pages' role names).
+ROLE_TITLES = {
+    Role.POSTAL_CLERK: N_("Nhân viên bưu điện"),
+    Role.COURIER: N_("Bưu tá"),
+    Role.AGENCY_CLERK: N_("Cán bộ tiếp nhận của cơ quan"),
+    Role.SUPERVISOR: N_("Giám sát"),
+    Role.ADMIN: N_("Quản trị"),
+}
+
+
+def paper_name(user: User | Actor | None) -> str | None:
+    """A person as papers name them: the full name, never the login; None for an account without one
+    (the paper leaves a line to write it by hand)."""
+    name = (user.full_name or "").strip() if user is not None else ""
+    return name or None
+
+
 def list_users(session: Session) -> list[User]:
     """Every account, by role then username (the admin page)."""
     return list(session.execute(select(User).order_by(User.role, User.username)).scalars())

@@ -56,7 +56,9 @@ from models.runs import (
     RunTemplatesOut,
 )
 from postal import db, documents, labels, ledger, routing
+from postal.accounts import ROLE_TITLES, paper_name
 from postal.clock import LOCAL_TZ, as_utc, local
+from postal.documents.layout import BLANK
 from postal.replays import fingerprint
 from postal.errors import (
     N_,
@@ -893,14 +895,14 @@ def manifest_document(session: Session, run_id: int, *, label_key: str) -> docum
         picks[pick_id].append(documents.ManifestParcel(code, dossier_code, procedure, sites[stop_site[drop_id]].name))
         final = sites[destination_id].name if destination_id in sites else ""
         drops[drop_id].append(documents.ManifestParcel(code, dossier_code, procedure, final))
-    handovers = handover_lines(session, run, stops, sites, users)
+    dropped, picked = handover_lines(session, run, stops, sites, users)
     return documents.Manifest(
         run_name=run.name, run_ref=run_code(run.id), run_date=run.day, departs_at=as_utc(run.departs_at),
-        courier=name_of(courier), distance_km=run.distance_km,
+        courier=(paper_name(courier) or BLANK) if courier else None, distance_km=run.distance_km,
         qr_payload=labels.qr_payload(label_key, run_code(run.id)),
         stops=[documents.ManifestStop(
             seq=s.seq, site_name=sites[s.site_id].name, planned_at=as_utc(s.planned_at), drop=drops[s.id], pick=picks[s.id],
-            handovers=handovers[s.id], site_address=sites[s.site_id].address or None,
+            dropped=dropped[s.id], picked=picked[s.id], site_address=sites[s.site_id].address or None,
             arrived_at=as_utc(s.arrived_at) if s.arrived_at else None,
             departed_at=as_utc(s.departed_at) if s.departed_at else None,
         ) for s in stops],
@@ -912,37 +914,55 @@ def name_of(user: User | None) -> str | None:
     return (user.full_name or user.username) if user else None
 
 
+def paper_person(user: User | None, sites: dict[int, Site], site_id: int | None) -> documents.Person:
+    """A member of staff as a handover record names them: full name, role and the unit they act for."""
+    site = sites[site_id].name if site_id in sites else None
+    if user is None:
+        return documents.Person(None, None, site)
+    return documents.Person(paper_name(user), str(ROLE_TITLES.get(user.role, user.role)), site)
+
+
+HandoverLines = dict[int, list[documents.HandoverLine]]
+
+
 def handover_lines(session: Session, run: Run, stops: Sequence[RunStop], sites: dict[int, Site],
-                   users: dict[int, User]) -> dict[int, list[documents.HandoverLine]]:
-    """The handoffs scanned with this run, per stop; a handover shows who received it at the site."""
+                   users: dict[int, User]) -> tuple[HandoverLines, HandoverLines]:
+    """The handoffs scanned with this run, per stop, in two groups: what the courier dropped there (he gave,
+    the clerk who confirmed it took) and what he picked up (the clerk who held it there gave, he took)."""
     events = session.execute(
         select(CustodyEvent, Parcel.code, Dossier.code).join(Parcel, Parcel.id == CustodyEvent.parcel_id)
         .join(Dossier, Dossier.id == Parcel.dossier_id)
         .where(CustodyEvent.run_id == run.id, CustodyEvent.action.in_([Action.PICKUP, Action.HANDOVER]))
         .order_by(CustodyEvent.seq)
     ).all()
-    handed = {e.parcel_id for e, _, _ in events if e.action == Action.HANDOVER}
-    receipts: dict[tuple[int, int], list[CustodyEvent]] = defaultdict(list)
-    if handed:
-        for e in session.execute(select(CustodyEvent).where(CustodyEvent.parcel_id.in_(handed), CustodyEvent.action == Action.RECEIVE)
-                                 .order_by(CustodyEvent.seq)).scalars():
-            receipts[(e.parcel_id, e.site_id)].append(e)
+    # Who took each parcel into a site's custody (accept, receive, found), in ledger order.
+    custody: dict[tuple[int, int], list[CustodyEvent]] = defaultdict(list)
+    if events:
+        for e in session.execute(select(CustodyEvent).where(
+                CustodyEvent.parcel_id.in_(sorted({e.parcel_id for e, _, _ in events})),
+                CustodyEvent.action.in_([Action.ACCEPT, Action.RECEIVE, Action.FOUND])).order_by(CustodyEvent.seq)).scalars():
+            custody[(e.parcel_id, e.site_id)].append(e)
     visits: dict[int, list[RunStop]] = defaultdict(list)
     for s in stops:
         visits[s.site_id].append(s)
-    out: dict[int, list[documents.HandoverLine]] = defaultdict(list)
+    dropped: HandoverLines = defaultdict(list)
+    picked: HandoverLines = defaultdict(list)
     for e, code, dossier_code in events:
         at_site = visits.get(e.site_id)
         if not at_site:
             continue
-        site_name = sites[e.site_id].name
+        user = users.get(e.actor_id)
+        courier = paper_person(user, sites, user.site_id if user else None)
+        held = custody[(e.parcel_id, e.site_id)]
         if e.action == Action.PICKUP:
-            out[at_site[0].id].append(documents.HandoverLine(code, dossier_code, "nhận", as_utc(e.device_at), site_name, name_of(users.get(e.actor_id))))
+            keeper = next((r for r in reversed(held) if r.seq < e.seq), None)
+            giver = paper_person(users.get(keeper.actor_id) if keeper else None, sites, e.site_id)
+            picked[at_site[0].id].append(documents.HandoverLine(code, dossier_code, as_utc(e.device_at), giver, courier))
         else:
-            receipt = next((r for r in receipts[(e.parcel_id, e.site_id)] if r.seq > e.seq), None)
-            receiver = name_of(users.get(receipt.actor_id)) if receipt else None
-            out[at_site[-1].id].append(documents.HandoverLine(code, dossier_code, "giao", as_utc(e.device_at), name_of(users.get(e.actor_id)), receiver))
-    return out
+            receipt = next((r for r in held if r.seq > e.seq and r.action == Action.RECEIVE), None)
+            taker = paper_person(users.get(receipt.actor_id) if receipt else None, sites, e.site_id)
+            dropped[at_site[-1].id].append(documents.HandoverLine(code, dossier_code, as_utc(e.device_at), courier, taker))
+    return dropped, picked
 
 
 def render_manifest(session: Session, run_id: int, *, label_key: str) -> bytes:

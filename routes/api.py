@@ -21,7 +21,7 @@ from models.dossiers import (
     RedirectIn,
 )
 from models.enums import REDIRECTORS, REGISTRARS, STAFF
-from postal import custody, dossiers, labels, sites
+from postal import control_sheet, custody, dossiers, labels, sites
 from postal.clock import utcnow
 from postal.errors import InvalidPayload, Unprocessable
 from routes.auth import current_actor, limiter, roles_required
@@ -101,6 +101,17 @@ def apology_pdf(code: str):
                                 actor=current_actor(), settings=settings(), now=utcnow())
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="phieu-xin-loi-{code}.pdf"'})
+
+
+@bp.get("/dossiers/<path:code>/control-sheet.pdf")
+@spec.operation("get", "/dossiers/<code>/control-sheet.pdf",
+                "Control sheet (mẫu 05) of a dossier: every handoff of its parcels", responses={200: "application/pdf"})
+@roles_required(*STAFF)
+def control_sheet_pdf(code: str):
+    pdf = control_sheet.render_pdf(get_session(), code, viewer=current_actor(), settings=settings(), now=utcnow())
+    name = "".join(c if c.isalnum() or c in ".-_" else "-" for c in code)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="phieu-kiem-soat-{name}.pdf"'})
 
 
 @bp.post("/dossiers/<code>/parcels")

@@ -112,7 +112,7 @@ def parcel(code: str):
     session = get_session()
     found = control_sheet.for_parcel(session, code, viewer=current_user.user, settings=settings(), now=utcnow())
     targets = custody.redirect_targets(session, found.parcel.code, actor=current_user.user)
-    return render_template("staff/parcel.html", dossier=found.dossier, parcel=found.parcel, sheet=found.rows,
+    return render_template("staff/parcel.html", dossier=found.dossier, parcel=found.parcel,
                            redirect_targets=targets, printed_at=utcnow())
 
 
@@ -136,6 +136,5 @@ def redirect_parcel(code: str):
 @bp.get("/dossiers/<path:code>")
 @page_for(*STAFF)
 def dossier(code: str):
-    found = control_sheet.for_dossier(get_session(), code, viewer=current_user.user, settings=settings(), now=utcnow())
-    return render_template("staff/dossier.html", dossier=found.dossier, parcels=found.parcels, sheets=found.sheets,
-                           printed_at=utcnow())
+    sheet = control_sheet.for_dossier(get_session(), code, viewer=current_user.user, settings=settings(), now=utcnow())
+    return render_template("staff/dossier.html", sheet=sheet, dossier=sheet.dossier, printed_at=utcnow())

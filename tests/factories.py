@@ -15,6 +15,9 @@ from postal.clock import utcnow
 from postal.db import new_session
 
 _numbers = itertools.count(1)
+# The network's staff by full name, as papers name them (`network(full_names=True)`).
+FULL_NAMES = {"ntha": "Nguyễn Thị Hà", "nva": "Ngô Văn Anh", "ttb": "Trần Thanh Bình", "stp.linh": "Vũ Thùy Linh",
+              "sxd.hanh": "Phạm Thị Hạnh", "gs.lan": "Phạm Thị Lan", "admin": "Trần Quốc Toàn"}
 
 
 class Factory:
@@ -36,8 +39,9 @@ class Factory:
         return sites.save_site(self.session, code=code, kind=kind, name=name or f"Điểm {code}", lat=lat, lon=lon,
                                opens_at=opens_at, closes_at=closes_at)
 
-    def network(self) -> None:
-        """The center, two agencies, a commune center, a post office and their staff."""
+    def network(self, *, full_names: bool = False) -> None:
+        """The center, two agencies, a commune center, a post office and their staff (by login only, unless
+        `full_names`: then with the names papers print)."""
         if self.session.execute(select(Site).where(Site.code == "TTHCC")).first():
             return
         self.site("TTHCC", "center", "Trung tâm Phục vụ hành chính công tỉnh")
@@ -50,13 +54,14 @@ class Factory:
             ("stp.linh", "agency_clerk", "STP"), ("sxd.hanh", "agency_clerk", "SXD"),
             ("gs.lan", "supervisor", "TTHCC"), ("admin", "admin", None),
         ]:
-            self.user(username, role, site)
+            self.user(username, role, site, full_name=FULL_NAMES[username] if full_names else "")
 
-    def user(self, username: str, role: str, site: str | None, password: str = "mat-khau-1") -> User:
+    def user(self, username: str, role: str, site: str | None, password: str = "mat-khau-1", full_name: str = "") -> User:
         existing = self.session.execute(select(User).where(User.username == username)).scalars().first()
         if existing:
             return existing
-        return accounts.add_user(self.session, username, role=role, site_code=site, password=password, at=utcnow())
+        return accounts.add_user(self.session, username, role=role, site_code=site, password=password,
+                                 full_name=full_name, at=utcnow())
 
     def token(self, username: str) -> dict[str, str]:
         """Authorization headers for the user."""

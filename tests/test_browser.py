@@ -225,20 +225,21 @@ def test_a_parcel_travels_from_the_counter_to_the_agency_on_a_phone(live_server,
 
     page = context_for(PHONE, is_mobile=True).new_page()
     log_in(page, live_server, "gs.lan", next_path=f"/parcels/{code}")
-    expect(page.locator("table.sheet tbody tr")).to_have_count(4)
     expect(page.locator("img.label-img")).to_have_js_property("complete", True)
     assert page.evaluate("document.querySelector('img.label-img').naturalWidth") > 100  # the label loads with the login
-    shot(page, "parcel-control-sheet-phone")
+    shot(page, "parcel-phone")
+    page.click("p.sheet-link a")  # the control sheet is its dossier's
+    expect(page.locator("table.sheet tbody tr")).to_have_count(3)  # accepted, picked up, handed over and confirmed
+    expect(page.locator("dd.phone")).to_have_text("0912345678")  # a supervisor handles the citizen's contact
+    shot(page, "dossier-control-sheet-phone")
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     page.emulate_media(media="print")
     expect(page.locator("header.topbar")).to_be_hidden()
-    shot(page, "parcel-control-sheet-print")
-    page.pdf(path=str(SHOTS / "parcel-control-sheet.pdf"), format="A4")
+    expect(page.locator("table.sheet th.sign").first).to_be_visible()  # room to sign, on paper
+    shot(page, "dossier-control-sheet-print")
+    page.pdf(path=str(SHOTS / "dossier-control-sheet.pdf"), format="A4")
     page.emulate_media(media="screen")
     page.set_viewport_size(PHONE)
-    page.click("dl.facts a")  # the dossier the parcel belongs to
-    expect(page.locator("dd.phone")).to_have_text("0912345678")  # a supervisor handles the citizen's contact
-    shot(page, "dossier-phone")
 
 
 def test_jsqr_from_node_modules_reads_our_label(live_server, make, context_for):

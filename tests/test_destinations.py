@@ -184,6 +184,7 @@ def test_the_parcel_page_offers_the_redirect_to_a_supervisor_only(client, make):
 
 
 def test_the_redirect_form_records_it_and_says_so(client, make):
+    make.network(full_names=True)
     code = make.parcel()
     assert login(client, "gs.lan").status_code == 302
     page = client.get(f"/parcels/{code}").get_data(as_text=True)
@@ -191,7 +192,9 @@ def test_the_redirect_form_records_it_and_says_so(client, make):
                                                         "csrf_token": csrf_of(page)}, follow_redirects=True)
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "Đã đổi nơi nhận" in html and "Sở Xây dựng" in html
-    assert "đổi nơi nhận: Sở Tư pháp → Sở Xây dựng, do gs.lan ghi" in html  # on the control sheet
+    dossier = client.get(f"/api/v1/parcels/{code}").get_json()["dossier"]
+    sheet = client.get(f"/dossiers/{dossier}").get_data(as_text=True)  # the dossier's control sheet
+    assert "đổi nơi nhận: Sở Tư pháp → Sở Xây dựng, do Phạm Thị Lan ghi" in sheet and "Thuộc Sở Xây dựng" in sheet
     r = client.post(f"/parcels/{code}/redirect", data={"destination": "SXD", "reason": "", "csrf_token": csrf_of(page)},
                     follow_redirects=True)
     assert "lý do" in r.get_data(as_text=True)  # refused, said on the page

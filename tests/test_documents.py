@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from postal.documents.apology import ApologySlip, render_apology_slip
-from postal.documents.layout import find_font_dir
+from postal.documents.layout import Person, find_font_dir
 from postal.documents.manifest import HandoverLine, Manifest, ManifestParcel, ManifestStop, render_manifest
 
 PROCEDURES = (
@@ -82,12 +82,12 @@ def manifest(**changes) -> Manifest:
     """A morning shuttle: the center, a construction stop with nothing, the justice department with 60 parcels."""
     to_justice = parcels(1, 60, JUSTICE)
     results = parcels(501, 3, CENTER)
-    handovers = tuple(
-        HandoverLine(p.code, p.dossier_code, "giao", at(8, 31 + i // 20), "Trần Văn Bình", "Lê Thị Mai")
-        for i, p in enumerate(to_justice[:58])
-    ) + tuple(
-        HandoverLine(p.code, p.dossier_code, "nhận", at(8, 40), "Lê Thị Mai", "Trần Văn Bình") for p in results
+    courier = Person("Trần Văn Bình", "Bưu tá", "Bưu điện tỉnh Quảng Ninh")
+    clerk = Person("Lê Thị Mai", "Cán bộ tiếp nhận của cơ quan", JUSTICE)
+    dropped = tuple(
+        HandoverLine(p.code, p.dossier_code, at(8, 31 + i // 20), courier, clerk) for i, p in enumerate(to_justice[:58])
     )
+    picked = tuple(HandoverLine(p.code, p.dossier_code, at(8, 40), clerk, courier) for p in results)
     fields = dict(
         run_name="Chuyến 08:00 – Trung tâm → các sở → Trung tâm",
         run_ref="R-20250915-0800",
@@ -102,7 +102,7 @@ def manifest(**changes) -> Manifest:
             ManifestStop(1, CENTER, at(8, 0), pick=to_justice, site_address="Phường Hồng Gai, tỉnh Quảng Ninh"),
             ManifestStop(2, CONSTRUCTION, at(8, 15)),
             ManifestStop(
-                3, JUSTICE, at(8, 25), drop=to_justice, pick=results, handovers=handovers,
+                3, JUSTICE, at(8, 25), drop=to_justice, pick=results, dropped=dropped, picked=picked,
                 arrived_at=at(8, 29), departed_at=at(8, 42),
             ),
         ),
@@ -184,8 +184,19 @@ def test_manifest_lists_each_stop_and_breaks_long_tables_across_pages():
     assert "Điểm 2: Sở Xây dựng tỉnh Quảng Ninh\nDự kiến đến: 08:15\nKhông có bì hồ sơ." in text
     assert "Điểm 3: Sở Tư pháp tỉnh Quảng Ninh" in text
     assert "Giao tại điểm này (60 bì)" in text
-    assert "BIÊN BẢN GIAO NHẬN" in text and "Bên giao (bưu tá)" in text and "Bên nhận" in text
-    assert "Đã giao: 58/60" in text and "Lê Thị Mai" in text
+    assert "BIÊN BẢN GIAO NHẬN" in text
+    # At the justice department, two handoffs, each with its own giver and receiver, count and time.
+    flat = " ".join(text.split())
+    dropped = flat.index("Phần 1. Bưu tá giao, Sở Tư pháp tỉnh Quảng Ninh nhận")
+    picked = flat.index("Phần 2. Sở Tư pháp tỉnh Quảng Ninh giao, bưu tá nhận")
+    assert dropped < picked
+    assert "Số bì: 58/60 (đã quét/theo bảng kê) Thời gian: 08:31 – 08:33" in flat[dropped:picked]
+    assert "Số bì: 3/3 (đã quét/theo bảng kê) Thời gian: 08:40" in flat[picked:]
+    given = flat[dropped:picked].split("BÊN GIAO")[-1]  # the courier gave, the clerk took
+    assert given.index("Trần Văn Bình Bưu tá – Bưu điện tỉnh Quảng Ninh Lúc: 08:33 15/09/2025") < given.index(
+        "BÊN NHẬN") < given.index("Lê Thị Mai Cán bộ tiếp nhận của cơ quan – Sở Tư pháp tỉnh Quảng Ninh Lúc: 08:33")
+    taken = flat[picked:].split("BÊN GIAO")[-1]  # the clerk gave, the courier took
+    assert taken.index("Lê Thị Mai") < taken.index("BÊN NHẬN") < taken.index("Trần Văn Bình")
     assert s10(503) in last  # the last parcel picked at the justice department, in its handover record
     assert "Lúc: 08:40 15/09/2025" in last
 
@@ -195,7 +206,8 @@ def test_manifest_of_an_unassigned_run_prints_blanks_to_fill_by_hand():
     text = pages_text(render_manifest(manifest(courier=None, vehicle=None, distance_km=None, stops=(stop,))))[0]
 
     assert "chưa phân công" in text
-    assert "Chưa có lượt quét giao nhận nào" in text
+    assert "Phần 1. Bưu tá giao, Sở Tư pháp tỉnh Quảng Ninh nhận" in text and "Phần 2" not in text  # nothing to pick
+    assert "Số bì: 0/2" in text and "Chưa có lượt quét giao nhận nào" in text
     assert "Lúc: ...... giờ" in text
 
 

@@ -6,7 +6,14 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from postal.documents.layout import FONT_FAMILY, PrintedDocument, day_text, hours_minutes_day, place_and_day
+from postal.documents.layout import (
+    FONT_FAMILY,
+    PrintedDocument,
+    day_text,
+    hours_minutes_day,
+    official_heading,
+    place_and_day,
+)
 
 
 @dataclass(frozen=True)
@@ -50,31 +57,14 @@ def render_apology_slip(slip: ApologySlip, *, font_dir: str | os.PathLike[str] |
 
 
 def _slip_heading(pdf: PrintedDocument, slip: ApologySlip) -> None:
-    """Print the issuing body (left) and the national heading (right) side by side, as on the paper form."""
+    """Print the issuing body and the national heading, then the slip's number and its place and date."""
     left_w = 75
     right_w = pdf.epw - left_w
     right_x = pdf.l_margin + left_w
-    top = pdf.get_y()
-
-    pdf.set_font(FONT_FAMILY, "I", 8)
-    pdf.set_xy(right_x, top - 7)
-    pdf.cell(right_w, 4, "Mẫu số 04", align="R")
-
-    pdf.set_xy(pdf.l_margin, top)
-    pdf.paragraph(slip.province_body.upper(), size=10.5, align="C", height=5.5, width=left_w)
-    pdf.paragraph(slip.unit_name.upper(), style="B", size=10.5, align="C", height=5.5, width=left_w)
-    left_bottom = pdf.get_y()
-    pdf.line(pdf.l_margin + left_w * 0.33, left_bottom + 1, pdf.l_margin + left_w * 0.67, left_bottom + 1)
-
-    pdf.set_xy(right_x, top)
-    pdf.set_font(FONT_FAMILY, "B", 10.5)
-    pdf.cell(right_w, 5.5, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LEFT", new_y="NEXT")
-    pdf.set_font(FONT_FAMILY, "BU", 11)
-    pdf.cell(right_w, 5.5, "Độc lập - Tự do - Hạnh phúc", align="C", new_x="LEFT", new_y="NEXT")
-    right_bottom = pdf.get_y()
+    bottom = official_heading(pdf, slip.province_body, slip.unit_name, "Mẫu số 04", left_w=left_w)
 
     # "Số" and the place and date share one row under both headings, as on the form.
-    row = max(left_bottom, right_bottom) + 4
+    row = bottom + 4
     number = slip.number or "......"
     number = number if "/" in number else f"{number}/PXL"
     pdf.set_xy(pdf.l_margin, row)

@@ -7,6 +7,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -144,8 +145,10 @@ class PrintedDocument(FPDF):
         col_widths: Sequence[float],
         aligns: Sequence[str],
         size: float = 8,
+        min_row_height: float | None = None,
     ) -> None:
-        """Draw a table that breaks between rows across pages, its heading repeated on each page."""
+        """Draw a table that breaks between rows across pages, its heading repeated on each page; `min_row_height`
+        leaves room to sign in a row."""
         self.set_font(FONT_FAMILY, "", size)
         heading_style = FontFace(emphasis="BOLD", fill_color=HEADING_FILL, size_pt=size)
         with self.table(
@@ -159,7 +162,7 @@ class PrintedDocument(FPDF):
         ) as table:
             table.row(headings)
             for row in rows:
-                table.row(row)
+                table.row(row, min_height=min_row_height)
         self.ln(2)
 
     def draw_qr(self, payload: str, x: float, y: float, size: float) -> None:
@@ -234,17 +237,55 @@ def distance_text(distance: float | None) -> str:
     return f"{distance:.1f}".replace(".", ",") + " km"
 
 
+# ---------------------------------------------------------------- headings
+
+
+def official_heading(pdf: PrintedDocument, province_body: str, unit_name: str, form: str, *, left_w: float = 75) -> float:
+    """Print the issuing body (left) and the national heading (right) side by side, as the forms of Circular
+    01/2018/TT-VPCP open, the form's number above on the right; return where the lower of the two ends."""
+    right_w = pdf.epw - left_w
+    right_x = pdf.l_margin + left_w
+    top = pdf.get_y()
+
+    pdf.set_font(FONT_FAMILY, "I", 8)
+    pdf.set_xy(right_x, top - 7)
+    pdf.cell(right_w, 4, form, align="R")
+
+    pdf.set_xy(pdf.l_margin, top)
+    pdf.paragraph(province_body.upper(), size=10.5, align="C", height=5.5, width=left_w)
+    pdf.paragraph(unit_name.upper(), style="B", size=10.5, align="C", height=5.5, width=left_w)
+    left_bottom = pdf.get_y()
+    pdf.line(pdf.l_margin + left_w * 0.33, left_bottom + 1, pdf.l_margin + left_w * 0.67, left_bottom + 1)
+
+    pdf.set_xy(right_x, top)
+    pdf.set_font(FONT_FAMILY, "B", 10.5)
+    pdf.cell(right_w, 5.5, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LEFT", new_y="NEXT")
+    pdf.set_font(FONT_FAMILY, "BU", 11)
+    pdf.cell(right_w, 5.5, "Độc lập - Tự do - Hạnh phúc", align="C", new_x="LEFT", new_y="NEXT")
+    return max(left_bottom, pdf.get_y())
+
+
 # ---------------------------------------------------------------- signatures
 
 
-def signature_boxes(pdf: PrintedDocument, signers: Sequence[tuple[str, str | None]], when: str | None) -> None:
-    """Print one box per (title, name) side by side to sign in, the names and the time filled when known."""
-    height = 36
+@dataclass(frozen=True)
+class Person:
+    """Someone a paper names: the full name (None: a line to write it by hand), the role and the unit."""
+
+    name: str | None
+    role: str | None = None
+    site: str | None = None
+
+
+def signature_boxes(pdf: PrintedDocument, signers: Sequence[tuple[str, Person]], when: str | None) -> None:
+    """Print one box per (title, person) side by side to sign in: the name, role and unit, and the time, filled
+    when known."""
+    height = 42
     gap = 6
     pdf.ensure_space(height + 4)
     width = (pdf.epw - gap * (len(signers) - 1)) / len(signers)
     top = pdf.get_y() + 1
-    for index, (title, name) in enumerate(signers):
+    for index, (title, person) in enumerate(signers):
         x = pdf.l_margin + index * (width + gap)
         pdf.rect(x, top, width, height)
         pdf.set_xy(x, top + 2)
@@ -252,12 +293,19 @@ def signature_boxes(pdf: PrintedDocument, signers: Sequence[tuple[str, str | Non
         pdf.cell(width, 5, title, align="C", new_x="LEFT", new_y="NEXT")
         pdf.set_font(FONT_FAMILY, "I", 8)
         pdf.cell(width, 4, "(Ký, ghi rõ họ tên)", align="C", new_x="LEFT", new_y="NEXT")
-        pdf.set_xy(x, top + height - 12)
-        pdf.set_font(FONT_FAMILY, "B" if name else "", 9.5)
-        # Several clerks may have received: shrink their names to the box rather than spill over its edge.
-        while pdf.get_string_width(name or BLANK) > width - 4 and pdf.font_size_pt > 6.5:
-            pdf.set_font_size(pdf.font_size_pt - 0.5)
-        pdf.cell(width, 5, name or BLANK, align="C", new_x="LEFT", new_y="NEXT")
+        pdf.set_xy(x, top + height - 17)
+        _fitted_cell(pdf, width, person.name or BLANK, "B" if person.name else "", 9.5)
+        detail = " – ".join(part for part in (person.role, person.site) if part)
+        _fitted_cell(pdf, width, detail or BLANK, "", 8)
         pdf.set_font(FONT_FAMILY, "", 8.5)
         pdf.cell(width, 5, f"Lúc: {when}" if when else "Lúc: ...... giờ ...... ngày ....../....../..........", align="C")
     pdf.set_xy(pdf.l_margin, top + height + 4)
+
+
+def _fitted_cell(pdf: PrintedDocument, width: float, text: str, style: str, size: float) -> None:
+    """One centred line inside a box, its font shrunk rather than spill over the box's edge."""
+    pdf.set_font(FONT_FAMILY, style, size)
+    # Several clerks may have received: shrink their names to the box.
+    while pdf.get_string_width(text) > width - 4 and pdf.font_size_pt > 6:
+        pdf.set_font_size(pdf.font_size_pt - 0.5)
+    pdf.cell(width, 5, text, align="C", new_x="LEFT", new_y="NEXT")

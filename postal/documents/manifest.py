@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,6 +14,7 @@ from postal.documents.layout import (
     PrintedDocument,
     clock_on,
     day_text,
+    Person,
     distance_text,
     signature_boxes,
 )
@@ -32,26 +32,26 @@ class ManifestParcel:
 
 @dataclass(frozen=True)
 class HandoverLine:
-    """One parcel handed over at a stop, filled from its scan when that happened."""
+    """One parcel handed over at a stop, from its scan: when, who gave it and who took it."""
 
     parcel_code: str
     dossier_code: str
-    action: str  # "giao" (courier → site) or "nhận" (site → courier)
-    at: datetime | None = None
-    by: str | None = None
-    to: str | None = None
+    at: datetime
+    giver: Person
+    receiver: Person
 
 
 @dataclass(frozen=True)
 class ManifestStop:
-    """One stop (điểm dừng) of a run with what to drop, what to pick and what was handed over."""
+    """One stop (điểm dừng) of a run: what to drop and to pick, and what was dropped and picked (scanned)."""
 
     seq: int
     site_name: str
     planned_at: datetime
     drop: Sequence[ManifestParcel] = ()
     pick: Sequence[ManifestParcel] = ()
-    handovers: Sequence[HandoverLine] = ()
+    dropped: Sequence[HandoverLine] = ()  # the courier gave, the site took
+    picked: Sequence[HandoverLine] = ()  # the site gave, the courier took
     site_address: str | None = None
     arrived_at: datetime | None = None
     departed_at: datetime | None = None
@@ -65,7 +65,7 @@ class Manifest:
     run_ref: str
     run_date: date
     departs_at: datetime
-    courier: str | None
+    courier: str | None  # full name
     distance_km: float | None
     qr_payload: str
     stops: Sequence[ManifestStop]
@@ -76,9 +76,9 @@ class Manifest:
 _PARCEL_HEADINGS = ("STT", "Mã bì", "Mã hồ sơ", "Thủ tục", "Nơi đến")
 _PARCEL_WIDTHS = (9, 27, 44, 60, 40)
 _PARCEL_ALIGNS = ("CENTER", "LEFT", "LEFT", "LEFT", "LEFT")
-_HANDOVER_HEADINGS = ("STT", "Mã bì", "Mã hồ sơ", "Giao/Nhận", "Thời gian quét", "Người giao", "Người nhận")
-_HANDOVER_WIDTHS = (9, 27, 44, 19, 19, 31, 31)
-_HANDOVER_ALIGNS = ("CENTER", "LEFT", "LEFT", "CENTER", "CENTER", "LEFT", "LEFT")
+_HANDOVER_HEADINGS = ("STT", "Mã bì", "Mã hồ sơ", "Thời gian quét", "Người giao", "Người nhận")
+_HANDOVER_WIDTHS = (9, 27, 44, 20, 40, 40)
+_HANDOVER_ALIGNS = ("CENTER", "LEFT", "LEFT", "CENTER", "LEFT", "LEFT")
 _QR_SIZE = 30
 
 
@@ -152,7 +152,7 @@ def _label_value(pdf: PrintedDocument, x: float, y: float, width: float, label: 
 
 def _stop_section(pdf: PrintedDocument, manifest: Manifest, stop: ManifestStop) -> None:
     """Print one stop: its header, the parcels to drop and to pick, and its handover record."""
-    empty = not stop.drop and not stop.pick and not stop.handovers
+    empty = not stop.drop and not stop.pick and not stop.dropped and not stop.picked
     pdf.ensure_space(24 if empty else 40)
     pdf.ln(2)
     pdf.set_font(FONT_FAMILY, "B", 12)
@@ -193,69 +193,67 @@ def _parcel_list(pdf: PrintedDocument, caption: str, parcels: Sequence[ManifestP
 
 
 def _handover_record(pdf: PrintedDocument, manifest: Manifest, stop: ManifestStop) -> None:
-    """Print the stop's handover record (biên bản giao nhận): the scanned handoffs and two signature boxes."""
-    # Keep the title with the first rows, or with the signature boxes when nothing was scanned.
-    pdf.ensure_space(45 if stop.handovers else 70)
+    """Print the stop's handover record (biên bản giao nhận): one part per direction, each with its own giver and
+    receiver, count, time and signature boxes."""
+    # Keep the title with the first part's opening lines.
+    pdf.ensure_space(60)
     pdf.ln(2)
     pdf.paragraph("BIÊN BẢN GIAO NHẬN", style="B", size=11.5, align="C", height=6.5)
     pdf.paragraph(
         f"Điểm {stop.seq}: {stop.site_name} – ngày {day_text(manifest.run_date)}",
         style="I", size=9, align="C", height=5,
     )
+    pdf.paragraph("Thời gian, người giao và người nhận theo lượt quét mã QR.", size=9.5, height=5)
+    courier = Person(manifest.courier, "Bưu tá", manifest.post_office)
+    site = Person(None, None, stop.site_name)
+    parts = [
+        (f"Bưu tá giao, {stop.site_name} nhận", stop.drop, stop.dropped, courier, site),
+        (f"{stop.site_name} giao, bưu tá nhận", stop.pick, stop.picked, site, courier),
+    ]
+    number = 0
+    for title, listed, scanned, giver, receiver in parts:
+        if listed or scanned:
+            number += 1
+            _handover_part(pdf, manifest, f"Phần {number}. {title}", len(listed), scanned, giver, receiver)
+
+
+def _handover_part(pdf: PrintedDocument, manifest: Manifest, title: str, listed: int, lines: Sequence[HandoverLine],
+                   giver: Person, receiver: Person) -> None:
+    """One direction of a stop's handoffs: the count and time from the scans, the parcels, and who signs."""
+    pdf.ensure_space(30 if lines else 62)
     pdf.ln(1)
-    given = sum(1 for line in stop.handovers if line.at and _is_drop(line))
-    taken = sum(1 for line in stop.handovers if line.at and not _is_drop(line))
-    pdf.paragraph(
-        f"Bưu tá và đại diện {stop.site_name} giao nhận các bì hồ sơ dưới đây; thời gian theo lượt quét mã QR.",
-        size=9.5, height=5,
-    )
+    pdf.paragraph(title, style="B", size=10.5, height=6.5)
+    times = sorted((line.at for line in lines), key=local)
+    span = ""
+    if times:
+        first, last = clock_on(times[0], manifest.run_date), clock_on(times[-1], manifest.run_date)
+        span = first if first == last else f"{first} – {last}"
     pdf.runs(
-        [
-            ("", "Đã giao: "), ("B", f"{given}/{len(stop.drop)}"), ("", " bì     Đã nhận: "),
-            ("B", f"{taken}/{len(stop.pick)}"), ("", " bì"),
-        ],
+        [("", "Số bì: "), ("B", f"{len(lines)}/{listed}"), ("", " (đã quét/theo bảng kê)     Thời gian: "),
+         ("B", span or "chưa có lượt quét")],
         size=9.5, height=5,
     )
-    pdf.ln(1)
-    if stop.handovers:
+    if lines:
         rows = [
-            (
-                str(index),
-                line.parcel_code,
-                line.dossier_code,
-                line.action.capitalize(),
-                clock_on(line.at, manifest.run_date) if line.at else "",
-                line.by or "",
-                line.to or "",
-            )
-            for index, line in enumerate(stop.handovers, start=1)
+            (str(index), line.parcel_code, line.dossier_code, clock_on(line.at, manifest.run_date),
+             line.giver.name or "", line.receiver.name or "")
+            for index, line in enumerate(lines, start=1)
         ]
         pdf.table_of(_HANDOVER_HEADINGS, rows, col_widths=_HANDOVER_WIDTHS, aligns=_HANDOVER_ALIGNS)
     else:
-        pdf.paragraph("Chưa có lượt quét giao nhận nào tại điểm này.", style="I", size=9.5, height=5)
+        pdf.paragraph("Chưa có lượt quét giao nhận nào.", style="I", size=9.5, height=5)
         pdf.ln(1)
-    _handover_signatures(pdf, manifest, stop)
+    when = clock_on(times[-1], None) if times else None
+    signature_boxes(pdf, (("BÊN GIAO", _signer(giver, [line.giver for line in lines])),
+                          ("BÊN NHẬN", _signer(receiver, [line.receiver for line in lines]))), when)
 
 
-def _is_drop(line: HandoverLine) -> bool:
-    """Tell whether the courier handed this parcel to the site (giao) rather than took it (nhận)."""
-    return unicodedata.normalize("NFC", line.action).strip().lower() == "giao"
-
-
-def _handover_signatures(pdf: PrintedDocument, manifest: Manifest, stop: ManifestStop) -> None:
-    """Print the courier's and the receiver's signature boxes, names and the last scan's time filled when known."""
-    courier = manifest.courier or _first(line.by for line in stop.handovers if _is_drop(line))
-    receivers = _distinct(
-        [line.to for line in stop.handovers if _is_drop(line)] + [line.by for line in stop.handovers if not _is_drop(line)]
-    )
-    scanned = [line.at for line in stop.handovers if line.at]
-    when = clock_on(max(scanned, key=local), None) if scanned else None
-    signature_boxes(pdf, (("Bên giao (bưu tá)", courier), ("Bên nhận", receivers)), when)
-
-
-def _first(names: Iterable[str | None]) -> str | None:
-    """Return the first non-empty name."""
-    return next((name for name in names if name), None)
+def _signer(default: Person, scanned: Sequence[Person]) -> Person:
+    """Who signs for one side: the people the scans name (several clerks may have taken part), else the default."""
+    if not scanned:
+        return default
+    return Person(_distinct([p.name for p in scanned]), _distinct([p.role for p in scanned]) or default.role,
+                  _distinct([p.site for p in scanned]) or default.site)
 
 
 def _distinct(names: Sequence[str | None]) -> str | None:

@@ -1,0 +1,93 @@
+"""The papers in a real browser: a dossier's control sheet (mẫu 05) as its page and as the PDF its button opens,
+and a run's manifest with a handover record per direction at each stop."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from tests.test_browser import PHONE, SHOTS, log_in, shot
+from tests.test_control_sheet import APPLICANT, CLERK, COURIER, JUSTICE, LOGINS, journey
+from tests.test_runs_pages import todays_run
+
+pytestmark = pytest.mark.browser
+
+
+def opened_pdf(page, selector: str) -> str:
+    """Click a paper's button, see it open the PDF in a new tab, and read that PDF with the same login: its text
+    on one line (Chromium shows PDFs in its own viewer, whose page is not the file)."""
+    with page.expect_popup() as opened:
+        page.click(selector)
+    tab = opened.value
+    tab.wait_for_url(re.compile(r".*\.pdf$"))
+    response = page.request.get(tab.url)
+    tab.close()
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.body()))
+    return " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+
+
+def test_the_dossier_page_and_its_pdf_are_one_control_sheet(live_server, client, make, context_for):
+    from playwright.sync_api import expect
+
+    step = journey(client, make)
+    page = context_for().new_page()
+    log_in(page, live_server, "gs.lan", next_path=f"/parcels/{step['result']}")
+    page.click("p.sheet-link a")  # the parcel page leads to its dossier's sheet
+    page.wait_for_url(f"{live_server}/dossiers/{step['dossier']}#phieu-kiem-soat")
+    sheet = page.locator("#phieu-kiem-soat")
+    expect(sheet.locator(".official-head")).to_contain_text("UBND TỈNH QUẢNG NINH")
+    expect(sheet.locator("h2")).to_have_text("PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ")
+    rows = sheet.locator("table.sheet tbody tr")
+    expect(rows).to_have_count(7)
+    expect(rows.nth(0).locator("td.parties")).to_have_text(re.compile(rf"Giao: {re.escape(APPLICANT)}\s+Nhận: {re.escape(CLERK)}"))
+    expect(rows.nth(4).locator("td.parties")).to_have_text(re.compile(rf"Giao: {re.escape(JUSTICE)}\s+Nhận: {re.escape(COURIER)}"))
+    shown = [" ".join(t.split()) for t in rows.locator("td.parties").all_inner_texts()]
+    shot(page, "dossier-control-sheet-desktop")
+
+    text = opened_pdf(page, "#control-sheet-pdf")
+    assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in text and f"Mã hồ sơ: {step['dossier']}" in text
+    place = 0
+    for index, parties in enumerate(shown, start=1):
+        place = text.index(f"{index}. {parties}", place)  # the rows the page shows, in its order
+    assert not LOGINS.search(text)
+
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+    page.emulate_media(media="print")
+    expect(page.locator("header.topbar")).to_be_hidden()
+    expect(sheet.locator("th.sign")).to_have_count(2)
+    expect(sheet.locator("th.sign").first).to_be_visible()  # room to sign on the printed page
+    page.pdf(path=str(SHOTS / "dossier-control-sheet-print.pdf"), format="A4")
+    page.emulate_media(media="screen")
+    page.set_viewport_size(PHONE)
+    expect(sheet.locator("th.sign").first).to_be_hidden()
+    expect(rows.nth(4)).to_contain_text("Giao: Sở Tư pháp (Vũ Thùy Linh)")  # a card per handoff on a phone
+    shot(page, "dossier-control-sheet-phone")
+
+
+def test_the_manifest_button_prints_a_handover_record_per_direction_with_full_names(live_server, client, make,
+                                                                                   context_for):
+    make.network(full_names=True)
+    run = todays_run(client, make)
+    code = make.parcel()
+    for who, action, site in (("nva", "pickup", "TTHCC"), ("nva", "handover", "STP"), ("stp.linh", "receive", "STP")):
+        make.scan_as(who, code, action, site=site, **({"run": run.id} if who == "nva" else {}))
+    page = context_for(PHONE, is_mobile=True).new_page()
+    log_in(page, live_server, "nva", next_path=f"/runs/{run.id}")
+    page.click("#manifest-pdf")
+    page.wait_for_url(re.compile(r".*/manifest\.pdf$"))
+    response = page.request.get(page.url)  # Chromium shows the file in its viewer; read it with the same login
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.body())).pages).split())
+    center = "Trung tâm Phục vụ hành chính công tỉnh"
+    picked, dropped = text.split("BIÊN BẢN GIAO NHẬN")[1:3]
+    assert f"Phần 1. {center} giao, bưu tá nhận Số bì: 1/1" in picked
+    assert picked.index(f"Nguyễn Thị Hà Nhân viên bưu điện – {center}") < picked.index("BÊN NHẬN") < picked.index(
+        "Ngô Văn Anh Bưu tá – Bưu điện tỉnh")
+    assert "Phần 1. Bưu tá giao, Sở Tư pháp nhận Số bì: 1/1" in dropped
+    assert dropped.index("Ngô Văn Anh Bưu tá") < dropped.index("BÊN NHẬN") < dropped.index(
+        "Vũ Thùy Linh Cán bộ tiếp nhận của cơ quan – Sở Tư pháp")
+    assert not LOGINS.search(text)
