@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from models import Direction, Role, Site, SiteKind, User
 from models.enums import CLERKS
-from models.dossiers import DossierIn, ParcelIn
+from models.dossiers import DossierIn, ParcelIn, RedirectIn
 from models.runs import AssignIn, RunOut, RunTemplateIn
 from postal import accounts, custody, demo_data, dossiers, labels, runs, sites, workdays
 from postal.clock import LOCAL_TZ, as_utc
@@ -288,4 +288,39 @@ def seed(session: Session, settings: Settings, now: datetime, progress: Callable
     history = History(session, settings, users, now)
     history.build(users["admin"])
     steps = history.replay(progress, total)
+    corrections(session, settings, users, now)
     return {"sites": len(history.sites), "users": len(users), "templates": templates, "steps": steps}
+
+
+def corrections(session: Session, settings: Settings, users: dict[str, User], now: datetime) -> None:
+    """What a supervisor meets on the board today, on two dossiers handed in this last hour: a courier's
+    handover at the wrong agency, refused and flagged (the parcel stays with him), and a dossier readdressed
+    to the agency that really decides it."""
+    center, courier = users["ntha"], next(u for u in users.values() if u.role == Role.COURIER)
+    procedure = demo_data.PROCEDURES[0]
+    agencies = session.execute(select(Site).where(Site.kind == SiteKind.AGENCY).order_by(Site.code)).scalars().all()
+    decider = next(a for a in agencies if a.code == procedure["agency"])
+    other = next(a for a in agencies if a.id != decider.id)
+    codes = []
+    for n, minutes in ((9001, 50), (9002, 40)):
+        at = now - timedelta(minutes=minutes)
+        data = DossierIn(code=f"000.00.22.H47-{as_utc(now).astimezone(LOCAL_TZ):%y%m%d}-{n}", procedure=procedure["name"],
+                         agency=decider.code, applicant={"name": demo_data.APPLICANTS[n % len(demo_data.APPLICANTS)],
+                                                         "phone": f"0912{n:06d}"},
+                         received_at=at, due_at=at + timedelta(days=14), return_method="counter", origin="TTHCC")
+        answer, _ = dossiers.register(session, data, actor=center, settings=settings, now=at)
+        codes.append(answer.parcel.code)
+        record_one(session, settings, center, answer.parcel.code, "accept", at + timedelta(minutes=2), site="TTHCC")
+    record_one(session, settings, courier, codes[0], "pickup", now - timedelta(minutes=30), site="TTHCC")
+    refused = record_one(session, settings, courier, codes[0], "handover", now - timedelta(minutes=20), site=other.code)
+    assert refused.status == "rejected", refused  # the board now shows who tried where
+    reason = f"Thủ tục thuộc thẩm quyền của {other.name} theo phân cấp mới; Trung tâm chuyển lại cho đúng cơ quan."
+    custody.redirect(session, codes[1], RedirectIn(destination=other.code, reason=reason), actor=users["gs.lan"],
+                     settings=settings, now=now - timedelta(minutes=10))
+
+
+def record_one(session: Session, settings: Settings, actor: User, code: str, action: str, at: datetime, **fields):
+    scan = {"id": uuid.uuid5(DEMO_NAMESPACE, f"{code}/{action}/{at.isoformat()}"), "action": action, "at": at,
+            "label": labels.qr_payload(settings.label_key, code), **fields}
+    [outcome] = custody.record_scans(session, [scan], actor=actor, settings=settings, now=at + timedelta(seconds=5))
+    return outcome
