@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from postal import documents, labels, runs
 from postal.clock import local, utcnow
-from tests.test_runs import post_scans, result_parcel, upcoming_run
+from tests.test_runs import post_scans, result_parcel, settings_overrides, upcoming_run  # noqa: F401 (a fixture)
 
 
 def test_manifest_document_carries_a_signed_qr_and_the_handover_record(client, make):
