@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length
 
 from models import Site, User
 from postal import accounts
+from postal.clock import utcnow
 from postal.errors import Forbidden, NotAuthenticated
 from routes.i18n import LANGUAGES
 from routes.session import get_session
@@ -41,7 +42,8 @@ class PageUser(UserMixin):
         self.site = site
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        # The cookie names the session version too: after a logout or a deactivation it no longer matches.
+        return f"{self.user.id}:{self.user.session_version}"
 
     @property
     def is_active(self) -> bool:
@@ -91,14 +93,16 @@ def settings_of(app: Flask):
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> PageUser | None:
-    if not user_id.isdigit():
+def load_user(session_id: str) -> PageUser | None:
+    """The user of a login cookie ("id:session version"), checked against the database on every request."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None  # a cookie from before session versions, or a forged one
+    found = accounts.page_user(get_session(), int(user_id), int(version))
+    if found is None:
+        g.session_ended = True  # logged out elsewhere, or the account was locked: the login page says so
         return None
-    db = get_session()
-    user = db.get(User, int(user_id))
-    if user is None or not user.active or not user.password_hash:
-        return None
-    return PageUser(user, db.get(Site, user.site_id) if user.site_id else None)
+    return PageUser(*found)
 
 
 def check_csrf() -> None:
@@ -145,7 +149,7 @@ def token_user() -> accounts.Actor | None:
     token = bearer_token()
     if not token:
         return None
-    return accounts.user_for_token(get_session(), token)
+    return accounts.user_for_token(get_session(), token, now=utcnow())
 
 
 def session_user() -> User | None:
@@ -185,7 +189,8 @@ def page_for(*roles: str) -> Callable:
         @wraps(view)
         def guarded(*args, **kwargs):
             if not current_user.is_authenticated:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                ended = {"ended": 1} if g.get("session_ended") else {}
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?"), **ended))
             if roles and current_user.role not in roles:
                 raise Forbidden(role=current_user.role)
             return view(*args, **kwargs)
@@ -231,7 +236,7 @@ def login():
             if lang:
                 session["lang"] = lang
             session.permanent = True
-            login_user(load_user(str(user.id)))
+            login_user(load_user(f"{user.id}:{user.session_version}"))
             current_app.logger.info("login: %s (%s) from %s", user.username, user.role, request.remote_addr)
             return redirect(safe_next(request.args.get("next")))
         failed = True
@@ -241,7 +246,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Log out here and wherever else this user is logged in: the server ends the session, not only the cookie."""
     lang = session.get("lang")
+    if current_user.is_authenticated:
+        accounts.log_out(get_session(), current_user.user.id, current_user.user.session_version)
     logout_user()
     session.clear()
     if lang:
