@@ -14,13 +14,12 @@ from models import Role, SiteKind, User
 from postal import accounts, sites
 from postal.clock import utcnow
 from postal.errors import PostalError
-from routes.auth import page_for, page_headers
+from routes.auth import page_for
 from routes.formats import ROLE_NAMES, SITE_KINDS
 from routes.i18n import message_of
 from routes.session import get_session, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.after_request(page_headers)
 
 
 class SiteForm(FlaskForm):

@@ -27,6 +27,7 @@ from routes.session import get_session
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SHIFT = timedelta(hours=12)  # a page session lasts a working day, so an offline queue can still sync at its end
 LOGIN_LIMIT = "10 per minute"  # failed logins per address; a success does not count
+HSTS = "max-age=31536000; includeSubDomains"  # a year: production is served over HTTPS only
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -119,14 +120,20 @@ def protect_forms() -> None:
 
 
 def secure_headers(response):
+    """On every response (pages, the API, static files, 404s and errors): no sniffing, no framing, the
+    content policy, and HTTPS only in production."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    page_headers(response)
+    if not settings_of(current_app).development:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
 def page_headers(response):
-    """A strict content policy for our own pages: scripts and styles only from this server."""
+    """A strict content policy: scripts and styles only from this server (a blueprint may widen it first,
+    as the board does for its map tiles)."""
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; "
@@ -209,9 +216,6 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 # -- pages ----------------------------------------------------------------------------------
-bp.after_request(page_headers)
-
-
 class LoginForm(FlaskForm):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(), Length(max=200)])

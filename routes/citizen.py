@@ -14,7 +14,7 @@ from postal import delivery, tracking
 from postal.clock import local, utcnow
 from postal.errors import InvalidPayload, PostalError, Unprocessable
 from routes.api import parse, spec
-from routes.auth import current_actor, limiter, page_headers, roles_required
+from routes.auth import current_actor, limiter, roles_required
 from routes.i18n import message_of, render
 from routes.session import get_session, settings
 
@@ -96,7 +96,6 @@ def track_page():
 
 DELIVERY_LIMIT = "10 per minute"  # per address, as tracking: the request also checks code + 4 digits
 UNITS_MAX_AGE = 24 * 3600  # the administrative units change by decree, not by the hour
-bp.after_request(page_headers)  # the public pages too: scripts and styles only from this server
 
 
 def invalid_field(err: ValidationError) -> PostalError:

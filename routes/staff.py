@@ -11,12 +11,11 @@ from models.custody import SCAN_ACTIONS
 from models.enums import STAFF
 from postal import control_sheet, custody, labels, sites
 from postal.clock import utcnow
-from routes.auth import page_for, page_headers
+from routes.auth import page_for
 from routes.formats import PARCEL_STATES, has_page
 from routes.session import get_session, settings
 
 bp = Blueprint("staff", __name__)
-bp.after_request(page_headers)
 DEFAULT_ACTION = {
     Role.COURIER: Action.PICKUP,
     Role.POSTAL_CLERK: Action.ACCEPT,
