@@ -47,6 +47,14 @@ class AccountDeactivated(NotAuthenticated):
     code, message = "account_deactivated", N_("Tài khoản %(username)s đã bị khoá.")
 
 
+class TooManyGuesses(PostalError):
+    """The same answer for an unknown code and a wrong phone: the lockout says nothing about the dossier."""
+
+    status, code = 429, "too_many_guesses"
+    message = N_("Hồ sơ %(code)s đã bị tra cứu sai mã hoặc số điện thoại quá nhiều lần nên tạm khoá tra cứu. "
+                 "Vui lòng thử lại sau %(minutes)s phút, hoặc hỏi tại bộ phận một cửa.")
+
+
 class Forbidden(PostalError):
     status, code, message = 403, "forbidden", N_("Vai trò %(role)s không được phép thực hiện việc này.")
 

@@ -18,7 +18,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from models import Site, User
-from postal import accounts
+from postal import accounts, ratelimits
 from postal.clock import utcnow
 from postal.errors import Forbidden, NotAuthenticated
 from routes.i18n import LANGUAGES
@@ -75,11 +75,16 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=int(SHIFT.total_seconds()),
         RATELIMIT_HEADERS_ENABLED=True,
     )
-    # POSTAL_RATELIMIT_STORAGE_URI (environment or create_app overrides): memory counts per process, so
-    # with several workers name a shared store, e.g. redis://host:6379.
-    extra = settings_of(app).extra
-    app.config.setdefault("RATELIMIT_STORAGE_URI", extra.get("POSTAL_RATELIMIT_STORAGE_URI") or "memory://")
-    app.config.setdefault("LOGIN_RATE_LIMIT", extra.get("POSTAL_LOGIN_RATE_LIMIT") or LOGIN_LIMIT)
+    # Counted where every worker counts (Settings: Redis when several serve); should that store stop
+    # answering, each worker counts in its own memory until it is back, rather than failing the request.
+    settings = settings_of(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage_uri)
+    # The key prefix goes to the store, not to Flask-Limiter's RATELIMIT_KEY_PREFIX: the limiter is one object
+    # per process and keeps the first prefix it was given, while the store is made anew for each app.
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", ratelimits.store_options(settings.ratelimit_storage_uri,
+                                                                                settings.ratelimit_key_prefix))
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", not settings.ratelimit_storage_uri.startswith("memory"))
+    app.config.setdefault("LOGIN_RATE_LIMIT", settings.extra.get("POSTAL_LOGIN_RATE_LIMIT") or LOGIN_LIMIT)
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     csrf.init_app(app)

@@ -3,12 +3,18 @@ every response carries the content policy (HSTS too in production)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
-from postal.config import ConfigError
+from postal import ratelimits
+from postal.config import ConfigError, Settings
 from routes import create_app
 from routes.cli import cli
+from tests.conftest import ROOT
 
 STRONG = {
     "POSTAL_ENV": "production", "POSTAL_SECRET_KEY": "s" * 32, "POSTAL_LABEL_KEY": "l" * 32,
@@ -57,6 +63,53 @@ def test_a_sound_production_config_starts_with_hsts(database_url):
 
 def test_development_sends_no_hsts(client):
     assert "Strict-Transport-Security" not in client.get("/login").headers  # plain http://127.0.0.1
+
+
+def test_several_workers_count_in_redis_unless_told_and_never_in_memory():
+    assert Settings.from_env({"POSTAL_WORKERS": "2"}).ratelimit_storage_uri == "redis://127.0.0.1:6379"
+    assert Settings.from_env({"POSTAL_WORKERS": "1"}).ratelimit_storage_uri == "memory://"
+    with pytest.raises(ConfigError, match="memory:// but 2 workers"):
+        Settings.from_env({"POSTAL_WORKERS": "2", "POSTAL_RATELIMIT_STORAGE_URI": "memory://"})
+    for bad in ("0", "two"):
+        with pytest.raises(ConfigError, match="POSTAL_WORKERS"):
+            Settings.from_env({"POSTAL_WORKERS": bad})
+
+
+def test_an_unknown_password_hash_profile_is_refused_even_in_development():
+    with pytest.raises(ConfigError, match="POSTAL_ARGON2_PROFILE must be one of"):
+        Settings.from_env({"POSTAL_ARGON2_PROFILE": "FAST"})
+
+
+def postal_up(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """`postal up` in a process of its own; it must refuse before it serves anything."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run([sys.executable, "-c", "from routes.cli import main; main()", "up", *args],
+                          env=environment, capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
+def test_postal_up_with_several_workers_refuses_memory_rate_limits(database_url):
+    result = postal_up("--workers", "2", "--port", "1", DATABASE_URL=database_url,
+                       POSTAL_RATELIMIT_STORAGE_URI="memory://")
+    assert result.returncode == 1 and "memory:// but 2 workers" in result.stderr
+
+
+def test_postal_up_refuses_a_rate_limit_store_that_does_not_answer(database_url):
+    result = postal_up("--port", "1", DATABASE_URL=database_url, POSTAL_WORKERS="2", **STRONG,
+                       POSTAL_RATELIMIT_STORAGE_URI="redis://127.0.0.1:1")
+    assert result.returncode == 1 and "redis://127.0.0.1:1 (POSTAL_RATELIMIT_STORAGE_URI) does not answer" in result.stderr
+
+
+def test_development_without_redis_serves_with_one_worker(monkeypatch):
+    monkeypatch.setattr("postal.config.REDIS_DEFAULT", "redis://127.0.0.1:1")  # nothing listens there
+    monkeypatch.delenv("POSTAL_RATELIMIT_STORAGE_URI", raising=False)
+    settings, note = ratelimits.settings_for_workers(3)
+    assert settings.workers == 1 and settings.ratelimit_storage_uri == "memory://"
+    assert "serving with 1 worker instead of 3" in note
+    monkeypatch.setenv("POSTAL_ENV", "production")
+    for name, value in STRONG.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match="does not answer"):
+        ratelimits.settings_for_workers(3)  # production never serves with less than it was told
 
 
 @pytest.fixture
