@@ -35,8 +35,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.drop_column('expires_at')
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.drop_column('session_version')
-        batch_op.drop_column('deactivated_at')
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+), not batch mode: copying user_account would break the
+    # foreign keys that point at it.
+    op.drop_column('api_token', 'expires_at')
+    op.drop_column('user_account', 'session_version')
+    op.drop_column('user_account', 'deactivated_at')
