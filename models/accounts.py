@@ -22,6 +22,10 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=200)
     active: bool = True
     created_at: datetime = Field(sa_type=utc())
+    deactivated_at: datetime | None = Field(default=None, sa_type=utc())
+    # Carried in the login cookie and checked on every request: logging out (or deactivating the account)
+    # bumps it, so a copy of an older cookie opens nothing.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ApiToken(SQLModel, table=True):
@@ -34,3 +38,4 @@ class ApiToken(SQLModel, table=True):
     name: str = Field(default="", max_length=100)
     created_at: datetime = Field(sa_type=utc())
     revoked_at: datetime | None = Field(default=None, sa_type=utc())
+    expires_at: datetime = Field(sa_type=utc())

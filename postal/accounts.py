@@ -5,20 +5,23 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from models import ApiToken, Role, Site, User
 from models.enums import SITED
 from postal import db
+from postal.clock import as_utc, local
 from postal.config import Settings
-from postal.errors import N_, Phrase, Conflict, NotFound, Unprocessable
+from postal.errors import N_, AccountDeactivated, Conflict, NotFound, Phrase, TokenExpired, TokenRevoked, \
+    Unprocessable
 
+TOKEN_DAYS = Settings.token_days  # a token's lifetime when the caller names none
 
 
 @cache
@@ -94,16 +97,99 @@ def check_password(session: Session, username: str, password: str) -> User | Non
     return user if user and user.active and user.password_hash else None
 
 
-def issue_token(session: Session, username: str, *, name: str = "", at: datetime) -> str:
-    """A new bearer token for a user; only its hash is stored, so it is shown once."""
-    db.begin_write(session)
+def user_named(session: Session, username: str) -> User:
+    """The account with this username, or 404."""
     user = session.execute(select(User).where(User.username == username.strip().lower())).scalars().first()
     if user is None:
         raise NotFound(what=Phrase(N_("tài khoản")), code=username)
+    return user
+
+
+def issue_token(session: Session, username: str, *, name: str = "", at: datetime, days: int = TOKEN_DAYS) -> str:
+    """A new bearer token for an active user, valid for `days`; only its hash is stored, so it is shown once."""
+    db.begin_write(session)
+    user = user_named(session, username)
+    if not user.active:
+        raise Conflict(N_("Tài khoản %(username)s đã bị khoá: không cấp mã truy cập."), username=user.username)
+    if days < 1:
+        raise Unprocessable(field="days", detail=Phrase(N_("ít nhất 1 ngày")))
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, created_at=at))
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, created_at=at,
+                         expires_at=at + timedelta(days=days)))
     session.commit()
     return token
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as the admin sees it: never the token itself."""
+
+    id: int
+    username: str
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"
+
+
+def list_tokens(session: Session, username: str | None = None, *, token_id: int | None = None) -> list[TokenInfo]:
+    """Every token (or one user's, or one), newest first."""
+    query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id.desc())
+    if username:
+        query = query.where(User.id == user_named(session, username).id)
+    if token_id is not None:
+        query = query.where(ApiToken.id == token_id)
+    return [TokenInfo(t.id, name, t.name, as_utc(t.created_at), as_utc(t.expires_at),
+                      as_utc(t.revoked_at) if t.revoked_at else None) for t, name in session.execute(query)]
+
+
+def revoke_token(session: Session, token_id: int, *, at: datetime) -> TokenInfo:
+    """Revoke a token: the next request carrying it is refused (revoking it again changes nothing)."""
+    db.begin_write(session)
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(what=Phrase(N_("mã truy cập")), code=str(token_id))
+    if token.revoked_at is None:
+        token.revoked_at = at
+        session.add(token)
+    session.commit()
+    return list_tokens(session, token_id=token_id)[0]
+
+
+def deactivate_user(session: Session, username: str, *, at: datetime) -> int:
+    """Lock an account at once: its page sessions end, its tokens are revoked; how many tokens were live."""
+    db.begin_write(session)
+    user = user_named(session, username)
+    if user.active:
+        user.active, user.deactivated_at = False, at
+        user.session_version += 1
+        session.add(user)
+    revoked = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                              .values(revoked_at=at)).rowcount
+    session.commit()
+    return revoked
+
+
+def log_out(session: Session, user_id: int, version: int) -> None:
+    """End the user's page sessions: every cookie carrying this session version stops working."""
+    db.begin_write(session)
+    # Only from the version the cookie carried: a second logout with an old cookie changes nothing.
+    session.execute(update(User).where(User.id == user_id, User.session_version == version)
+                    .values(session_version=User.session_version + 1))
+    session.commit()
+
+
+def page_user(session: Session, user_id: int, version: int) -> tuple[User, Site | None] | None:
+    """The active user a login cookie names, with their site, while its session version is current."""
+    user = session.get(User, user_id)
+    if user is None or not user.active or not user.password_hash or user.session_version != version:
+        return None
+    return user, session.get(Site, user.site_id) if user.site_id else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +204,26 @@ class Actor:
     active: bool = True
 
 
-def user_for_token(session: Session, token: str) -> Actor | None:
-    """The active user a bearer token belongs to, unless revoked."""
-    # Every API request asks this: one driver-level query, and a plain value rather than an ORM row.
-    row = db.raw(session, "SELECT u.id, u.username, u.full_name, u.role, u.site_id, u.active "
-                 "FROM user_account u JOIN api_token t ON t.user_id = u.id "
-                 "WHERE t.token_hash = ? AND t.revoked_at IS NULL", (hash_token(token),)).first()
-    if row is None or not row[5]:
+def user_for_token(session: Session, token: str, *, now: datetime) -> Actor | None:
+    """The active user a bearer token belongs to; None for a token never issued, a 401 naming why for one
+    revoked, expired or of a deactivated account."""
+    # Every API request asks this: one driver-level query by the token's unique hash, and a plain value
+    # rather than an ORM row.
+    row = db.raw(session, "SELECT u.id, u.username, u.full_name, u.role, u.site_id, u.active, t.revoked_at, "
+                 "t.expires_at FROM user_account u JOIN api_token t ON t.user_id = u.id "
+                 "WHERE t.token_hash = ?", (hash_token(token),)).first()
+    if row is None:
         return None
+    if not row[5]:
+        raise AccountDeactivated(username=row[1])
+    if row[6] is not None:
+        raise TokenRevoked()
+    expires = driver_time(row[7])
+    if expires <= now:
+        raise TokenExpired(at=local(expires).strftime("%H:%M %d/%m/%Y"))
     return Actor(row[0], row[1], row[2], row[3], row[4], True)
+
+
+def driver_time(value: datetime | str) -> datetime:
+    """A timestamp as the driver returns it (SQLite: UTC text), aware in UTC."""
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)

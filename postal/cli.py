@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -12,17 +12,17 @@ from tqdm import tqdm
 from models import Role
 from postal import accounts, audit, checkpoints, db, delivery, demo, ledger, notifications, runs, scheduler, watch
 from postal.clock import LOCAL_TZ, local, utcnow
-from postal.config import Settings
+from postal.config import ConfigError, Settings
 from postal.errors import PostalError
 
 
 class DomainErrors(click.Group):
-    """Show a refused request as a one-line error with exit 1, not a traceback."""
+    """Show a refused request (or a setting refused at start) as a one-line error with exit 1, not a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except PostalError as err:
+        except (PostalError, ConfigError) as err:
             raise click.ClickException(str(err)) from None
 
 
@@ -76,12 +76,48 @@ def tokens_group() -> None:
 @tokens_group.command("issue")
 @click.argument("username")
 @click.option("--name", default="", help="What the token is for (a device, an integration).")
+@click.option("--days", type=click.IntRange(1, 3660), help="Days until it expires (POSTAL_TOKEN_DAYS, 90, by default).")
 @click.pass_obj
-def tokens_issue(settings: Settings, username: str, name: str) -> None:
+def tokens_issue(settings: Settings, username: str, name: str, days: int | None) -> None:
     """Print a new bearer token for USERNAME (the last word printed)."""
+    at = utcnow()
+    days = days or settings.token_days
     with db.session_for(settings) as session:
-        token = accounts.issue_token(session, username, name=name, at=utcnow())
+        token = accounts.issue_token(session, username, name=name, at=at, days=days)
+    click.echo(f"expires {local(at + timedelta(days=days)):%Y-%m-%d %H:%M} ({days} days)")
     click.echo(f"token for {username}: {token}")
+
+
+@tokens_group.command("list")
+@click.argument("username", required=False)
+@click.pass_obj
+def tokens_list(settings: Settings, username: str | None) -> None:
+    """The tokens issued (to USERNAME, or to everyone): id, user, state, expiry, what for; never the token."""
+    now = utcnow()
+    with db.session_for(settings) as session:
+        tokens = accounts.list_tokens(session, username)
+    for t in tokens:
+        click.echo(f"{t.id:>6}  {t.username:<16} {t.state(now):<8} expires {local(t.expires_at):%Y-%m-%d %H:%M}  {t.name}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_obj
+def tokens_revoke(settings: Settings, token_id: int) -> None:
+    """Revoke a token by its id (from `postal tokens list`): it stops working at once."""
+    with db.session_for(settings) as session:
+        token = accounts.revoke_token(session, token_id, at=utcnow())
+    click.echo(f"revoked token {token.id} of {token.username}")
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@click.pass_obj
+def users_deactivate(settings: Settings, username: str) -> None:
+    """Lock an account: its page sessions and its tokens stop at once."""
+    with db.session_for(settings) as session:
+        revoked = accounts.deactivate_user(session, username, at=utcnow())
+    click.echo(f"deactivated {username.strip().lower()}; {revoked} tokens revoked")
 
 
 @cli.command("seed-demo")

@@ -16,6 +16,12 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = f"sqlite:///{ROOT / 'instance' / 'postal.db'}"
 DEVELOPMENT_KEY = "development-only-key"
+ENVIRONMENTS = ("development", "production")  # POSTAL_ENV, as the README documents it
+MIN_KEY_LENGTH = 32  # characters of a production key: a random 24 bytes in base64 or more
+# argon2-cffi's profiles; production hashes with one of RFC 9106's, the others are for test suites.
+ARGON2_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "PRE_21_2", "CHEAPEST")
+STRONG_ARGON2_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY")
+REDIS_DEFAULT = "redis://127.0.0.1:6379"  # where several workers count their rate limits unless told
 # Who pays no delivery fee: the groups the province's resolution exempts (người có công với cách mạng,
 # hộ nghèo, hộ cận nghèo, người khuyết tật, người cao tuổi); a counter clerk records which applies.
 DEFAULT_FEE_EXEMPT = ("nguoi_co_cong", "ho_ngheo", "ho_can_ngheo", "nguoi_khuyet_tat", "nguoi_cao_tuoi")
@@ -79,6 +85,13 @@ class Settings:
     ledger_verifier_key: str | None = None
     ledger_origin: str = "hoso-buudien/22"
     ledger_checkpoint_file: Path = ROOT / "instance" / "ledger.checkpoint"
+    # Bearer tokens expire: this many days unless `postal tokens issue --days N` says otherwise.
+    token_days: int = 90
+    # Web workers serving the installation (POSTAL_WORKERS, or `postal up --workers`): with more than one,
+    # the rate limits must be counted in a store they share, never in each process's memory.
+    workers: int = 1
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_key_prefix: str = "postal"  # keeps two installations sharing one Redis apart
     development: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -86,7 +99,10 @@ class Settings:
     def from_env(cls, overrides: Mapping[str, str] | None = None) -> Settings:
         """Build settings from os.environ, with `overrides` taking precedence."""
         env: dict[str, str] = {**os.environ, **(overrides or {})}
-        development = env.get("POSTAL_ENV", "development") != "production"
+        environment = env.get("POSTAL_ENV", "development")
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(f"POSTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+        workers = whole_number(env, "POSTAL_WORKERS", 1)
         settings = cls(
             database_url=normalise_db_url(env.get("DATABASE_URL") or DEFAULT_DB),
             secret_key=env.get("POSTAL_SECRET_KEY", DEVELOPMENT_KEY),
@@ -118,18 +134,54 @@ class Settings:
             otp_codes_per_parcel=int(env.get("POSTAL_OTP_CODES_PER_PARCEL", "6")),
             outbox_key=env.get("POSTAL_OUTBOX_KEY", ""),
             argon2_profile=env.get("POSTAL_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
-            **ledger_settings(env, development),
-            development=development,
+            **ledger_settings(env, environment == "development"),
+            token_days=whole_number(env, "POSTAL_TOKEN_DAYS", 90),
+            workers=workers,
+            ratelimit_storage_uri=env.get("POSTAL_RATELIMIT_STORAGE_URI") or (REDIS_DEFAULT if workers > 1 else "memory://"),
+            ratelimit_key_prefix=env.get("POSTAL_RATELIMIT_KEY_PREFIX") or "postal",
+            development=environment == "development",
             extra={k: v for k, v in env.items() if k.startswith("POSTAL_")},
         )
-        if not development:
-            for name, value in (("POSTAL_SECRET_KEY", settings.secret_key), ("POSTAL_LABEL_KEY", settings.label_key),
-                                ("POSTAL_WEBHOOK_SECRET", settings.webhook_secret)):
-                if value == DEVELOPMENT_KEY or len(value) < 16:
-                    raise ConfigError(f"{name} must be set to a long random value in production")
-            if settings.outbox_key and len(settings.outbox_key) < 16:
-                raise ConfigError("POSTAL_OUTBOX_KEY must be a long random value (or unset: derived from the secret key)")
+        refuse_unsafe(settings)
         return settings
+
+
+def whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    """A count of at least 1 from the environment, or a ConfigError naming the variable."""
+    value = env.get(name) or str(default)
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def refuse_unsafe(settings: Settings) -> None:
+    """Settings no installation may start with; production refuses weak keys and a cheap password hash."""
+    profile = settings.argon2_profile.upper()
+    if profile not in ARGON2_PROFILES:
+        raise ConfigError(f"POSTAL_ARGON2_PROFILE must be one of {', '.join(ARGON2_PROFILES)}, "
+                          f"not {settings.argon2_profile!r}")
+    if settings.workers > 1 and settings.ratelimit_storage_uri.startswith("memory://"):
+        raise ConfigError(f"POSTAL_RATELIMIT_STORAGE_URI is memory:// but {settings.workers} workers serve: each would "
+                          f"count its own limits; name a shared store such as {REDIS_DEFAULT}")
+    if settings.development:
+        return
+    keys = {"POSTAL_SECRET_KEY": settings.secret_key, "POSTAL_LABEL_KEY": settings.label_key}
+    if settings.webhook_url:  # the receivers hold this one: it must open nothing else
+        keys["POSTAL_WEBHOOK_SECRET"] = settings.webhook_secret
+    seen: dict[str, str] = {}
+    for name, value in keys.items():
+        if value == DEVELOPMENT_KEY or len(value) < MIN_KEY_LENGTH:
+            raise ConfigError(f"{name} must be set to a random value of at least {MIN_KEY_LENGTH} characters "
+                              "in production")
+        if value in seen:
+            raise ConfigError(f"{name} must differ from {seen[value]} in production: each key guards something else")
+        seen[value] = name
+    if profile not in STRONG_ARGON2_PROFILES:
+        raise ConfigError(f"POSTAL_ARGON2_PROFILE {settings.argon2_profile!r} is too cheap for production; "
+                          f"use {' or '.join(STRONG_ARGON2_PROFILES)}")
+    if settings.outbox_key and len(settings.outbox_key) < MIN_KEY_LENGTH:
+        raise ConfigError(f"POSTAL_OUTBOX_KEY must be a random value of at least {MIN_KEY_LENGTH} characters "
+                          "(or unset: derived from the secret key)")
 
 
 def ledger_settings(env: Mapping[str, str], development: bool) -> dict:

@@ -38,6 +38,26 @@ class NotAuthenticated(PostalError):
     status, code, message = 401, "unauthorized", N_("Cần đăng nhập hoặc mã truy cập hợp lệ.")
 
 
+class TokenExpired(NotAuthenticated):
+    code, message = "token_expired", N_("Mã truy cập đã hết hạn lúc %(at)s: hãy xin quản trị viên cấp mã mới.")
+
+
+class TokenRevoked(NotAuthenticated):
+    code, message = "token_revoked", N_("Mã truy cập đã bị thu hồi: hãy xin quản trị viên cấp mã mới.")
+
+
+class AccountDeactivated(NotAuthenticated):
+    code, message = "account_deactivated", N_("Tài khoản %(username)s đã bị khoá.")
+
+
+class TooManyGuesses(PostalError):
+    """The same answer for an unknown code and a wrong phone: the lockout says nothing about the dossier."""
+
+    status, code = 429, "too_many_guesses"
+    message = N_("Hồ sơ %(code)s đã bị tra cứu sai mã hoặc số điện thoại quá nhiều lần nên tạm khoá tra cứu. "
+                 "Vui lòng thử lại sau %(minutes)s phút, hoặc hỏi tại bộ phận một cửa.")
+
+
 class Forbidden(PostalError):
     status, code, message = 403, "forbidden", N_("Vai trò %(role)s không được phép thực hiện việc này.")
 

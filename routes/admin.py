@@ -14,13 +14,12 @@ from models import Role, SiteKind, User
 from postal import accounts, sites
 from postal.clock import utcnow
 from postal.errors import PostalError
-from routes.auth import page_for, page_headers
+from routes.auth import page_for
 from routes.formats import ROLE_NAMES, SITE_KINDS
 from routes.i18n import message_of
-from routes.session import get_session
+from routes.session import get_session, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.after_request(page_headers)
 
 
 class SiteForm(FlaskForm):
@@ -101,6 +100,16 @@ def user_list():
     return render_template("admin/users.html", form=form, users=staff(), sites={s.id: s for s in network()})
 
 
+@bp.post("/users/<username>/deactivate")
+@page_for(Role.ADMIN)
+def deactivate_user(username: str):
+    revoked = accounts.deactivate_user(get_session(), username, at=utcnow())
+    current_app.logger.info("admin %s deactivated %s (%d tokens revoked)", current_user.username, username, revoked)
+    flash(gettext("Đã khoá tài khoản %(username)s: phiên đăng nhập và %(count)s mã truy cập dừng ngay.")
+          % {"username": username, "count": revoked}, "ok")
+    return redirect(url_for("admin.user_list"))
+
+
 @bp.route("/tokens", methods=["GET", "POST"])
 @page_for(Role.ADMIN)
 def token_issue():
@@ -110,9 +119,21 @@ def token_issue():
     token = None
     if form.validate_on_submit():
         token = accounts.issue_token(get_session(), form.username.data, name=(form.name.data or "").strip(),
-                                     at=utcnow())
+                                     at=utcnow(), days=settings().token_days)
         current_app.logger.info("admin %s issued a token for %s", current_user.username, form.username.data)
     response = make_response(render_template("admin/tokens.html", form=form, token=token,
-                                             username=form.username.data if token else None))
+                                             username=form.username.data if token else None,
+                                             tokens=accounts.list_tokens(get_session()), now=utcnow(),
+                                             days=settings().token_days))
     response.headers["Cache-Control"] = "no-store"  # the token is shown once and must not stay in a cache
     return response
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@page_for(Role.ADMIN)
+def revoke_token(token_id: int):
+    token = accounts.revoke_token(get_session(), token_id, at=utcnow())
+    current_app.logger.info("admin %s revoked token %d of %s", current_user.username, token.id, token.username)
+    flash(gettext("Đã thu hồi mã truy cập số %(id)s của %(username)s.") % {"id": token.id, "username": token.username},
+          "ok")
+    return redirect(url_for("admin.token_issue"))

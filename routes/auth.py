@@ -18,7 +18,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from models import Site, User
-from postal import accounts
+from postal import accounts, ratelimits
+from postal.clock import utcnow
 from postal.errors import Forbidden, NotAuthenticated
 from routes.i18n import LANGUAGES
 from routes.session import get_session
@@ -26,6 +27,7 @@ from routes.session import get_session
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SHIFT = timedelta(hours=12)  # a page session lasts a working day, so an offline queue can still sync at its end
 LOGIN_LIMIT = "10 per minute"  # failed logins per address; a success does not count
+HSTS = "max-age=31536000; includeSubDomains"  # a year: production is served over HTTPS only
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -41,7 +43,8 @@ class PageUser(UserMixin):
         self.site = site
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        # The cookie names the session version too: after a logout or a deactivation it no longer matches.
+        return f"{self.user.id}:{self.user.session_version}"
 
     @property
     def is_active(self) -> bool:
@@ -72,11 +75,16 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=int(SHIFT.total_seconds()),
         RATELIMIT_HEADERS_ENABLED=True,
     )
-    # POSTAL_RATELIMIT_STORAGE_URI (environment or create_app overrides): memory counts per process, so
-    # with several workers name a shared store, e.g. redis://host:6379.
-    extra = settings_of(app).extra
-    app.config.setdefault("RATELIMIT_STORAGE_URI", extra.get("POSTAL_RATELIMIT_STORAGE_URI") or "memory://")
-    app.config.setdefault("LOGIN_RATE_LIMIT", extra.get("POSTAL_LOGIN_RATE_LIMIT") or LOGIN_LIMIT)
+    # Counted where every worker counts (Settings: Redis when several serve); should that store stop
+    # answering, each worker counts in its own memory until it is back, rather than failing the request.
+    settings = settings_of(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage_uri)
+    # The key prefix goes to the store, not to Flask-Limiter's RATELIMIT_KEY_PREFIX: the limiter is one object
+    # per process and keeps the first prefix it was given, while the store is made anew for each app.
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", ratelimits.store_options(settings.ratelimit_storage_uri,
+                                                                                settings.ratelimit_key_prefix))
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", not settings.ratelimit_storage_uri.startswith("memory"))
+    app.config.setdefault("LOGIN_RATE_LIMIT", settings.extra.get("POSTAL_LOGIN_RATE_LIMIT") or LOGIN_LIMIT)
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     csrf.init_app(app)
@@ -91,14 +99,16 @@ def settings_of(app: Flask):
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> PageUser | None:
-    if not user_id.isdigit():
+def load_user(session_id: str) -> PageUser | None:
+    """The user of a login cookie ("id:session version"), checked against the database on every request."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None  # a cookie from before session versions, or a forged one
+    found = accounts.page_user(get_session(), int(user_id), int(version))
+    if found is None:
+        g.session_ended = True  # logged out elsewhere, or the account was locked: the login page says so
         return None
-    db = get_session()
-    user = db.get(User, int(user_id))
-    if user is None or not user.active or not user.password_hash:
-        return None
-    return PageUser(user, db.get(Site, user.site_id) if user.site_id else None)
+    return PageUser(*found)
 
 
 def check_csrf() -> None:
@@ -115,14 +125,20 @@ def protect_forms() -> None:
 
 
 def secure_headers(response):
+    """On every response (pages, the API, static files, 404s and errors): no sniffing, no framing, the
+    content policy, and HTTPS only in production."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    page_headers(response)
+    if not settings_of(current_app).development:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
 def page_headers(response):
-    """A strict content policy for our own pages: scripts and styles only from this server."""
+    """A strict content policy: scripts and styles only from this server (a blueprint may widen it first,
+    as the board does for its map tiles)."""
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; "
@@ -145,7 +161,7 @@ def token_user() -> accounts.Actor | None:
     token = bearer_token()
     if not token:
         return None
-    return accounts.user_for_token(get_session(), token)
+    return accounts.user_for_token(get_session(), token, now=utcnow())
 
 
 def session_user() -> User | None:
@@ -185,7 +201,8 @@ def page_for(*roles: str) -> Callable:
         @wraps(view)
         def guarded(*args, **kwargs):
             if not current_user.is_authenticated:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                ended = {"ended": 1} if g.get("session_ended") else {}
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?"), **ended))
             if roles and current_user.role not in roles:
                 raise Forbidden(role=current_user.role)
             return view(*args, **kwargs)
@@ -204,9 +221,6 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 # -- pages ----------------------------------------------------------------------------------
-bp.after_request(page_headers)
-
-
 class LoginForm(FlaskForm):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(), Length(max=200)])
@@ -231,7 +245,7 @@ def login():
             if lang:
                 session["lang"] = lang
             session.permanent = True
-            login_user(load_user(str(user.id)))
+            login_user(load_user(f"{user.id}:{user.session_version}"))
             current_app.logger.info("login: %s (%s) from %s", user.username, user.role, request.remote_addr)
             return redirect(safe_next(request.args.get("next")))
         failed = True
@@ -241,7 +255,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Log out here and wherever else this user is logged in: the server ends the session, not only the cookie."""
     lang = session.get("lang")
+    if current_user.is_authenticated:
+        accounts.log_out(get_session(), current_user.user.id, current_user.user.session_version)
     logout_user()
     session.clear()
     if lang:

@@ -2,24 +2,57 @@
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import timedelta
 from typing import Literal
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, make_response, render_template, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.delivery import DeliveryRequestIn, DeliveryRequestOut, DeliveryRunOut, ExemptionIn, ProvincesOut, WardsOut
 from models.enums import POSTAL_DESK, RUN_READERS
 from postal import delivery, tracking
 from postal.clock import local, utcnow
-from postal.errors import InvalidPayload, PostalError, Unprocessable
+from postal.errors import InvalidPayload, PostalError, TooManyGuesses, Unprocessable
 from routes.api import parse, spec
-from routes.auth import current_actor, limiter, page_headers, roles_required
+from routes.auth import current_actor, limiter, roles_required
+from routes.errors import domain_error
 from routes.i18n import message_of, render
 from routes.session import get_session, settings
 
 bp = Blueprint("citizen", __name__)
-TRACK_LIMIT = "10 per minute"  # per address: code + 4 digits must not be guessable by brute force
+# Four endpoints take a dossier code and the last 4 digits of the applicant's phone: /track and /delivery,
+# as pages and in the API. A code + 4 digits must not be guessable, from one address or from many: they
+# share one budget per address (every try) and one per dossier code (wrong answers, whatever the address).
+ADDRESS_LIMIT = "10 per minute"
+DOSSIER_LIMIT = "10 per hour"
+
+
+def guessed_code() -> str:
+    """The dossier code a request names (the API's `code` or `dossier`, the pages' `code`), as it is looked up."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict):
+        value = body.get("code", body.get("dossier"))
+    else:
+        value = request.form.get("code")
+    return value.strip()[:40] if isinstance(value, str) else ""  # no code: no dossier to protect
+
+
+def wrong_answer(response) -> bool:
+    """Only a code + digits that matched no dossier spends the dossier's budget (the same 404 either way)."""
+    return response.status_code == 404
+
+
+def dossier_locked(breached) -> Response:
+    """The lockout's answer: the same for an unknown code and a wrong phone, with when to try again."""
+    minutes = max(1, math.ceil((breached.reset_at - time.time()) / 60))
+    return make_response(domain_error(TooManyGuesses(code=guessed_code(), minutes=minutes)))
+
+
+per_address = limiter.shared_limit(ADDRESS_LIMIT, scope="citizen-address", methods=["POST"])
+per_dossier = limiter.shared_limit(DOSSIER_LIMIT, scope="citizen-dossier", key_func=guessed_code, methods=["POST"],
+                                   deduct_when=wrong_answer, on_breach=dossier_locked)
 
 
 class TrackIn(BaseModel):
@@ -73,7 +106,8 @@ def tracking_json(found: tracking.Tracking) -> dict:
 @bp.post("/api/v1/track")
 @spec.operation("post", "/track", "Track a dossier (public; code + last 4 digits of the phone)", body=TrackIn,
                 responses={200: TrackOut}, public=True)
-@limiter.limit(TRACK_LIMIT)
+@per_address
+@per_dossier
 def track_api():
     data = parse(TrackIn)
     return tracking_json(tracking.track(get_session(), data.code, data.phone_last4, now=utcnow(),
@@ -81,7 +115,8 @@ def track_api():
 
 
 @bp.route("/track", methods=["GET", "POST"])
-@limiter.limit(TRACK_LIMIT, methods=["POST"])
+@per_address
+@per_dossier
 def track_page():
     found, error = None, None
     code = request.values.get("code", "").strip()
@@ -99,9 +134,7 @@ def track_page():
 # The citizen's request (public, rate limited like tracking), the 2025 units for the ward picker, and, for
 # the staff who handle deliveries, a delivery run's doors and the counter's fee exemption.
 
-DELIVERY_LIMIT = "10 per minute"  # per address, as tracking: the request also checks code + 4 digits
 UNITS_MAX_AGE = 24 * 3600  # the administrative units change by decree, not by the hour
-bp.after_request(page_headers)  # the public pages too: scripts and styles only from this server
 
 
 def invalid_field(err: ValidationError) -> PostalError:
@@ -120,7 +153,8 @@ def vnd(amount: int) -> str:
 @bp.post("/api/v1/delivery-requests")
 @spec.operation("post", "/delivery-requests", "Ask for home delivery of a result or pick-up of a dossier (public)",
                 body=DeliveryRequestIn, responses={201: DeliveryRequestOut, 200: DeliveryRequestOut}, public=True)
-@limiter.limit(DELIVERY_LIMIT)
+@per_address
+@per_dossier
 def delivery_request_api():
     try:
         data = parse(DeliveryRequestIn)
@@ -170,7 +204,8 @@ DELIVERY_FIELDS = ("code", "kind", "province", "ward_code", "street", "phone", "
 
 
 @bp.route("/delivery", methods=["GET", "POST"])
-@limiter.limit(DELIVERY_LIMIT, methods=["POST"])
+@per_address
+@per_dossier
 def delivery_page():
     form = {name: request.values.get(name, "").strip() for name in DELIVERY_FIELDS}
     form["kind"] = form["kind"] if form["kind"] in ("deliver_result", "pickup_dossier") else "deliver_result"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 
 import click
 from gunicorn.app.base import BaseApplication
 
-from postal import db, demo, scheduler
+from postal import db, demo, ratelimits, scheduler
 from postal.cli import cli, seed_with_progress
 from postal.config import Settings
 from postal.demo_data import DEMO_PASSWORD
@@ -34,10 +35,17 @@ class Server(BaseApplication):
 @click.option("--demo", "with_demo", is_flag=True, help="Seed the demo province when the database is empty.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=min(4, multiprocessing.cpu_count() + 1), show_default=True, type=int)
+@click.option("--workers", default=min(4, multiprocessing.cpu_count() + 1), show_default=True, type=int,
+              envvar="POSTAL_WORKERS")
 @click.pass_obj
 def up(settings: Settings, with_demo: bool, host: str, port: int, workers: int) -> None:
     """Migrate, seed the demo when asked, and serve the app."""
+    # Several workers count their rate limits in one store that answers (never memory), or do not start.
+    settings, note = ratelimits.settings_for_workers(workers)
+    if note:
+        click.echo(note)
+    workers = settings.workers
+    os.environ["POSTAL_WORKERS"] = str(workers)  # each worker's create_app() then counts in the same store
     db.upgrade(settings)
     if with_demo:
         with db.session_for(settings) as session:

@@ -28,15 +28,18 @@ def log_refusal() -> None:
     current_app.logger.warning("403: %s refused %s %s", who, request.method, request.path)
 
 
+def domain_error(err: PostalError):
+    """A refused request: JSON for the API, the error page for people."""
+    if err.status == 403:
+        log_refusal()
+    message = message_of(err)
+    if wants_json():
+        return error_json(err.code, message, err.status)
+    return render_template("errors/error.html", status=err.status, message=message), err.status
+
+
 def register(app: Flask) -> None:
-    @app.errorhandler(PostalError)
-    def domain_error(err: PostalError):
-        if err.status == 403:
-            log_refusal()
-        message = message_of(err)
-        if wants_json():
-            return error_json(err.code, message, err.status)
-        return render_template("errors/error.html", status=err.status, message=message), err.status
+    app.register_error_handler(PostalError, domain_error)
 
     @app.errorhandler(ValidationError)
     def bad_body(err: ValidationError):
@@ -54,6 +57,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
+        if err.response is not None:  # made already, e.g. a rate limit's own answer (routes.citizen)
+            return err.response
         if err.code == 403:
             log_refusal()
         messages = {

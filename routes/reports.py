@@ -14,12 +14,11 @@ from postal.clock import local, utcnow
 from postal.errors import N_, Phrase, Unprocessable
 from postal.reports import exports, figures, periods
 from routes.api import spec
-from routes.auth import page_for, page_headers, roles_required
+from routes.auth import page_for, roles_required
 from routes.i18n import message_of
 from routes.session import get_session
 
 bp = Blueprint("reports", __name__)
-bp.after_request(page_headers)
 FORMATS = ("json", "csv", "xlsx")
 COLUMNS = (
     _l("Mã cơ quan"), _l("Cơ quan"), _l("Tiếp nhận"), _l("Đã trả kết quả"), _l("Đúng hạn"), _l("Trễ hạn"),

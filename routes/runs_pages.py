@@ -20,13 +20,12 @@ from postal import labels, runs, sites
 from postal.clock import local, utcnow
 from postal.errors import NotFound, PostalError
 from postal.workdays import DEFAULT_CALENDAR
-from routes.auth import page_for, page_headers
+from routes.auth import page_for
 from routes.formats import SITE_KINDS, vn_time
 from routes.i18n import message_of
 from routes.session import get_session, settings
 
 bp = Blueprint("runs_pages", __name__)
-bp.after_request(page_headers)
 STOP_SLOTS = 12  # stop pickers on the template form; empty ones are ignored
 RUN_STATES = {
     RunState.PLANNED: _l("Chưa bắt đầu"),

@@ -13,13 +13,12 @@ from models.enums import REDIRECTORS, STAFF
 from postal import control_sheet, custody, labels, sites
 from postal.clock import utcnow
 from postal.errors import PostalError
-from routes.auth import page_for, page_headers
+from routes.auth import page_for
 from routes.formats import PARCEL_STATES, has_page
 from routes.i18n import message_of
 from routes.session import get_session, settings
 
 bp = Blueprint("staff", __name__)
-bp.after_request(page_headers)
 DEFAULT_ACTION = {
     Role.COURIER: Action.PICKUP,
     Role.POSTAL_CLERK: Action.ACCEPT,

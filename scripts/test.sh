@@ -10,6 +10,13 @@ unset DATABASE_URL  # the first run is SQLite, whatever the shell had
 
 $BIN/lint-imports || exit 1
 
+# Redis on 127.0.0.1:6379 for the rate-limit tests (a database number of their own, their own keys only).
+redis_up() { $BIN/python -c "import redis; redis.Redis(host='127.0.0.1', port=6379, socket_connect_timeout=2).ping()" 2>/dev/null; }
+if ! redis_up && command -v redis-server >/dev/null; then
+  redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no >/dev/null && sleep 1
+fi
+redis_up || echo "!!! Redis is not answering on 127.0.0.1:6379: the rate-limit tests will fail"
+
 echo "=== test run 1/2: SQLite"
 $BIN/pytest -q -p no:cacheprovider "$@"
 sqlite_rc=$?

@@ -60,4 +60,30 @@ def test_upgrade_masks_the_delivery_codes_sent_before_they_were_sealed(empty_dat
         bodies = dict(conn.execute(text("SELECT state, body FROM outbox_message")).all())
     assert "123456" not in bodies["sent"] and "(OTP): ******." in bodies["sent"]
     assert "(OTP): 123456." in bodies["pending"]  # still to be sent: the citizen needs it
+
+
+def test_tokens_in_use_keep_working_across_the_session_migration(empty_database):
+    """Tokens issued before expiry existed get the default lifetime from the upgrade, not an instant 401."""
+    from alembic.script import ScriptDirectory
+
+    from postal import accounts
+    from postal.clock import utcnow
+
+    settings = Settings.from_env({"DATABASE_URL": empty_database})
+    config = db.alembic_config(settings)
+    before = ScriptDirectory.from_config(config).get_revision("b4939e26e1e4").down_revision
+    command.upgrade(config, before)
+    engine = db.engine_for(settings)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO user_account (username, full_name, role, active, created_at) "
+                          "VALUES ('nva', '', 'courier', :yes, '2026-01-01 00:00:00')"), {"yes": True})
+        conn.execute(text("INSERT INTO api_token (user_id, token_hash, name, created_at) "
+                          "VALUES (1, :hash, '', '2026-01-01 00:00:00')"), {"hash": accounts.hash_token("old-token")})
+    command.upgrade(config, "head")
+    with db.session_for(settings) as session:
+        assert accounts.user_for_token(session, "old-token", now=utcnow()).username == "nva"
+        [token] = accounts.list_tokens(session)
+        assert 89 <= (token.expires_at - utcnow()).days <= 90
+    command.downgrade(config, before)  # and back, on both engines
+    command.upgrade(config, "head")
     engine.dispose()
