@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -254,11 +256,13 @@ def runs_freeze(settings: Settings, now: datetime) -> None:
 def run_scheduler(settings: Settings) -> None:
     """Run the scheduler alone: one leader per database, a second one waits to take over."""
     runner = scheduler.Runner(settings, announce=click.echo)
-    signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())
-    try:
-        runner.run()
-    except KeyboardInterrupt:
-        runner.stopping.set()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: runner.stopping.set())
+    runner.run()
+    if runner.abandoned:  # a job hangs: end without it rather than wait for it (see Runner.step_down)
+        click.echo(f"a job was still running {scheduler.STOP_GRACE_S:.0f} s after the stop: ending without it")
+        sys.stdout.flush()
+        os._exit(0)
 
 
 @cli.command("notify")

@@ -90,6 +90,9 @@ class Settings:
     # Web workers serving the installation (POSTAL_WORKERS, or `postal up --workers`): with more than one,
     # the rate limits must be counted in a store they share, never in each process's memory.
     workers: int = 1
+    # How long a write waits for the database's write lock (SQLite) or a row lock (PostgreSQL) before it
+    # is answered 503 with Retry-After, nothing written.
+    write_wait_s: float = 5.0
     ratelimit_storage_uri: str = "memory://"
     ratelimit_key_prefix: str = "postal"  # keeps two installations sharing one Redis apart
     development: bool = True
@@ -137,6 +140,7 @@ class Settings:
             **ledger_settings(env, environment == "development"),
             token_days=whole_number(env, "POSTAL_TOKEN_DAYS", 90),
             workers=workers,
+            write_wait_s=seconds(env, "POSTAL_WRITE_WAIT_S", 5.0),
             ratelimit_storage_uri=env.get("POSTAL_RATELIMIT_STORAGE_URI") or (REDIS_DEFAULT if workers > 1 else "memory://"),
             ratelimit_key_prefix=env.get("POSTAL_RATELIMIT_KEY_PREFIX") or "postal",
             development=environment == "development",
@@ -144,6 +148,20 @@ class Settings:
         )
         refuse_unsafe(settings)
         return settings
+
+
+def seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive duration in seconds from the environment, or a ConfigError naming the variable."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value <= 600:
+        raise ConfigError(f"{name} must be between 0 and 600 seconds, not {raw!r}")
+    return value
 
 
 def whole_number(env: Mapping[str, str], name: str, default: int) -> int:

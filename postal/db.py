@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -14,15 +15,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlmodel import Session, SQLModel
 
 import models  # noqa: F401  (registers every table on the metadata)
 from models import ChainHead
 from postal.config import Settings
+from postal.errors import WriteBusy
 
 WRITE = {"postal_write": True}
-WRITE_WAIT_S = 30  # how long a writer waits for SQLite's write lock before giving up
+LONG_HOLD_S = 0.25  # no background job holds SQLite's write lock longer at a time; a longer hold is logged
+log = logging.getLogger("postal.db")
+WRITE_WAIT_S = Settings.write_wait_s  # how long a writer waits for the write lock, unless the settings say
 
 
 def append_only_ddl(table: str) -> dict[str, list[str]]:
@@ -55,16 +59,18 @@ CHECKPOINT_APPEND_ONLY_DDL = append_only_ddl("ledger_checkpoint")
 _upgrades: weakref.WeakKeyDictionary[Engine, Callable] = weakref.WeakKeyDictionary()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine whose SQLite connections enforce the same rules as PostgreSQL."""
+def make_engine(url: str, *, write_wait_s: float = WRITE_WAIT_S) -> Engine:
+    """An engine whose SQLite connections enforce the same rules as PostgreSQL, and whose writes wait at
+    most `write_wait_s` for a lock before they are refused with WriteBusy (503, nothing written)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return postgres_engine(url, write_wait_s)
     path = None
     if parsed.database and parsed.database != ":memory:":
         path = Path(parsed.database).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": write_wait_s, "check_same_thread": False})
+    event.listen(engine, "handle_error", lambda context: refuse_when_busy(context, write_wait_s))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -94,9 +100,11 @@ def make_engine(url: str) -> Engine:
         # A writer takes SQLite's write lock before it reads, so two writers never both
         # see the same state and then both act on it (BEGIN IMMEDIATE). The Python lock
         # only orders this process's threads; correctness rests on the database lock.
-        conn.info["postal_writer"] = writers.acquire(timeout=WRITE_WAIT_S)
+        if not writers.acquire(timeout=write_wait_s):
+            raise WriteBusy(seconds=retry_after(write_wait_s))
+        conn.info["postal_writer"] = time.monotonic()
         try:
-            begin_immediate(conn.connection.dbapi_connection)
+            begin_immediate(conn.connection.dbapi_connection, write_wait_s)
         except BaseException:
             _release(conn)
             raise
@@ -111,12 +119,39 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _release(conn) -> None:
-        if conn.info.pop("postal_writer", False):
+        since = conn.info.pop("postal_writer", None)
+        if since is not None:
             writers.release()
+            held = time.monotonic() - since
+            if held > LONG_HOLD_S:
+                log.warning("the write lock was held %.0f ms (more than %.0f): every other writer waited",
+                            held * 1000, LONG_HOLD_S * 1000)
             if path is not None:
                 checkpointer.poke(path)
 
     return engine
+
+
+def postgres_engine(url: str, write_wait_s: float) -> Engine:
+    """PostgreSQL: a statement that waits for a row's lock longer than the budget is refused (lock_timeout)."""
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                           connect_args={"options": f"-c lock_timeout={int(write_wait_s * 1000)}"})
+    event.listen(engine, "handle_error", lambda context: refuse_when_busy(context, write_wait_s))
+    return engine
+
+
+def retry_after(write_wait_s: float) -> int:
+    """Seconds a refused writer is told to wait: the lock is busy now, not for long."""
+    return max(1, min(5, round(write_wait_s / 2)))
+
+
+def refuse_when_busy(context: ExceptionContext, write_wait_s: float) -> None:
+    """A lock that did not come in time is a busy database, answered 503: never a 500 "database is locked"."""
+    original = context.original_exception
+    busy = (isinstance(original, sqlite3.OperationalError) and ("locked" in str(original) or "busy" in str(original))
+            or getattr(original, "sqlstate", None) == "55P03")  # PostgreSQL lock_not_available
+    if busy:
+        raise WriteBusy(seconds=retry_after(write_wait_s)) from original
 
 
 AUTOCHECKPOINT_NET_PAGES = 20_000  # ~80 MB of WAL: reached only if the checkpointer thread could not keep up
@@ -196,9 +231,10 @@ def _after_fork() -> None:
 os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
-def begin_immediate(dbapi_connection) -> None:
-    """BEGIN IMMEDIATE, retried every fraction of a millisecond while another process writes."""
-    deadline = time.monotonic() + WRITE_WAIT_S
+def begin_immediate(dbapi_connection, wait_s: float = WRITE_WAIT_S) -> None:
+    """BEGIN IMMEDIATE, retried every fraction of a millisecond while another process writes; WriteBusy
+    when the lock did not come within `wait_s`."""
+    deadline = time.monotonic() + wait_s
     delay = 0.0002
     dbapi_connection.execute("PRAGMA busy_timeout = 0")
     try:
@@ -207,12 +243,14 @@ def begin_immediate(dbapi_connection) -> None:
                 dbapi_connection.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as err:
-                if "locked" not in str(err) and "busy" not in str(err) or time.monotonic() > deadline:
+                if "locked" not in str(err) and "busy" not in str(err):
                     raise
+                if time.monotonic() > deadline:
+                    raise WriteBusy(seconds=retry_after(wait_s)) from err
             time.sleep(delay)
             delay = min(delay * 1.5, 0.002)
     finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {WRITE_WAIT_S * 1000}")
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
 
 
 def create_schema(engine: Engine) -> None:
@@ -385,7 +423,7 @@ _engines: dict[str, Engine] = {}
 def engine_for(settings: Settings) -> Engine:
     """One engine per database URL in this process."""
     if settings.database_url not in _engines:
-        _engines[settings.database_url] = make_engine(settings.database_url)
+        _engines[settings.database_url] = make_engine(settings.database_url, write_wait_s=settings.write_wait_s)
     return _engines[settings.database_url]
 
 

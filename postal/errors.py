@@ -26,6 +26,18 @@ class PostalError(Exception):
         return self.message % self.params if self.params else self.message
 
 
+class WriteBusy(PostalError):
+    """The database's write lock (or a row's lock) did not come within the write budget: nothing was written."""
+
+    status, code = 503, "busy"
+    message = N_("Hệ thống đang bận ghi dữ liệu khác nên chưa ghi được yêu cầu này (không có gì được ghi). "
+                 "Vui lòng thử lại sau %(seconds)s giây.")
+
+    def __init__(self, seconds: int = 2) -> None:
+        super().__init__(seconds=seconds)
+        self.headers = {"Retry-After": str(seconds)}
+
+
 class InvalidPayload(PostalError):
     status, code, message = 400, "invalid_payload", N_("Dữ liệu gửi lên không hợp lệ: %(detail)s")
 

@@ -37,6 +37,7 @@ from postal.workdays import DEFAULT_CALENDAR
 
 LOCK_KEY = int.from_bytes(b"postal", "big")  # this service's advisory lock id on PostgreSQL
 POLL_S = 5.0
+STOP_GRACE_S = 5.0  # running jobs get this long to finish when the scheduler stops; one that hangs is left
 MISFIRE_GRACE_S = 300
 GENERATE_AHEAD_DAYS = 14  # covers Tết and its weekends, so the next working day always has its runs
 
@@ -275,10 +276,11 @@ class Runner:
         self.poll_s = poll_s
         self.announce = announce
         self.leadership = leadership_for(settings)
-        self.engine = db.make_engine(settings.database_url)  # the job store's own engine
+        self.engine = db.make_engine(settings.database_url, write_wait_s=settings.write_wait_s)  # the job store's own engine
         self.stopping = threading.Event()
         self.leading = threading.Event()
         self.thread: threading.Thread | None = None
+        self.abandoned = False  # a job was still running when the scheduler stopped (see step_down)
 
     def run(self) -> None:
         """Block until stop(): lead whenever the lock can be had."""
@@ -302,10 +304,20 @@ class Runner:
                         self.announce("leadership lost; waiting")
                         break
             finally:
-                scheduler.shutdown(wait=True)
-                self.leading.clear()
-                self.leadership.release()
+                self.step_down(scheduler)
         self.engine.dispose()
+
+    def step_down(self, scheduler: BackgroundScheduler) -> None:
+        """Stop the jobs: running ones get STOP_GRACE_S to finish. One that hangs (a gateway that never
+        answers) is left behind, `abandoned` says so, and the process that ends without it rolls its
+        transaction back; an outbox message it held is sent again after its lease, with the same key."""
+        waiter = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, name="postal-scheduler-stop",
+                                  daemon=True)
+        waiter.start()
+        waiter.join(STOP_GRACE_S if self.stopping.is_set() else None)
+        self.abandoned = waiter.is_alive()
+        self.leading.clear()
+        self.leadership.release()
 
     def start_jobs(self) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(

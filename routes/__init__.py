@@ -32,7 +32,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["postal.settings"] = settings
-    app.extensions["postal.engine"] = make_engine(settings.database_url)
+    app.extensions["postal.engine"] = make_engine(settings.database_url, write_wait_s=settings.write_wait_s)
     Babel(app, locale_selector=pick_locale)
     app.teardown_appcontext(close_session)
     auth.init_app(app)  # login sessions, CSRF, the login rate limit; registers /login, /logout, /lang

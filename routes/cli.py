@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 
 import click
 from gunicorn.app.base import BaseApplication
 
-from postal import db, demo, ratelimits, scheduler
+from postal import db, demo, ratelimits
 from postal.cli import cli, seed_with_progress
 from postal.config import Settings
 from postal.demo_data import DEMO_PASSWORD
+from routes.processes import Child, Supervisor, command
 
 
 class Server(BaseApplication):
@@ -31,40 +33,63 @@ class Server(BaseApplication):
         return create_app()
 
 
+def serving_settings(workers: int) -> Settings:
+    """Several workers count their rate limits in one store that answers (never memory), or do not start."""
+    settings, note = ratelimits.settings_for_workers(workers)
+    if note:
+        click.echo(note)
+    os.environ["POSTAL_WORKERS"] = str(settings.workers)  # each worker's create_app() counts in the same store
+    return settings
+
+
+WORKERS = click.option("--workers", default=min(4, multiprocessing.cpu_count() + 1), show_default=True, type=int,
+                       envvar="POSTAL_WORKERS")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@WORKERS
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app only (gunicorn); `postal up` runs it beside the scheduler. Its master process never
+    opens the database: each worker opens its own connections."""
+    settings = serving_settings(workers)
+    Server({"bind": f"{host}:{port}", "workers": settings.workers, "threads": 4, "worker_class": "gthread",
+            "accesslog": "-", "access_log_format": ACCESS_LOG, "timeout": 60, "graceful_timeout": GRACEFUL_S, "preload_app": False}).run()
+
+
+ACCESS_LOG = '%(h)s %(p)s "%(r)s" %(s)s %(b)s %(M)sms'  # which worker answered, and in how long
+GRACEFUL_S = 5  # workers finish their requests within this after SIGTERM; `postal up` stops within 10 s
+
+
 @cli.command("up")
 @click.option("--demo", "with_demo", is_flag=True, help="Seed the demo province when the database is empty.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=min(4, multiprocessing.cpu_count() + 1), show_default=True, type=int,
-              envvar="POSTAL_WORKERS")
+@WORKERS
 @click.pass_obj
 def up(settings: Settings, with_demo: bool, host: str, port: int, workers: int) -> None:
-    """Migrate, seed the demo when asked, and serve the app."""
-    # Several workers count their rate limits in one store that answers (never memory), or do not start.
-    settings, note = ratelimits.settings_for_workers(workers)
-    if note:
-        click.echo(note)
-    workers = settings.workers
-    os.environ["POSTAL_WORKERS"] = str(workers)  # each worker's create_app() then counts in the same store
+    """Migrate, seed the demo when asked, and serve the app: the web server and the scheduler, each in a
+    process of its own, restarted or stopped together."""
+    workers = serving_settings(workers).workers  # refuse before anything is written
     db.upgrade(settings)
     if with_demo:
         with db.session_for(settings) as session:
             if demo.is_empty(session):
                 seed_with_progress(session, settings)
+    db.engine_for(settings).dispose()
     url = f"http://{host}:{port}/"
     click.echo(f"\nHồ sơ qua bưu điện — {url}")
     if with_demo:
         click.echo(f"Demo logins (password {DEMO_PASSWORD}):")
         for username, role, site in demo.demo_logins():
             click.echo(f"  {username:<12} {role:<13} {site}")
-    db.engine_for(settings).dispose()  # workers open their own connections after the fork
-    # The scheduler runs once, in gunicorn's master (its hooks run there, never in a worker); another
-    # `postal up` or `postal scheduler` on the same database waits for the leadership.
-    runner = scheduler.Runner(settings, announce=click.echo)
-    Server({"bind": f"{host}:{port}", "workers": workers, "threads": 4, "worker_class": "gthread",
-            "accesslog": "-", "timeout": 60, "preload_app": False,
-            "when_ready": lambda _arbiter: runner.start_background(),
-            "on_exit": lambda _arbiter: runner.stop()}).run()
+    supervisor = Supervisor([
+        Child("web server", command("serve", "--host", host, "--port", str(port), "--workers", str(workers)),
+              essential=True),
+        Child("scheduler", command("scheduler"), essential=False),
+    ], announce=click.echo)
+    sys.exit(supervisor.run())
 
 
 def main() -> None:

@@ -33,9 +33,10 @@ def domain_error(err: PostalError):
     if err.status == 403:
         log_refusal()
     message = message_of(err)
+    headers = getattr(err, "headers", {})  # e.g. Retry-After on a 503
     if wants_json():
-        return error_json(err.code, message, err.status)
-    return render_template("errors/error.html", status=err.status, message=message), err.status
+        return *error_json(err.code, message, err.status), headers
+    return render_template("errors/error.html", status=err.status, message=message), err.status, headers
 
 
 def register(app: Flask) -> None:

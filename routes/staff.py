@@ -76,6 +76,7 @@ def scan_strings() -> dict[str, str]:
         "sent_queue": gettext("Đã gửi %(count)s lần quét đang chờ."),
         "login_again": gettext("Phiên đăng nhập đã hết: hãy đăng nhập lại để gửi các lần quét đang chờ."),
         "server_error": gettext("Máy chủ chưa nhận được; sẽ thử lại."),
+        "busy": gettext("Máy chủ đang bận, chưa ghi được; tự gửi lại sau %(seconds)s giây."),
         "session_count": gettext("Phiên này: %(accepted)s ghi nhận · %(duplicate)s trùng · %(rejected)s từ chối"),
         "holder_site": gettext("tại %(name)s"),
         "holder_courier": gettext("bưu tá %(name)s đang giữ"),

@@ -297,3 +297,32 @@ def test_an_admin_adds_a_clerk_and_issues_a_token(live_server, make, context_for
     page.click("form.form-grid button[type=submit]")
     expect(page.locator("#new-token")).not_to_be_empty()
     shot(page, "admin-token-desktop")
+
+
+def test_a_busy_server_keeps_the_scan_queued_and_the_page_sends_it_again_when_told(live_server, make, context_for):
+    """503 with Retry-After (the write lock did not come in time, nothing written): the page says so and
+    sends the scan again by itself after the seconds the server asked for."""
+    from playwright.sync_api import expect
+
+    code = make.parcel()
+    context = context_for(PHONE, service_workers="block")  # so that page.route sees every request
+    page = context.new_page()
+    log_in(page, live_server, "nva")
+    busy = {"times": 0}
+
+    def answer_busy_once(route):
+        if busy["times"] == 0:
+            busy["times"] += 1
+            route.fulfill(status=503, headers={"Retry-After": "1", "Content-Type": "application/json"},
+                          body='{"error": {"code": "busy", "message": "busy"}}')
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/scans", answer_busy_once)
+    wedge(page, make.payload(code))
+    expect(page.locator("#notice")).to_contain_text("Máy chủ đang bận, chưa ghi được; tự gửi lại sau 1 giây.")
+    expect(page.locator("#pending")).to_have_text("1 đang chờ gửi")
+    assert events_of(make, code, "pickup") == 0
+    expect(page.locator("#pending")).to_be_hidden(timeout=5000)  # sent again with nobody touching the page
+    expect(page.locator("#recent li").first).to_contain_text("Đã ghi nhận")
+    assert busy["times"] == 1 and events_of(make, code, "pickup") == 1

@@ -103,3 +103,42 @@ def test_the_real_jobs_live_in_the_database_and_generate_runs(app, database_url,
         assert wait_for(lambda: count(Run) >= 5)
     finally:
         runner.stop()
+
+
+def test_no_background_job_holds_the_write_lock_longer_than_250_ms(app, database_url):
+    """Scans wait for SQLite's one write lock: every job of the scheduler, on a province with a week of
+    history, writes in transactions short enough that a scan behind one never waits long."""
+    from sqlalchemy import event
+
+    from postal import db, demo
+    from postal.clock import utcnow
+
+    settings = Settings.from_env({"DATABASE_URL": database_url, "POSTAL_ARGON2_PROFILE": "CHEAPEST"})
+    with db.session_for(settings) as session:
+        demo.seed(session, settings, utcnow())
+    engine, began, held = db.engine_for(settings), {}, {}
+    current = {"job": ""}
+
+    def begin(conn) -> None:
+        if conn.get_execution_options().get("postal_write") or engine.dialect.name == "postgresql":
+            began[id(conn)] = time.perf_counter()
+
+    def end(conn) -> None:
+        if (since := began.pop(id(conn), None)) is not None:
+            held[current["job"]] = max(held.get(current["job"], 0.0), time.perf_counter() - since)
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
+    runner = scheduler.Runner(settings, announce=lambda _: None)
+    try:
+        for job in scheduler.JOBS:
+            current["job"] = job.id
+            module, name = job.func.split(":")
+            getattr(__import__(module, fromlist=[name]), name)(runner.key)
+    finally:
+        for name, listener in (("begin", begin), ("commit", end), ("rollback", end)):
+            event.remove(engine, name, listener)
+        runner.engine.dispose()
+    assert set(held) == {job.id for job in scheduler.JOBS}  # every job wrote something
+    assert max(held.values()) < 0.25, {job: f"{seconds * 1000:.0f} ms" for job, seconds in held.items()}

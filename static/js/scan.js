@@ -352,6 +352,7 @@ export async function sync() {
         break;
       }
       if (response.status === 401) { notice(S.login_again, config.login_url); markQueued(); break; }
+      if (response.status === 503) { retryAfter(response); markQueued(); break; }
       if (!response.ok) { notice(S.server_error); markQueued(); break; }
       notice("");
       const { results } = await response.json();
@@ -374,6 +375,13 @@ export async function sync() {
     if (sentEarlier) notice(fmt(S.sent_queue, { count: sentEarlier }), null, "ok");
     if (again) { again = false; sync(); }
   }
+}
+
+// The server was busy and wrote nothing: the scans stay queued and go again when it says.
+function retryAfter(response) {
+  const seconds = Math.min(Math.max(parseInt(response.headers.get("Retry-After"), 10) || 2, 1), 60);
+  notice(fmt(S.busy, { seconds }));
+  setTimeout(() => { if (navigator.onLine) sync(); }, seconds * 1000);
 }
 
 function answer(result, made) {
