@@ -57,6 +57,7 @@ CHECKPOINT_APPEND_ONLY_DDL = append_only_ddl("ledger_checkpoint")
 
 
 _upgrades: weakref.WeakKeyDictionary[Engine, Callable] = weakref.WeakKeyDictionary()
+_write_wait: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, write_wait_s: float = WRITE_WAIT_S) -> Engine:
@@ -71,6 +72,7 @@ def make_engine(url: str, *, write_wait_s: float = WRITE_WAIT_S) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": write_wait_s, "check_same_thread": False})
     event.listen(engine, "handle_error", lambda context: refuse_when_busy(context, write_wait_s))
+    _write_wait[engine] = write_wait_s
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -137,6 +139,7 @@ def postgres_engine(url: str, write_wait_s: float) -> Engine:
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                            connect_args={"options": f"-c lock_timeout={int(write_wait_s * 1000)}"})
     event.listen(engine, "handle_error", lambda context: refuse_when_busy(context, write_wait_s))
+    _write_wait[engine] = write_wait_s
     return engine
 
 
@@ -145,13 +148,17 @@ def retry_after(write_wait_s: float) -> int:
     return max(1, min(5, round(write_wait_s / 2)))
 
 
+def is_busy(error: BaseException) -> bool:
+    """A lock that did not come in time: SQLite's "database is locked", PostgreSQL's lock_not_available."""
+    if isinstance(error, sqlite3.OperationalError):
+        return "locked" in str(error) or "busy" in str(error)
+    return getattr(error, "sqlstate", None) == "55P03"
+
+
 def refuse_when_busy(context: ExceptionContext, write_wait_s: float) -> None:
     """A lock that did not come in time is a busy database, answered 503: never a 500 "database is locked"."""
-    original = context.original_exception
-    busy = (isinstance(original, sqlite3.OperationalError) and ("locked" in str(original) or "busy" in str(original))
-            or getattr(original, "sqlstate", None) == "55P03")  # PostgreSQL lock_not_available
-    if busy:
-        raise WriteBusy(seconds=retry_after(write_wait_s)) from original
+    if is_busy(context.original_exception):
+        raise WriteBusy(seconds=retry_after(write_wait_s)) from context.original_exception
 
 
 AUTOCHECKPOINT_NET_PAGES = 20_000  # ~80 MB of WAL: reached only if the checkpointer thread could not keep up
@@ -393,8 +400,17 @@ def raw(session: Session, sql: str, params: tuple = ()) -> Rows:
     if not isinstance(connection, sqlite3.Connection):
         sql = sql.replace("?", "%s")
     cursor = connection.cursor()
-    cursor.execute(sql, params)
+    try:
+        cursor.execute(sql, params)
+    except Exception as err:  # the driver's own, as SQLAlchemy is not in between
+        refuse_if_busy(session, err)
+        raise
     return Rows(cursor)
+
+
+def refuse_if_busy(session: Session, error: Exception) -> None:
+    if is_busy(error):
+        raise WriteBusy(seconds=retry_after(_write_wait.get(session.get_bind(), WRITE_WAIT_S))) from error
 
 
 def executemany(session: Session, sql: str, rows: list[tuple]) -> None:
@@ -402,7 +418,11 @@ def executemany(session: Session, sql: str, rows: list[tuple]) -> None:
     connection = driver(session)
     if not isinstance(connection, sqlite3.Connection):
         sql = sql.replace("?", "%s")
-    connection.cursor().executemany(sql, rows)
+    try:
+        connection.cursor().executemany(sql, rows)
+    except Exception as err:
+        refuse_if_busy(session, err)
+        raise
 
 
 def any_of(session: Session, values: list) -> tuple[str, object]:
