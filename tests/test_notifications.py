@@ -322,12 +322,12 @@ def test_a_sender_that_crashes_mid_batch_loses_nothing(session, settings, gatewa
     def crash(*args, **kwargs):
         raise Crash("killed after the first send, before marking it")
 
-    monkeypatch.setattr(notifications, "mark_sent", crash)
+    monkeypatch.setattr(notifications.outbox, "mark_sent", crash)
     t0 = utcnow()
     with pytest.raises(Crash):
         notifications.send_due(session, settings, now=t0)
     session.close()
-    monkeypatch.setattr(notifications, "mark_sent", real_mark_sent)
+    monkeypatch.setattr(notifications.outbox, "mark_sent", real_mark_sent)
     assert [a.key for a in gateway.arrivals] == [keys[0]]
     assert [r.state for r in rows(session)] == ["sending"] * 4  # claimed, leased: nobody else takes them
 

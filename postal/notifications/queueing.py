@@ -1,0 +1,75 @@
+"""Queueing: a message is an outbox row written in the transaction of the event that causes it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlmodel import Session
+
+from models.outbox import Channel
+from postal import db, ledger, vault
+from postal.config import Settings
+from postal.notifications.texts import attempt_failed_text, out_for_delivery_text
+
+
+class Outgoing(NamedTuple):
+    """A message to queue."""
+
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    dedupe_key: str
+
+
+def queue(session: Session, *, channel: str, recipient: str, subject: str, body: str | dict, dedupe_key: str,
+          at: datetime, secret: str | None = None) -> bool:
+    """Queue one message in the caller's transaction (the caller commits); False when its dedupe_key
+    was queued before. `secret`: sealed already (vault.seal); the body has vault.MASK where it goes."""
+    text = body if isinstance(body, str) else event_json(body)
+    when = ledger.db_time(session, at)
+    params = (str(Channel(channel)), recipient, subject, text, secret, dedupe_key, when, when)
+    return db.raw(session, QUEUE_SQL + " RETURNING id", params).first() is not None
+
+
+def queue_many(session: Session, messages: Iterable[Outgoing], *, at: datetime) -> None:
+    """Queue many messages in one executemany (the caller's transaction); a dedupe_key queued before is skipped."""
+    when = ledger.db_time(session, at)
+    rows = [(str(m.channel), m.recipient, m.subject, m.body, None, m.dedupe_key, when, when) for m in messages]
+    if rows:
+        db.executemany(session, QUEUE_SQL, rows)
+
+
+# Straight to the driver, as ledger.write does: a scan batch may queue thousands. INSERT … ON CONFLICT DO
+# NOTHING means the same on both engines, and waits for a concurrent insert of the same key to end.
+QUEUE_SQL = ("INSERT INTO outbox_message (channel, recipient, subject, body, secret, dedupe_key, state, attempts, "
+             "next_attempt_at, created_at, last_error) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '') "
+             "ON CONFLICT (dedupe_key) DO NOTHING")
+
+
+def event_json(payload: dict) -> str:
+    """A webhook body: compact UTF-8 JSON, stored as the exact text that is signed and sent."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def queue_otp(session: Session, settings: Settings, *, dossier_id: int, parcel_code: str, otp: str, event_id,
+              at: datetime) -> bool:
+    """The delivery code, by SMS to the applicant (out_for_delivery); the caller commits. The stored body has
+    the code masked; the code itself is sealed beside it until the message is sent."""
+    code, phone = _contact(session, dossier_id)
+    return queue(session, channel=Channel.SMS, recipient=phone, subject="", body=out_for_delivery_text(code, vault.MASK),
+                 dedupe_key=f"{event_id}:sms:out_for_delivery", at=at, secret=vault.seal(settings, otp))
+
+
+def queue_returned(session: Session, *, dossier_id: int, parcel_code: str, event_id, at: datetime) -> bool:
+    """Tell the applicant the result went back to the post office after the failed attempts; the caller commits."""
+    code, phone = _contact(session, dossier_id)
+    return queue(session, channel=Channel.SMS, recipient=phone, subject="", body=attempt_failed_text(code, returning=True),
+                 dedupe_key=f"{event_id}:sms:returned", at=at)
+
+
+def _contact(session: Session, dossier_id: int) -> tuple[str, str]:
+    return tuple(db.raw(session, "SELECT code, applicant_phone FROM dossier WHERE id = ?", (dossier_id,)).one())

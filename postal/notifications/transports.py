@@ -1,0 +1,116 @@
+"""The gateways: SMS over HTTP, e-mail over SMTP, webhooks over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from typing import NamedTuple
+
+import requests
+
+from models.outbox import Channel
+from postal.config import Settings
+
+HTTP_TIMEOUT_S = (5, 10)  # connect, read
+SMTP_TIMEOUT_S = 10
+MAIL_FROM = "thongbao@buudien.invalid"  # default for POSTAL_MAIL_FROM
+
+
+class Claimed(NamedTuple):
+    """An outbox row taken under a lease, as the gateways send it."""
+
+    id: int
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    secret: str | None  # sealed; opened only to send (opened())
+    dedupe_key: str
+    attempts: int
+    claimed_until: datetime
+
+
+class NotConfigured(RuntimeError):
+    """The channel's gateway is not set: retried, since it may be set before attempts run out."""
+
+
+class Rejected(RuntimeError):
+    """The receiver refused the message itself (4xx, refused recipient): sending it again cannot help."""
+
+
+def signature(secret: str, body: bytes) -> str:
+    """X-Postal-Signature: an HMAC-SHA256 of the exact body bytes under the webhook secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Transport:
+    """SMS over the HTTP gateway, e-mail over SMTP, webhooks over HTTP; one per sending run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.http = requests.Session()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def send(self, msg: Claimed) -> None:
+        """Deliver one message; returns only when the receiver accepted it."""
+        if msg.channel == Channel.SMS:
+            self.send_sms(msg)
+        elif msg.channel == Channel.WEBHOOK:
+            self.send_webhook(msg)
+        elif msg.channel == Channel.EMAIL:
+            self.send_email(msg)
+        else:
+            raise Rejected(f"unknown channel {msg.channel!r}")
+
+    @staticmethod
+    def delivery_headers(msg: Claimed) -> dict[str, str]:
+        """The same key on every try of one message: the receiver drops a repeat by it."""
+        return {"Idempotency-Key": msg.dedupe_key, "X-Postal-Delivery": msg.dedupe_key,
+                "Content-Type": "application/json; charset=utf-8"}
+
+    def send_sms(self, msg: Claimed) -> None:
+        if not self.settings.sms_url:
+            raise NotConfigured("POSTAL_SMS_URL is not set")
+        body = json.dumps({"to": msg.recipient, "text": msg.body}, ensure_ascii=False).encode()
+        self.answered(self.http.post(self.settings.sms_url, data=body, headers=self.delivery_headers(msg),
+                                     timeout=HTTP_TIMEOUT_S, allow_redirects=False))
+
+    def send_webhook(self, msg: Claimed) -> None:
+        body = msg.body.encode()
+        headers = {**self.delivery_headers(msg), "X-Postal-Signature": signature(self.settings.webhook_secret, body)}
+        self.answered(self.http.post(msg.recipient, data=body, headers=headers, timeout=HTTP_TIMEOUT_S,
+                                     allow_redirects=False))
+
+    @staticmethod
+    def answered(response: requests.Response) -> None:
+        """Accepted on 2xx; a 4xx other than 408/429 refuses the message itself; anything else is retried."""
+        if 200 <= response.status_code < 300:
+            return
+        reason = f"HTTP {response.status_code}: {response.text[:200]}"
+        if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+            raise Rejected(reason)
+        raise requests.HTTPError(reason, response=response)
+
+    def send_email(self, msg: Claimed) -> None:
+        if not self.settings.smtp_host:
+            raise NotConfigured("POSTAL_SMTP_HOST is not set")
+        sender = self.settings.extra.get("POSTAL_MAIL_FROM", MAIL_FROM)
+        mail = EmailMessage()
+        mail["From"] = sender
+        mail["To"] = msg.recipient
+        mail["Subject"] = msg.subject
+        # Derived from the dedupe_key: a resent e-mail has the Message-ID of the first.
+        mail["Message-ID"] = f"<{hashlib.sha256(msg.dedupe_key.encode()).hexdigest()[:32]}@{sender.rpartition('@')[2]}>"
+        mail["X-Postal-Delivery"] = msg.dedupe_key
+        mail.set_content(msg.body, charset="utf-8")
+        try:
+            with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
+                smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as err:
+            raise Rejected(f"recipient refused: {err.recipients}") from None
