@@ -30,7 +30,7 @@ class Alert(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_type=String(24), index=True)
     severity: str = Field(sa_type=String(10))
-    subject_type: str = Field(sa_type=String(10))  # parcel | run | dossier | bag
+    subject_type: str = Field(sa_type=String(10))  # parcel | run | dossier | bag | gateway
     subject_id: int
     subject_code: str = Field(max_length=40)
     opened_at: datetime = Field(sa_type=utc())
@@ -44,7 +44,7 @@ class Alert(SQLModel, table=True):
 
 
 class AlertSubjectOut(BaseModel):
-    type: Literal["parcel", "run", "dossier", "bag"]
+    type: Literal["parcel", "run", "dossier", "bag", "gateway"]  # gateway: an outbox channel (sms, email, webhook)
     code: str
 
 

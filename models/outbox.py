@@ -50,5 +50,8 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_type=utc())
     claimed_until: datetime | None = Field(default=None, sa_type=utc())  # the lease of the sender holding it
     last_error: str = Field(default="", sa_type=Text)
+    # Kept back because the gateway refused our configuration (401/403/404, no URL set): the fingerprint of
+    # the channel's settings then. Tried again when those settings change, or on a slow schedule.
+    held_for_config: str | None = Field(default=None, sa_type=String(16))
     created_at: datetime = Field(sa_type=utc())
     sent_at: datetime | None = Field(default=None, sa_type=utc())

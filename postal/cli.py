@@ -271,7 +271,8 @@ def run_scheduler(settings: Settings) -> None:
 def notify(settings: Settings, now: datetime) -> None:
     """Send the SMS, e-mails and webhooks due in the outbox (the scheduler does it each minute)."""
     report = notifications.send_pending(settings, now=now)
-    click.echo(f"sent {report.sent}, failed {report.failed}, retrying {report.retrying + report.released}")
+    held = f", held {report.held} (a gateway refuses its configuration: see the board)" if report.held else ""
+    click.echo(f"sent {report.sent}, failed {report.failed}, retrying {report.retrying + report.released}{held}")
 
 
 @cli.command("delivery-runs")

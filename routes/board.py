@@ -37,6 +37,7 @@ ALERT_KINDS = {
     "overdue": _l("Quá hạn trả kết quả"),
     "misrouted": _l("Giao nhầm nơi nhận"),
     "proof_locked": _l("Khoá giao bằng mã OTP"),
+    "gateway_fault": _l("Cổng gửi tin từ chối cấu hình"),
 }
 SEVERITIES = {"critical": _l("Nghiêm trọng"), "warning": _l("Cảnh báo"), "info": _l("Thông tin")}
 ALERT_STATES = {"open": _l("Chưa ai nhận xử lý"), "acknowledged": _l("Đang xử lý"), "resolved": _l("Đã đóng")}

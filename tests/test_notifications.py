@@ -505,3 +505,99 @@ def test_home_delivery_tells_the_citizen_each_step(make, session, settings, gate
     statuses = [a.json()["status"] for a in gateway.on("/hook")]
     assert statuses[-2:] == ["out_for_delivery", "returned"]
     assert all(r.state == "sent" for r in rows(session))
+
+
+# -- configuration faults and the send deadline -----------------------------------------------------------
+
+
+def gateway_alerts(session) -> list:
+    from models import Alert
+
+    session.rollback()
+    return list(session.execute(select(Alert).where(Alert.kind == "gateway_fault")).scalars())
+
+
+def test_a_gateway_refusing_our_key_keeps_the_messages_and_tells_the_admin(session, settings, gateway, client, make):
+    make.network()
+    """401 is an expired key, not a bad message: nothing is failed, the rest is not even tried, the board
+    says why; a slow retry finds the gateway well again and everything goes, the alert resolved."""
+    keys = sms(session, 3)
+    gateway.answers = [401]
+    now = utcnow()
+    report = notifications.send_due(session, settings, now=now, max_attempts=1)
+    assert (report.sent, report.failed, report.held) == (0, 0, 3)
+    assert len(gateway.arrivals) == 1  # one try told it all
+    assert [(r.state, r.attempts) for r in rows(session)] == [("pending", 0)] * 3
+    [alert] = gateway_alerts(session)
+    assert alert.state == "open" and alert.severity == "critical" and alert.subject_code == "sms"
+    assert "HTTP 401" in alert.note and "3 tin đang được giữ lại" in alert.note
+    answer = client.get("/api/v1/alerts?kind=gateway_fault", headers=make.token("gs.lan"))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    listed = answer.get_json()["alerts"]
+    assert [a["subject"]["code"] for a in listed] == ["sms"]
+
+    for minutes in (1, 5, 10):  # not due again before the slow retry, however often the sender runs
+        assert notifications.send_due(session, settings, now=now + timedelta(minutes=minutes)) == notifications.SendReport()
+    report = notifications.send_due(session, settings, now=now + timedelta(minutes=16), max_attempts=1)
+    assert (report.sent, report.failed) == (3, 0)
+    assert Counter(a.key for a in gateway.arrivals) == {keys[0]: 2, keys[1]: 1, keys[2]: 1}
+    assert [alert.state for alert in gateway_alerts(session)] == ["resolved"]
+
+
+def test_held_messages_go_as_soon_as_the_gateway_setting_changes(session, settings, gateway):
+    from dataclasses import replace
+
+    keys = sms(session, 2)
+    wrong = replace(settings, sms_url=gateway.url("/wrong-path"))
+    gateway.answers = [404]
+    now = utcnow()
+    assert notifications.send_due(session, wrong, now=now).held == 2
+    assert notifications.send_due(session, wrong, now=now + timedelta(minutes=1)).held == 0  # same settings: wait
+    report = notifications.send_due(session, settings, now=now + timedelta(minutes=1))  # fixed: at once
+    assert report.sent == 2 and [a.key for a in gateway.on("/sms")] == keys
+    assert [alert.state for alert in gateway_alerts(session)] == ["resolved"]
+
+
+def test_a_channel_with_no_gateway_set_keeps_its_messages_however_long(session, settings, gateway):
+    from dataclasses import replace
+
+    sms(session, 1)
+    unset = replace(settings, sms_url=None)
+    now = utcnow()
+    for hours in range(12):  # far past every attempt a real failure is allowed
+        notifications.send_due(session, unset, now=now + timedelta(hours=hours), max_attempts=2)
+    [row] = rows(session)
+    assert (row.state, row.attempts) == ("pending", 0) and "POSTAL_SMS_URL is not set" in row.last_error
+    assert notifications.send_due(session, settings, now=now + timedelta(hours=12)).sent == 1
+
+
+class Trickle(BaseHTTPRequestHandler):
+    """A gateway that answers one byte every 0.3 s: each wait on the socket is short, the whole answer is not."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + b"x" * 2000:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.3)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_gateway_that_trickles_its_answer_cannot_outlive_the_send_deadline(session, settings, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setattr(notifications.transports, "SEND_DEADLINE_S", 1.5)
+    sms(session, 1)
+    with local_http(Trickle) as base:
+        started = time.monotonic()
+        report = notifications.send_due(session, replace(settings, sms_url=f"{base}/sms"), now=utcnow())
+        took = time.monotonic() - started
+    assert took < 4 and report.retrying == 1
+    [row] = rows(session)
+    assert (row.state, row.attempts) == ("pending", 1) and "no complete answer within" in row.last_error
+    assert row.claimed_until is None  # the lease is given back: its next sender is the next run, not this one

@@ -5,7 +5,10 @@ The outbox state machine (table outbox_message):
 
     pending ──claim──▶ sending ──send ok──▶ sent
        ▲                 │ ├──send failed, attempts left──▶ pending (next_attempt_at = backoff)
-       │                 │ └──rejected (4xx), or out of attempts──▶ failed
+       │                 │ ├──rejected (4xx), or out of attempts──▶ failed
+       │                 │ └──the gateway refuses our configuration (401/403/404, no URL)──▶ pending, held
+       │                 │      (attempt not counted; due when the channel's settings change, or in 15 min;
+       │                 │       a gateway_fault alert for the admin: faults.py)
        └── lease ended ──┘   (the sender died: claimed again, as a new attempt)
 
 What is guaranteed:
@@ -22,8 +25,8 @@ What is guaranteed:
   committed sends that one message again after the lease. The window is one HTTP/SMTP answer plus
   one small commit, per message; every message carries its dedupe_key (Idempotency-Key and
   X-Postal-Delivery headers; a Message-ID derived from it for e-mail) so the receiver can drop the
-  repeat. A send that outlasts SAFETY past its lease could also overlap a second sender's; the HTTP
-  and SMTP timeouts keep a send far shorter than that.
+  repeat. A send has a total deadline (transports.SEND_DEADLINE_S, 30 s) far shorter than SAFETY, so a
+  gateway that trickles its answer cannot keep a send alive past its lease into a second sender's.
 """
 
 from postal.notifications.from_custody import on_scans

@@ -14,7 +14,8 @@ from models.outbox import OutboxState
 from postal import db, vault
 from postal.clock import utcnow
 from postal.config import Settings
-from postal.notifications.transports import Claimed, Rejected, Transport
+from postal.notifications.faults import Faults
+from postal.notifications.transports import Claimed, Misconfigured, Rejected, Transport
 
 OUTBOX = OutboxMessage.__table__
 UNFINISHED = (OutboxState.PENDING, OutboxState.SENDING)
@@ -35,6 +36,7 @@ class SendReport:
     failed: int = 0  # given up on: rejected, or out of attempts
     retrying: int = 0  # failed this time, tried again later
     released: int = 0  # claimed but not tried before the lease got short: due again at once
+    held: int = 0  # kept back: the gateway refuses our configuration (postal/notifications/faults.py)
 
 
 def send_pending(settings: Settings, *, now: datetime | None = None, limit: int = PER_RUN) -> SendReport:
@@ -57,6 +59,7 @@ def send_due(session: Session, settings: Settings, *, now: datetime, limit: int 
         return now + timedelta(seconds=time.monotonic() - started)
 
     transport = Transport(settings)
+    faults = Faults(session, settings, now=now)
     try:
         claimed_total = 0
         while claimed_total < limit:
@@ -69,11 +72,17 @@ def send_due(session: Session, settings: Settings, *, now: datetime, limit: int 
             for i, msg in enumerate(rows):
                 if time.monotonic() - claimed_at > (LEASE - SAFETY).total_seconds():
                     report.released += release(session, rows[i:], at=clock())
+                    faults.finish(at=clock())
                     return report
+                if msg.channel in faults.met:  # this run met its gateway's fault: kept without a try
+                    report.held += faults.hold(msg, None, at=clock())
+                    continue
                 secret = ""
                 try:
                     ready, secret = opened(settings, msg)
                     transport.send(ready)
+                except Misconfigured as err:
+                    report.held += faults.hold(msg, err, at=clock(), hide=secret)
                 except Exception as err:  # noqa: BLE001  (any failure of one send is that row's, not the run's)
                     gave_up = retry_or_fail(session, msg, err, at=clock(), max_attempts=max_attempts, hide=secret)
                     report.failed += gave_up
@@ -81,6 +90,8 @@ def send_due(session: Session, settings: Settings, *, now: datetime, limit: int 
                 else:
                     mark_sent(session, msg, at=clock())
                     report.sent += 1
+                    faults.sent(msg.channel, at=clock())
+        faults.finish(at=clock())
     finally:
         transport.close()
     return report
@@ -129,7 +140,8 @@ def _ours(msg: Claimed):
 def mark_sent(session: Session, msg: Claimed, *, at: datetime) -> None:
     """The receiver took it: committed at once, the only window in which a crash means a resend."""
     db.begin_write(session)
-    session.execute(_ours(msg).values(state=OutboxState.SENT, sent_at=at, claimed_until=None, secret=None))
+    session.execute(_ours(msg).values(state=OutboxState.SENT, sent_at=at, claimed_until=None, secret=None,
+                                      held_for_config=None))
     session.commit()
 
 
@@ -143,7 +155,7 @@ def retry_or_fail(session: Session, msg: Claimed, err: Exception, *, at: datetim
     values = ({"state": OutboxState.FAILED, "secret": None} if give_up else
               {"state": OutboxState.PENDING, "next_attempt_at": at + backoff(msg.attempts)})
     db.begin_write(session)
-    session.execute(_ours(msg).values(**values, claimed_until=None, last_error=error))
+    session.execute(_ours(msg).values(**values, claimed_until=None, last_error=error, held_for_config=None))
     session.commit()
     return give_up
 

@@ -5,18 +5,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import queue
 import smtplib
+import threading
 from datetime import datetime
 from email.message import EmailMessage
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import requests
 
 from models.outbox import Channel
 from postal.config import Settings
 
-HTTP_TIMEOUT_S = (5, 10)  # connect, read
+HTTP_TIMEOUT_S = (5, 10)  # connect, read: each wait on the socket
 SMTP_TIMEOUT_S = 10
+# A whole send, however the receiver trickles its answer, ends within this: far inside the lease's SAFETY,
+# so a send never outlives the lease it started under.
+SEND_DEADLINE_S = 30.0
+# Answers that say our configuration is wrong (key expired, wrong URL or method), not the message.
+CONFIG_FAULTS = frozenset({401, 403, 404, 405, 407, 410})
 MAIL_FROM = "thongbao@buudien.invalid"  # default for POSTAL_MAIL_FROM
 
 
@@ -34,12 +42,35 @@ class Claimed(NamedTuple):
     claimed_until: datetime
 
 
-class NotConfigured(RuntimeError):
-    """The channel's gateway is not set: retried, since it may be set before attempts run out."""
+class Misconfigured(RuntimeError):
+    """The gateway refuses us, not the message (401/403/404…, a refused SMTP login or sender): the message is
+    kept, the admin alerted, and it is tried again when the channel's settings change, or slowly."""
+
+
+class NotConfigured(Misconfigured):
+    """The channel's gateway is not set: kept until it is."""
+
+
+class TooSlow(RuntimeError):
+    """No complete answer within SEND_DEADLINE_S: tried again later (with its key, so a repeat is dropped)."""
 
 
 class Rejected(RuntimeError):
     """The receiver refused the message itself (4xx, refused recipient): sending it again cannot help."""
+
+
+def fingerprint(settings: Settings, channel: str) -> str:
+    """A short digest of what a channel's sends depend on: a message kept back for a configuration fault is
+    tried again as soon as it differs."""
+    parts = {Channel.SMS: (settings.sms_url,), Channel.WEBHOOK: (settings.webhook_url, settings.webhook_secret),
+             Channel.EMAIL: (settings.smtp_host, settings.smtp_port, settings.extra.get("POSTAL_MAIL_FROM", MAIL_FROM))}
+    return hashlib.sha256(repr(parts.get(channel, ())).encode()).hexdigest()[:16]
+
+
+def shown(url: str) -> str:
+    """A gateway's address as an admin may read it: no credentials, no query (a key may ride in either)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -58,7 +89,28 @@ class Transport:
         self.http.close()
 
     def send(self, msg: Claimed) -> None:
-        """Deliver one message; returns only when the receiver accepted it."""
+        """Deliver one message, within SEND_DEADLINE_S; returns only when the receiver accepted it."""
+        outcome: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+
+        def attempt() -> None:
+            try:
+                self.deliver(msg)
+            except BaseException as err:  # noqa: BLE001  (handed to the waiting sender)
+                outcome.put(err)
+            else:
+                outcome.put(None)
+
+        threading.Thread(target=attempt, name="postal-send", daemon=True).start()
+        try:
+            error = outcome.get(timeout=SEND_DEADLINE_S)
+        except queue.Empty:
+            # Left to end on its own; its HTTP session is not shared with the sends that follow.
+            self.http = requests.Session()
+            raise TooSlow(f"no complete answer within {SEND_DEADLINE_S:.0f} s") from None
+        if error is not None:
+            raise error
+
+    def deliver(self, msg: Claimed) -> None:
         if msg.channel == Channel.SMS:
             self.send_sms(msg)
         elif msg.channel == Channel.WEBHOOK:
@@ -89,10 +141,13 @@ class Transport:
 
     @staticmethod
     def answered(response: requests.Response) -> None:
-        """Accepted on 2xx; a 4xx other than 408/429 refuses the message itself; anything else is retried."""
+        """Accepted on 2xx; 401/403/404/405/407/410 refuse our configuration; another 4xx but 408/429 refuses
+        the message itself; anything else is retried."""
         if 200 <= response.status_code < 300:
             return
         reason = f"HTTP {response.status_code}: {response.text[:200]}"
+        if response.status_code in CONFIG_FAULTS:
+            raise Misconfigured(f"{reason} ({shown(response.url)})")
         if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
             raise Rejected(reason)
         raise requests.HTTPError(reason, response=response)
@@ -114,3 +169,5 @@ class Transport:
                 smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as err:
             raise Rejected(f"recipient refused: {err.recipients}") from None
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPSenderRefused, smtplib.SMTPNotSupportedError) as err:
+            raise Misconfigured(f"SMTP {self.settings.smtp_host}:{self.settings.smtp_port} refused us: {err}") from None
