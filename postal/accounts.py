@@ -21,7 +21,7 @@ from postal.config import Settings
 from postal.errors import N_, AccountDeactivated, Conflict, NotFound, Phrase, TokenExpired, TokenRevoked, \
     Unprocessable
 
-TOKEN_DAYS = Settings.token_days  # a token's lifetime when the caller names none
+TOKEN_DAYS = Settings.model_fields["token_days"].default  # a token's lifetime when the caller names none
 
 
 @cache

@@ -1,22 +1,23 @@
-"""Settings, read once from the environment (and test overrides)."""
+"""Settings, declared once and read once from the environment (and test overrides), with pydantic-settings."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
-import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal, get_args
 
+from pydantic import AliasChoices, Field, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticUndefined
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = f"sqlite:///{ROOT / 'instance' / 'postal.db'}"
 DEVELOPMENT_KEY = "development-only-key"
-ENVIRONMENTS = ("development", "production")  # POSTAL_ENV, as the README documents it
 MIN_KEY_LENGTH = 32  # characters of a production key: a random 24 bytes in base64 or more
 # argon2-cffi's profiles; production hashes with one of RFC 9106's, the others are for test suites.
 ARGON2_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "PRE_21_2", "CHEAPEST")
@@ -31,145 +32,198 @@ class ConfigError(RuntimeError):
     """A setting is missing or unsafe."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the app reads from its environment."""
+def doc(text: str, default=PydanticUndefined, **more):
+    """A setting: its default and the one line the README's configuration table shows."""
+    return Field(default, description=text, **more)
 
-    database_url: str = DEFAULT_DB
-    secret_key: str = DEVELOPMENT_KEY
-    label_key: str = DEVELOPMENT_KEY
-    sms_url: str | None = None
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    webhook_url: str | None = None
-    province: str = "Quảng Ninh"  # printed on the slips: "UBND TỈNH …", "… , ngày …"
-    hotline: str = ""  # the center's hotline, told to citizens on /track; without it, the center they went to
-    apology_extra_days: int = 3  # working days a late dossier is re-appointed by, unless a date is given
-    webhook_secret: str = DEVELOPMENT_KEY  # signs webhook bodies (X-Postal-Signature)
-    geocoder_url: str | None = None
-    province_code: str = "22"  # the installation's province (vietnam-provinces code): fees within it are lower
-    # Home delivery and pick-up fees, one way, đồng (near a province's published public-postal tariff).
-    delivery_fee_in_province_vnd: int = 26_000
-    delivery_fee_other_province_vnd: int = 31_000
-    delivery_fee_exempt: tuple[str, ...] = DEFAULT_FEE_EXEMPT
-    # The watch (DESIGN §5): a parcel still with its courier this long after its run's planned end is late;
-    # a handover not confirmed by the site within this is awaiting receipt; a dossier due before the end of
-    # this many working days whose result is not on its way back is at risk; the sweep looks at the runs
-    # of this many days back (what was flagged before stays open until it clears).
-    watch_late_after_min: int = 30
-    watch_receipt_within_min: int = 30
-    watch_risk_working_days: int = 1
-    watch_lookback_days: int = 7
-    # Scans dated further ahead than this are refused: a device clock that is wrong
-    # would otherwise reorder the custody chain.
-    max_clock_skew_s: int = 300
-    # Offline devices may send scans days later, but not from another season.
-    max_scan_age_days: int = 30
-    # A run can be started this long before its departure at the earliest (the manifest freezes at the cutoff).
-    run_start_window_min: int = 30
-    # Proof of delivery (postal/custody/proof.py): wrong codes a parcel may be given in all, before its
-    # proof is locked; tries on one code before a new one must be sent; codes sent for one parcel in any
-    # hour and in all. Past any limit the parcel is locked for proof and a supervisor is alerted.
-    otp_wrong_per_parcel: int = 10
-    otp_tries_per_code: int = 5
-    otp_codes_per_hour: int = 3
-    otp_codes_per_parcel: int = 6
-    # Seals the delivery code in the outbox until it is sent (postal/vault.py); empty: derived from
-    # the secret key.
-    outbox_key: str = ""
-    # "cheapest" only for test suites: each hash then costs microseconds instead of ~0.15 s.
-    argon2_profile: str = "RFC_9106_LOW_MEMORY"
-    # The ledger's checkpoints: signed with this Ed25519 seed, never stored in the database (None: this
-    # installation only verifies, with the public key below); the origin names the ledger in each one.
-    ledger_key: bytes | None = None
-    ledger_verifier_key: str | None = None
-    ledger_origin: str = "hoso-buudien/22"
-    ledger_checkpoint_file: Path = ROOT / "instance" / "ledger.checkpoint"
-    # Bearer tokens expire: this many days unless `postal tokens issue --days N` says otherwise.
-    token_days: int = 90
-    # Web workers serving the installation (POSTAL_WORKERS, or `postal up --workers`): with more than one,
-    # the rate limits must be counted in a store they share, never in each process's memory.
-    workers: int = 1
-    # How long a write waits for the database's write lock (SQLite) or a row lock (PostgreSQL) before it
-    # is answered 503 with Retry-After, nothing written.
-    write_wait_s: float = 5.0
-    ratelimit_storage_uri: str = "memory://"
-    ratelimit_key_prefix: str = "postal"  # keeps two installations sharing one Redis apart
-    development: bool = True
-    extra: Mapping[str, str] = field(default_factory=dict)
+
+class Settings(BaseSettings):
+    """Everything the app reads from its environment, each key declared once: `POSTAL_<NAME>` (and
+    DATABASE_URL), its type, its default and one line of doc, from which the README's table is made
+    (`python scripts/settings_table.py`; a test fails when they differ). Nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="POSTAL_", frozen=True, extra="ignore")
+
+    database_url: str = doc("SQLite file by default; PostgreSQL: `postgresql://user@host/db` (psycopg 3)",
+                            DEFAULT_DB, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    env: Literal["development", "production"] = doc(
+        "exactly `development` or `production`; `production` refuses weak settings and sends HSTS", "development")
+    secret_key: str = doc("sessions, OTP hashing; in production random, at least 32 characters, unlike the other keys",
+                          DEVELOPMENT_KEY)
+    label_key: str = doc("signs QR labels; in production as the secret key, and not equal to it", DEVELOPMENT_KEY)
+    argon2_profile: str = doc("password hashing (an argon2-cffi profile); production takes only RFC_9106_LOW_MEMORY "
+                              "or RFC_9106_HIGH_MEMORY; CHEAPEST is for test suites", "RFC_9106_LOW_MEMORY")
+    token_days: PositiveInt = doc("days a bearer token lasts (`postal tokens issue --days N` for another)", 90)
+    workers: PositiveInt = doc("web workers (`postal up --workers`); with more than one the rate limits are counted "
+                               "in a shared store, never in memory", 1)
+    write_wait_s: float = doc("seconds a write waits for a lock before it is answered 503 with Retry-After", 5.0,
+                              gt=0, le=600)
+    ratelimit_storage_uri: str = doc("where the login and citizen limits are counted: `memory://` with one worker, "
+                                     f"`{REDIS_DEFAULT}` with several; memory with several, or a store that does "
+                                     "not answer, refuses to start (in development, with no store named, `postal "
+                                     "up` then serves with one worker)", "")
+    ratelimit_key_prefix: str = doc("prefix of the rate-limit keys, for installations sharing one Redis", "postal")
+    login_rate_limit: str = doc("failed logins per address, in flask-limiter's notation", "10 per minute")
+    sms_url: str | None = doc('HTTP SMS gateway: POST `{"to", "text"}`', None)
+    smtp_host: str | None = doc("SMTP server for e-mail", None)
+    smtp_port: int = doc("SMTP port", 25)
+    mail_from: str = doc("the sender of e-mails", "thongbao@buudien.invalid")
+    webhook_url: str | None = doc("dossier status webhooks, signed `X-Postal-Signature: sha256=<HMAC>`", None)
+    webhook_secret: str = doc("the webhooks' HMAC key; default: the secret key (in production its own)", "")
+    notify_max_attempts: PositiveInt = doc("tries of one message before it is failed (configuration faults not "
+                                           "counted)", 8)
+    geocoder_url: str | None = doc("a Nominatim-protocol server; without it addresses are routed by ward", None)
+    tile_url: str = doc("map tiles for the board (a `{z}/{x}/{y}` URL); without one the map has no tiles", "")
+    tile_attribution: str = doc("the tile server's attribution line", "")
+    board_charts_ttl_s: int = doc("seconds the board's charts (a month of rows) are kept before they are made again", 300, ge=0)
+    font_dir: Path | None = doc("a folder holding DejaVuSans.ttf for the papers; default: the bundled fonts", None)
+    province: str = doc("printed on the slips: UBND TỈNH …, …, ngày …", "Quảng Ninh")
+    province_code: str = doc("the installation's province (vietnam-provinces code): fees within it are lower", "22")
+    hotline: str = doc("the center's hotline, told to citizens on /track; without it, the center they went to", "")
+    apology_extra_days: int = doc("working days a late dossier is re-appointed by, unless a date is given", 3)
+    delivery_fee_in_province_vnd: int = doc("home delivery fee within the province, đồng, one way", 26_000,
+                                            validation_alias=AliasChoices("POSTAL_DELIVERY_FEE_IN_PROVINCE",
+                                                                          "delivery_fee_in_province_vnd"))
+    delivery_fee_other_province_vnd: int = doc("home delivery fee to another province, đồng, one way", 31_000,
+                                               validation_alias=AliasChoices("POSTAL_DELIVERY_FEE_OTHER_PROVINCE",
+                                                                             "delivery_fee_other_province_vnd"))
+    delivery_fee_exempt: Annotated[tuple[str, ...], NoDecode] = doc(
+        "who pays no delivery fee (comma-separated groups of the province's resolution)", DEFAULT_FEE_EXEMPT)
+    watch_late_after_min: int = doc("a parcel still with its courier this long after its run's planned end is late", 30)
+    watch_receipt_within_min: int = doc("a handover not confirmed by the site within this is awaiting receipt", 30)
+    watch_risk_working_days: int = doc("a dossier due within this many working days, its result not on its way, is "
+                                       "at risk", 1)
+    watch_lookback_days: int = doc("the sweep looks at the runs of this many days back", 7)
+    max_clock_skew_s: int = doc("scans dated further ahead than this are refused (a wrong device clock)", 300)
+    max_scan_age_days: int = doc("scans older than this are refused (offline devices may send days later)", 30)
+    run_start_window_min: int = doc("a run can start this long before its departure at the earliest", 30)
+    otp_wrong_per_parcel: int = doc("wrong delivery codes a parcel may be given in all before its proof is locked", 10)
+    otp_tries_per_code: int = doc("tries on one delivery code before a new one must be sent", 5)
+    otp_codes_per_hour: int = doc("delivery codes sent for one parcel in any hour", 3)
+    otp_codes_per_parcel: int = doc("delivery codes sent for one parcel in all", 6)
+    outbox_key: str = doc("seals delivery codes in the outbox until sent (default: derived from the secret key); "
+                          "changing it makes unsent codes unreadable: they fail, the courier sends a new one", "")
+    ledger_key: bytes | None = doc("signs the ledger's checkpoints, never stored in the database: base64 of a random "
+                                   "32-byte Ed25519 seed (`python -c \"import base64, os; print(base64.b64encode("
+                                   "os.urandom(32)).decode())\"`); required in production, in development derived "
+                                   "from the secret key", None)
+    ledger_verifier_key: str | None = doc("checks checkpoints (`postal ledger public-key`); with it and no "
+                                          "POSTAL_LEDGER_KEY an installation only verifies", None)
+    ledger_origin: str = doc("names the ledger in each checkpoint (one word); default `hoso-buudien/<province code>`", "")
+    ledger_checkpoint_file: Path | None = doc("the latest checkpoint, written outside the database; default beside "
+                                              "the SQLite file, or instance/ledger.checkpoint", None)
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def ratelimit_store_named(self) -> bool:
+        """Whether POSTAL_RATELIMIT_STORAGE_URI names a store other than the default for the workers."""
+        return self.ratelimit_storage_uri != default_store(self.workers)
+
+    @field_validator("sms_url", "smtp_host", "webhook_url", "geocoder_url", "ledger_verifier_key", "font_dir",
+                     mode="before")
+    @classmethod
+    def empty_is_unset(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("hotline", "tile_url", "tile_attribution", "login_rate_limit", mode="before")
+    @classmethod
+    def stripped(cls, value):
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("delivery_fee_exempt", mode="before")
+    @classmethod
+    def comma_separated(cls, value):
+        return tuple(r.strip() for r in value.split(",") if r.strip()) if isinstance(value, str) else value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def psycopg3(cls, value):
+        return normalise_db_url(value or DEFAULT_DB) if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def derived(cls, data: dict) -> dict:
+        """The defaults that follow from other settings."""
+        data = dict(data)
+        secret = data.get("secret_key") or DEVELOPMENT_KEY
+        if not data.get("webhook_secret"):
+            data["webhook_secret"] = secret
+        if not data.get("ratelimit_storage_uri"):
+            workers = str(data.get("workers", "1")).strip()
+            data["ratelimit_storage_uri"] = default_store(int(workers) if workers.isdigit() else 1)
+        if not data.get("ledger_origin"):
+            data["ledger_origin"] = f"hoso-buudien/{data.get('province_code') or '22'}"
+        if not re.fullmatch(r"[^\s+]+", str(data["ledger_origin"])):  # it is also the signing key's name
+            raise ConfigError(f"POSTAL_LEDGER_ORIGIN {data['ledger_origin']!r} must be one word without spaces or '+'")
+        if not data.get("ledger_checkpoint_file"):
+            url = data.get("DATABASE_URL") or data.get("database_url") or DEFAULT_DB
+            data["ledger_checkpoint_file"] = default_checkpoint_file(normalise_db_url(url))
+        key, environment = data.get("ledger_key"), data.get("env", "development")
+        if (key is None or isinstance(key, str)) and environment in get_args(cls.model_fields["env"].annotation):
+            verifier = (data.get("ledger_verifier_key") or "").strip() or None
+            data["ledger_key"] = ledger_seed((key or "").strip() or None, secret,
+                                             development=environment == "development",
+                                             verifier_only=verifier is not None)
+        return data
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return init_settings, env_settings  # the process's environment, under what a caller overrides
 
     @classmethod
     def from_env(cls, overrides: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from os.environ, with `overrides` taking precedence."""
-        env: dict[str, str] = {**os.environ, **(overrides or {})}
-        environment = env.get("POSTAL_ENV", "development")
-        if environment not in ENVIRONMENTS:
-            raise ConfigError(f"POSTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
-        workers = whole_number(env, "POSTAL_WORKERS", 1)
-        settings = cls(
-            database_url=normalise_db_url(env.get("DATABASE_URL") or DEFAULT_DB),
-            secret_key=env.get("POSTAL_SECRET_KEY", DEVELOPMENT_KEY),
-            label_key=env.get("POSTAL_LABEL_KEY", DEVELOPMENT_KEY),
-            sms_url=env.get("POSTAL_SMS_URL") or None,
-            smtp_host=env.get("POSTAL_SMTP_HOST") or None,
-            smtp_port=int(env.get("POSTAL_SMTP_PORT", "25")),
-            webhook_url=env.get("POSTAL_WEBHOOK_URL") or None,
-            province=env.get("POSTAL_PROVINCE", "Quảng Ninh"),
-            hotline=env.get("POSTAL_HOTLINE", "").strip(),
-            apology_extra_days=int(env.get("POSTAL_APOLOGY_EXTRA_DAYS", "3")),
-            webhook_secret=env.get("POSTAL_WEBHOOK_SECRET") or env.get("POSTAL_SECRET_KEY", DEVELOPMENT_KEY),
-            geocoder_url=env.get("POSTAL_GEOCODER_URL") or None,
-            province_code=env.get("POSTAL_PROVINCE_CODE", "22"),
-            delivery_fee_in_province_vnd=int(env.get("POSTAL_DELIVERY_FEE_IN_PROVINCE", "26000")),
-            delivery_fee_other_province_vnd=int(env.get("POSTAL_DELIVERY_FEE_OTHER_PROVINCE", "31000")),
-            delivery_fee_exempt=tuple(r.strip() for r in env["POSTAL_DELIVERY_FEE_EXEMPT"].split(",") if r.strip())
-            if "POSTAL_DELIVERY_FEE_EXEMPT" in env else DEFAULT_FEE_EXEMPT,
-            watch_late_after_min=int(env.get("POSTAL_WATCH_LATE_AFTER_MIN", "30")),
-            watch_receipt_within_min=int(env.get("POSTAL_WATCH_RECEIPT_WITHIN_MIN", "30")),
-            watch_risk_working_days=int(env.get("POSTAL_WATCH_RISK_WORKING_DAYS", "1")),
-            watch_lookback_days=int(env.get("POSTAL_WATCH_LOOKBACK_DAYS", "7")),
-            max_clock_skew_s=int(env.get("POSTAL_MAX_CLOCK_SKEW_S", "300")),
-            max_scan_age_days=int(env.get("POSTAL_MAX_SCAN_AGE_DAYS", "30")),
-            run_start_window_min=int(env.get("POSTAL_RUN_START_WINDOW_MIN", "30")),
-            otp_wrong_per_parcel=int(env.get("POSTAL_OTP_WRONG_PER_PARCEL", "10")),
-            otp_tries_per_code=int(env.get("POSTAL_OTP_TRIES_PER_CODE", "5")),
-            otp_codes_per_hour=int(env.get("POSTAL_OTP_CODES_PER_HOUR", "3")),
-            otp_codes_per_parcel=int(env.get("POSTAL_OTP_CODES_PER_PARCEL", "6")),
-            outbox_key=env.get("POSTAL_OUTBOX_KEY", ""),
-            argon2_profile=env.get("POSTAL_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
-            **ledger_settings(env, environment == "development"),
-            token_days=whole_number(env, "POSTAL_TOKEN_DAYS", 90),
-            workers=workers,
-            write_wait_s=seconds(env, "POSTAL_WRITE_WAIT_S", 5.0),
-            ratelimit_storage_uri=env.get("POSTAL_RATELIMIT_STORAGE_URI") or (REDIS_DEFAULT if workers > 1 else "memory://"),
-            ratelimit_key_prefix=env.get("POSTAL_RATELIMIT_KEY_PREFIX") or "postal",
-            development=environment == "development",
-            extra={k: v for k, v in env.items() if k.startswith("POSTAL_")},
-        )
+        """The settings from os.environ, with `overrides` (by variable name) taking precedence."""
+        given = {field_of(name): value for name, value in (overrides or {}).items() if field_of(name)}
+        try:
+            settings = cls(**given)
+        except ValidationError as err:
+            raise ConfigError(refusal(err)) from None
         refuse_unsafe(settings)
         return settings
 
-
-def seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    """A positive duration in seconds from the environment, or a ConfigError naming the variable."""
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if not 0 < value <= 600:
-        raise ConfigError(f"{name} must be between 0 and 600 seconds, not {raw!r}")
-    return value
+    def replace(self, **changes) -> Settings:
+        """A copy with some settings changed (tests, tools)."""
+        return self.model_copy(update=changes)
 
 
-def whole_number(env: Mapping[str, str], name: str, default: int) -> int:
-    """A count of at least 1 from the environment, or a ConfigError naming the variable."""
-    value = env.get(name) or str(default)
-    if not value.strip().isdigit() or int(value) < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
-    return int(value)
+def default_store(workers: int) -> str:
+    """Where the rate limits are counted unless told: memory with one worker, the shared Redis with several."""
+    return REDIS_DEFAULT if workers > 1 else "memory://"
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting."""
+    alias = Settings.model_fields[name].validation_alias
+    return alias.choices[0] if isinstance(alias, AliasChoices) else f"POSTAL_{name.upper()}"
+
+
+def field_of(variable_name: str) -> str | None:
+    """The setting an environment variable sets (None: not one of ours)."""
+    return _FIELDS.get(variable_name.upper())
+
+
+WHOLE_NUMBERS = ("workers", "token_days", "notify_max_attempts")
+
+
+def refusal(err: ValidationError) -> str:
+    """A refused setting, named as the operator wrote it."""
+    first = err.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else ""
+    name = field_of(name) or name
+    shown = variable(name) if name in Settings.model_fields else name
+    if first["type"] == "literal_error":
+        choices = ", ".join(get_args(Settings.model_fields[name].annotation))
+        return f"{shown} must be one of {choices}, not {first['input']!r}"
+    if name in WHOLE_NUMBERS:
+        return f"{shown} must be a whole number of at least 1, not {first['input']!r}"
+    return f"{shown}: {first['msg']}, not {first['input']!r}"
+
+
+_FIELDS = {variable(name).upper(): name for name in Settings.model_fields}
 
 
 def refuse_unsafe(settings: Settings) -> None:
@@ -200,22 +254,6 @@ def refuse_unsafe(settings: Settings) -> None:
     if settings.outbox_key and len(settings.outbox_key) < MIN_KEY_LENGTH:
         raise ConfigError(f"POSTAL_OUTBOX_KEY must be a random value of at least {MIN_KEY_LENGTH} characters "
                           "(or unset: derived from the secret key)")
-
-
-def ledger_settings(env: Mapping[str, str], development: bool) -> dict:
-    """The checkpoint settings: key, verifier key, origin and the file kept outside the database."""
-    verifier = env.get("POSTAL_LEDGER_VERIFIER_KEY") or None
-    origin = env.get("POSTAL_LEDGER_ORIGIN") or f"hoso-buudien/{env.get('POSTAL_PROVINCE_CODE', '22')}"
-    if not re.fullmatch(r"[^\s+]+", origin):  # it is also the signing key's name: no spaces, no "+"
-        raise ConfigError(f"POSTAL_LEDGER_ORIGIN {origin!r} must be one word without spaces or '+'")
-    url = normalise_db_url(env.get("DATABASE_URL") or DEFAULT_DB)
-    return {
-        "ledger_key": ledger_seed(env.get("POSTAL_LEDGER_KEY") or None, env.get("POSTAL_SECRET_KEY", DEVELOPMENT_KEY),
-                                  development=development, verifier_only=verifier is not None),
-        "ledger_verifier_key": verifier,
-        "ledger_origin": origin,
-        "ledger_checkpoint_file": Path(env.get("POSTAL_LEDGER_CHECKPOINT_FILE") or default_checkpoint_file(url)),
-    }
 
 
 def ledger_seed(text: str | None, secret_key: str, *, development: bool, verifier_only: bool) -> bytes | None:
@@ -251,3 +289,25 @@ def normalise_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def shown_default(name: str) -> str:
+    """A setting's default as the README shows it."""
+    value = Settings.model_fields[name].default
+    if name == "database_url":
+        return "`sqlite:///instance/postal.db`"
+    if value == DEVELOPMENT_KEY:
+        return "development key"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, tuple):
+        return ", ".join(f"`{v}`" for v in value)
+    return f"`{value}`"
+
+
+def table() -> str:
+    """The README's configuration table: every setting, from its declaration."""
+    rows = ["| variable | default | |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        rows.append(f"| `{variable(name)}` | {shown_default(name)} | {info.description} |")
+    return "\n".join(rows) + "\n"

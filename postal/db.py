@@ -26,7 +26,7 @@ from postal.errors import WriteBusy
 WRITE = {"postal_write": True}
 LONG_HOLD_S = 0.25  # no background job holds SQLite's write lock longer at a time; a longer hold is logged
 log = logging.getLogger("postal.db")
-WRITE_WAIT_S = Settings.write_wait_s  # how long a writer waits for the write lock, unless the settings say
+WRITE_WAIT_S = Settings.model_fields["write_wait_s"].default  # how long a writer waits for the write lock, unless the settings say
 
 
 def append_only_ddl(table: str) -> dict[str, list[str]]:

@@ -37,7 +37,7 @@ def settings_for_workers(workers: int) -> tuple[Settings, str | None]:
     uri = settings.ratelimit_storage_uri
     if store_answers(uri):
         return settings, None
-    if settings.development and workers > 1 and not settings.extra.get("POSTAL_RATELIMIT_STORAGE_URI"):
+    if settings.development and workers > 1 and not settings.ratelimit_store_named:
         note = (f"the rate-limit store {uri} does not answer: serving with 1 worker instead of {workers} "
                 "(start Redis, or set POSTAL_RATELIMIT_STORAGE_URI, to serve with several)")
         return Settings.from_env({"POSTAL_WORKERS": "1"}), note

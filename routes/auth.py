@@ -26,7 +26,6 @@ from routes.session import get_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SHIFT = timedelta(hours=12)  # a page session lasts a working day, so an offline queue can still sync at its end
-LOGIN_LIMIT = "10 per minute"  # failed logins per address; a success does not count
 HSTS = "max-age=31536000; includeSubDomains"  # a year: production is served over HTTPS only
 
 bp = Blueprint("auth", __name__)
@@ -84,7 +83,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", ratelimits.store_options(settings.ratelimit_storage_uri,
                                                                                 settings.ratelimit_key_prefix))
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", not settings.ratelimit_storage_uri.startswith("memory"))
-    app.config.setdefault("LOGIN_RATE_LIMIT", settings.extra.get("POSTAL_LOGIN_RATE_LIMIT") or LOGIN_LIMIT)
+    app.config.setdefault("LOGIN_RATE_LIMIT", settings.login_rate_limit)
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     csrf.init_app(app)

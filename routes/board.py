@@ -21,7 +21,6 @@ from routes.session import get_session, settings
 
 bp = Blueprint("board", __name__)
 REFRESH_MS = 30_000
-CHARTS_TTL_S = 300  # the charts aggregate a month of rows: recomputed at most this often per process
 STATE_WORDS = {  # the shared words first; these cover states the shared table may not name yet
     "out_for_delivery": _l("Đang phát tận nhà"),
     "delivered": _l("Đã giao cho người dân"),
@@ -44,7 +43,7 @@ ALERT_STATES = {"open": _l("Chưa ai nhận xử lý"), "acknowledged": _l("Đan
 
 
 def tile_url() -> str:
-    return (settings().extra.get("POSTAL_TILE_URL") or "").strip()
+    return settings().tile_url
 
 
 def tile_origin(url: str) -> str | None:
@@ -68,7 +67,7 @@ bp.after_request(board_headers)
 
 def charts(now: datetime) -> BoardCharts:
     """The board's charts, from this process's copy while it is fresh."""
-    ttl = int(settings().extra.get("POSTAL_BOARD_CHARTS_TTL_S", CHARTS_TTL_S))
+    ttl = settings().board_charts_ttl_s
     cache = current_app.extensions.setdefault("postal.board_charts", {})
     kept = cache.get("charts")
     if kept is None or (now - kept.computed_at).total_seconds() >= ttl or local(kept.computed_at).date() != local(now).date():
@@ -134,7 +133,7 @@ def board_config() -> dict[str, object]:
         "parcel_url": url_for("staff.parcel", code="CODE"),
         "dossier_url": url_for("staff.dossier", code="CODE"),
         "refresh_ms": REFRESH_MS,
-        "tiles": {"url": tile_url(), "attribution": settings().extra.get("POSTAL_TILE_ATTRIBUTION", "")},
+        "tiles": {"url": tile_url(), "attribution": settings().tile_attribution},
         "strings": board_strings(),
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import date, datetime, time, timedelta
 
@@ -180,8 +179,7 @@ def test_acknowledging_through_the_alerts_api_shows_on_the_board(client, make):
 def test_a_configured_tile_server_is_allowed_as_an_image_source(client, make, app):
     make.network()
     settings = app.extensions["postal.settings"]
-    app.extensions["postal.settings"] = dataclasses.replace(
-        settings, extra={**settings.extra, "POSTAL_TILE_URL": "https://{s}.tile.example.vn/{z}/{x}/{y}.png"})
+    app.extensions["postal.settings"] = settings.replace(tile_url="https://{s}.tile.example.vn/{z}/{x}/{y}.png")
     login(client, "gs.lan")
     r = client.get("/board")
     assert "img-src 'self' https://*.tile.example.vn data: blob:" in r.headers["Content-Security-Policy"]
@@ -194,5 +192,5 @@ def test_the_charts_are_kept_for_a_few_minutes(client, make, app):
     first = client.get("/board/data", headers=headers).get_json()["charts"]["computed_at"]
     assert client.get("/board/data", headers=headers).get_json()["charts"]["computed_at"] == first
     settings = app.extensions["postal.settings"]
-    app.extensions["postal.settings"] = dataclasses.replace(settings, extra={**settings.extra, "POSTAL_BOARD_CHARTS_TTL_S": "0"})
+    app.extensions["postal.settings"] = settings.replace(board_charts_ttl_s=0)
     assert client.get("/board/data", headers=headers).get_json()["charts"]["computed_at"] > first

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import socket
@@ -198,7 +197,7 @@ def test_an_address_the_geocoder_does_not_know_is_routed_by_its_ward(client, mak
 
 def test_a_geocoder_that_is_down_does_not_stop_the_request(client, make, settings):
     code = registered(client, make)
-    down = dataclasses.replace(settings, geocoder_url=closed_port_url())
+    down = settings.replace(geocoder_url=closed_port_url())
     answer, created = ask(make, body(code), settings=down)
     assert created and answer.state == "requested" and (answer.lat, answer.lon) == (None, None)
     assert request_row(make, answer.id).geocode_source == "none"
@@ -217,7 +216,7 @@ def test_a_geocoder_answering_500_does_not_stop_the_request(client, make, geocod
 
 def test_without_a_geocoder_the_request_is_still_taken(client, make, settings, geocoder):
     code = registered(client, make)
-    answer, created = ask(make, body(code), settings=dataclasses.replace(settings, geocoder_url=None))
+    answer, created = ask(make, body(code), settings=settings.replace(geocoder_url=None))
     assert created and answer.lat is None and geocoder.queries == []
 
 
@@ -286,7 +285,7 @@ def test_the_fee_within_and_between_provinces_and_its_table_is_configurable(clie
                           json=body(registered(client, make), street="Số 1 phố Tràng Tiền", ward=HOAN_KIEM)).get_json()
     assert inside["fee_vnd"] == 26_000 and outside["fee_vnd"] == 31_000
     assert outside["ward"] == {"code": HOAN_KIEM, "name": "Phường Hoàn Kiếm", "province": "Thành phố Hà Nội"}
-    cheaper = dataclasses.replace(settings, delivery_fee_in_province_vnd=20_000, delivery_fee_other_province_vnd=35_000)
+    cheaper = settings.replace(delivery_fee_in_province_vnd=20_000, delivery_fee_other_province_vnd=35_000)
     assert ask(make, body(registered(client, make)), settings=cheaper)[0].fee_vnd == 20_000
     from postal.config import Settings
 
@@ -382,7 +381,7 @@ def test_a_delivery_run_per_post_office_and_slot_in_the_shortest_order(client, m
     streets = ["Số 120 đường Lê Thánh Tông", "Số 15 đường Nguyễn Văn Cừ", "Số 8 phố Bến Đoan", "Số 42 phố Trần Quốc Nghiễn"]
     ids = [client.post("/api/v1/delivery-requests", json=body(registered(client, make), street=s, day=day)).get_json()["id"]
            for s in streets]
-    nowhere = dataclasses.replace(settings, geocoder_url=None)
+    nowhere = settings.replace(geocoder_url=None)
     unlocated = ask(make, body(registered(client, make), street="Tổ 9, khu 7", day=day), settings=nowhere)[0].id
     afternoon = client.post("/api/v1/delivery-requests",
                             json=body(registered(client, make), day=day, period="afternoon")).get_json()["id"]

@@ -545,10 +545,8 @@ def test_a_gateway_refusing_our_key_keeps_the_messages_and_tells_the_admin(sessi
 
 
 def test_held_messages_go_as_soon_as_the_gateway_setting_changes(session, settings, gateway):
-    from dataclasses import replace
-
     keys = sms(session, 2)
-    wrong = replace(settings, sms_url=gateway.url("/wrong-path"))
+    wrong = settings.replace(sms_url=gateway.url("/wrong-path"))
     gateway.answers = [404]
     now = utcnow()
     assert notifications.send_due(session, wrong, now=now).held == 2
@@ -559,10 +557,8 @@ def test_held_messages_go_as_soon_as_the_gateway_setting_changes(session, settin
 
 
 def test_a_channel_with_no_gateway_set_keeps_its_messages_however_long(session, settings, gateway):
-    from dataclasses import replace
-
     sms(session, 1)
-    unset = replace(settings, sms_url=None)
+    unset = settings.replace(sms_url=None)
     now = utcnow()
     for hours in range(12):  # far past every attempt a real failure is allowed
         notifications.send_due(session, unset, now=now + timedelta(hours=hours), max_attempts=2)
@@ -589,13 +585,11 @@ class Trickle(BaseHTTPRequestHandler):
 
 
 def test_a_gateway_that_trickles_its_answer_cannot_outlive_the_send_deadline(session, settings, monkeypatch):
-    from dataclasses import replace
-
     monkeypatch.setattr(notifications.transports, "SEND_DEADLINE_S", 1.5)
     sms(session, 1)
     with local_http(Trickle) as base:
         started = time.monotonic()
-        report = notifications.send_due(session, replace(settings, sms_url=f"{base}/sms"), now=utcnow())
+        report = notifications.send_due(session, settings.replace(sms_url=f"{base}/sms"), now=utcnow())
         took = time.monotonic() - started
     assert took < 4 and report.retrying == 1
     [row] = rows(session)

@@ -4,7 +4,6 @@ takes it, blanked once sent or given up on, and kept out of the errors kept and 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import re
 from datetime import timedelta
 
@@ -90,7 +89,7 @@ def test_a_code_refused_for_good_is_dropped(make, session, settings, gateway, cl
 
 def test_a_code_sealed_under_another_key_is_never_sent_masked(make, session, settings, gateway, client):
     out_for_delivery(client, make, session, settings)
-    rotated = dataclasses.replace(settings, outbox_key="a-new-outbox-key-the-row-was-not-sealed-with")
+    rotated = settings.replace(outbox_key="a-new-outbox-key-the-row-was-not-sealed-with")
     report = notifications.send_due(session, rotated, now=utcnow())
     assert report.failed == 1  # refused for good: no retry can open it
     row = otp_row(session)

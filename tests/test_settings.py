@@ -142,3 +142,36 @@ def test_every_response_carries_the_content_policy(failing_app, make):
         assert "default-src 'self'" in policy and "object-src 'none'" in policy, f"{what}: {r.status_code} {policy!r}"
         assert r.headers["X-Content-Type-Options"] == "nosniff", what
     assert answers["server error (500)"].status_code == 500
+
+
+def test_the_readme_configuration_table_is_made_from_the_settings_declared():
+    """Every key is declared once in postal/config.py with its type, default and doc; the README shows exactly
+    that (`python scripts/settings_table.py` rewrites it)."""
+    from postal import config
+
+    readme = (ROOT / "README.md").read_text()
+    assert config.table() in readme
+    for name in Settings.model_fields:
+        assert f"| `{config.variable(name)}` |" in readme
+
+
+def test_nothing_but_the_settings_reads_the_environment():
+    import re
+
+    readers = []
+    for path in [*(ROOT / "postal").rglob("*.py"), *(ROOT / "routes").rglob("*.py")]:
+        if path.name == "config.py" and path.parent.name == "postal" or "migrations" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"os\.environ(?!\[[^]]+\]\s*=)|os\.getenv|getenv\(", line):
+                readers.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert readers == []
+
+
+def test_an_unknown_or_malformed_value_names_its_variable():
+    with pytest.raises(ConfigError, match="POSTAL_WRITE_WAIT_S"):
+        Settings.from_env({"POSTAL_WRITE_WAIT_S": "soon"})
+    with pytest.raises(ConfigError, match="POSTAL_SMTP_PORT"):
+        Settings.from_env({"POSTAL_SMTP_PORT": "twenty-five"})
+    assert Settings.from_env({"POSTAL_DELIVERY_FEE_EXEMPT": "ho_ngheo, nguoi_cao_tuoi"}).delivery_fee_exempt == (
+        "ho_ngheo", "nguoi_cao_tuoi")

@@ -24,7 +24,6 @@ SAFETY = timedelta(seconds=60)  # no send starts this close to the end of the le
 CLAIM_CHUNK = 10  # rows per claim: 10 sends at their timeouts fit well inside LEASE - SAFETY
 BACKOFF_S = 30  # the first retry waits this long, each next one twice as long
 BACKOFF_CAP = timedelta(hours=1)
-MAX_ATTEMPTS = 8  # default for POSTAL_NOTIFY_MAX_ATTEMPTS
 PER_RUN = 500  # rows one scheduler run sends at most; the rest wait a minute for the next run
 
 
@@ -51,7 +50,7 @@ def send_due(session: Session, settings: Settings, *, now: datetime, limit: int 
     """Claim due rows a few at a time, send each outside any transaction, and mark each as soon as its
     send returns. `now` is the time at the start; it advances with the real time the run takes."""
     if max_attempts is None:
-        max_attempts = int(settings.extra.get("POSTAL_NOTIFY_MAX_ATTEMPTS", MAX_ATTEMPTS))
+        max_attempts = settings.notify_max_attempts
     report = SendReport()
     started = time.monotonic()
 

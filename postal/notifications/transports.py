@@ -25,7 +25,6 @@ SMTP_TIMEOUT_S = 10
 SEND_DEADLINE_S = 30.0
 # Answers that say our configuration is wrong (key expired, wrong URL or method), not the message.
 CONFIG_FAULTS = frozenset({401, 403, 404, 405, 407, 410})
-MAIL_FROM = "thongbao@buudien.invalid"  # default for POSTAL_MAIL_FROM
 
 
 class Claimed(NamedTuple):
@@ -63,7 +62,7 @@ def fingerprint(settings: Settings, channel: str) -> str:
     """A short digest of what a channel's sends depend on: a message kept back for a configuration fault is
     tried again as soon as it differs."""
     parts = {Channel.SMS: (settings.sms_url,), Channel.WEBHOOK: (settings.webhook_url, settings.webhook_secret),
-             Channel.EMAIL: (settings.smtp_host, settings.smtp_port, settings.extra.get("POSTAL_MAIL_FROM", MAIL_FROM))}
+             Channel.EMAIL: (settings.smtp_host, settings.smtp_port, settings.mail_from)}
     return hashlib.sha256(repr(parts.get(channel, ())).encode()).hexdigest()[:16]
 
 
@@ -155,7 +154,7 @@ class Transport:
     def send_email(self, msg: Claimed) -> None:
         if not self.settings.smtp_host:
             raise NotConfigured("POSTAL_SMTP_HOST is not set")
-        sender = self.settings.extra.get("POSTAL_MAIL_FROM", MAIL_FROM)
+        sender = self.settings.mail_from
         mail = EmailMessage()
         mail["From"] = sender
         mail["To"] = msg.recipient
