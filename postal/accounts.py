@@ -43,25 +43,24 @@ def hash_token(token: str) -> str:
 def add_user(session: Session, username: str, *, role: str, site_code: str | None, password: str | None,
              full_name: str = "", at: datetime) -> User:
     """Create a member of staff (a clerk or a courier works from a home site)."""
-    db.begin_write(session)
-    if role not in set(Role):
-        raise Unprocessable(field="role", detail=", ".join(Role))
-    username = username.strip().lower()
-    if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        raise Unprocessable(field="username", detail=Phrase(N_("chỉ chữ, số, dấu chấm, gạch")))
-    if session.execute(select(User.id).where(User.username == username)).first():
-        raise Conflict(N_("Tên đăng nhập %(username)s đã có."), username=username)
-    site = None
-    if site_code:
-        site = session.execute(select(Site).where(Site.code == site_code)).scalars().first()
-        if site is None:
-            raise NotFound(what=Phrase(N_("điểm giao nhận")), code=site_code)
-    elif role in SITED:
-        raise Unprocessable(field="site", detail=Phrase(N_("nhân viên và bưu tá cần có nơi làm việc")))
-    user = User(username=username, full_name=full_name, role=role, site_id=site.id if site else None,
-                password_hash=_hasher().hash(password) if password else None, created_at=at)
-    session.add(user)
-    session.commit()
+    with db.writing(session):
+        if role not in set(Role):
+            raise Unprocessable(field="role", detail=", ".join(Role))
+        username = username.strip().lower()
+        if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+            raise Unprocessable(field="username", detail=Phrase(N_("chỉ chữ, số, dấu chấm, gạch")))
+        if session.execute(select(User.id).where(User.username == username)).first():
+            raise Conflict(N_("Tên đăng nhập %(username)s đã có."), username=username)
+        site = None
+        if site_code:
+            site = session.execute(select(Site).where(Site.code == site_code)).scalars().first()
+            if site is None:
+                raise NotFound(what=Phrase(N_("điểm giao nhận")), code=site_code)
+        elif role in SITED:
+            raise Unprocessable(field="site", detail=Phrase(N_("nhân viên và bưu tá cần có nơi làm việc")))
+        user = User(username=username, full_name=full_name, role=role, site_id=site.id if site else None,
+                    password_hash=_hasher().hash(password) if password else None, created_at=at)
+        session.add(user)
     return user
 
 
@@ -107,16 +106,15 @@ def user_named(session: Session, username: str) -> User:
 
 def issue_token(session: Session, username: str, *, name: str = "", at: datetime, days: int = TOKEN_DAYS) -> str:
     """A new bearer token for an active user, valid for `days`; only its hash is stored, so it is shown once."""
-    db.begin_write(session)
-    user = user_named(session, username)
-    if not user.active:
-        raise Conflict(N_("Tài khoản %(username)s đã bị khoá: không cấp mã truy cập."), username=user.username)
-    if days < 1:
-        raise Unprocessable(field="days", detail=Phrase(N_("ít nhất 1 ngày")))
-    token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, created_at=at,
-                         expires_at=at + timedelta(days=days)))
-    session.commit()
+    with db.writing(session):
+        user = user_named(session, username)
+        if not user.active:
+            raise Conflict(N_("Tài khoản %(username)s đã bị khoá: không cấp mã truy cập."), username=user.username)
+        if days < 1:
+            raise Unprocessable(field="days", detail=Phrase(N_("ít nhất 1 ngày")))
+        token = secrets.token_urlsafe(32)
+        session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, created_at=at,
+                             expires_at=at + timedelta(days=days)))
     return token
 
 
@@ -150,38 +148,35 @@ def list_tokens(session: Session, username: str | None = None, *, token_id: int 
 
 def revoke_token(session: Session, token_id: int, *, at: datetime) -> TokenInfo:
     """Revoke a token: the next request carrying it is refused (revoking it again changes nothing)."""
-    db.begin_write(session)
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(what=Phrase(N_("mã truy cập")), code=str(token_id))
-    if token.revoked_at is None:
-        token.revoked_at = at
-        session.add(token)
-    session.commit()
+    with db.writing(session):
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound(what=Phrase(N_("mã truy cập")), code=str(token_id))
+        if token.revoked_at is None:
+            token.revoked_at = at
+            session.add(token)
     return list_tokens(session, token_id=token_id)[0]
 
 
 def deactivate_user(session: Session, username: str, *, at: datetime) -> int:
     """Lock an account at once: its page sessions end, its tokens are revoked; how many tokens were live."""
-    db.begin_write(session)
-    user = user_named(session, username)
-    if user.active:
-        user.active, user.deactivated_at = False, at
-        user.session_version += 1
-        session.add(user)
-    revoked = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                              .values(revoked_at=at)).rowcount
-    session.commit()
+    with db.writing(session):
+        user = user_named(session, username)
+        if user.active:
+            user.active, user.deactivated_at = False, at
+            user.session_version += 1
+            session.add(user)
+        revoked = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                  .values(revoked_at=at)).rowcount
     return revoked
 
 
 def log_out(session: Session, user_id: int, version: int) -> None:
     """End the user's page sessions: every cookie carrying this session version stops working."""
-    db.begin_write(session)
-    # Only from the version the cookie carried: a second logout with an old cookie changes nothing.
-    session.execute(update(User).where(User.id == user_id, User.session_version == version)
-                    .values(session_version=User.session_version + 1))
-    session.commit()
+    with db.writing(session):
+        # Only from the version the cookie carried: a second logout with an old cookie changes nothing.
+        session.execute(update(User).where(User.id == user_id, User.session_version == version)
+                        .values(session_version=User.session_version + 1))
 
 
 def page_user(session: Session, user_id: int, version: int) -> tuple[User, Site | None] | None:

@@ -156,13 +156,12 @@ def acknowledge(session: Session, alert_id: int, *, actor: User, note: str | Non
     """Someone takes the alert on (open → acknowledged): they become its owner. Acknowledging again takes it over."""
     if actor.role not in OVERSEERS:
         raise Forbidden(role=actor.role)
-    db.begin_write(session)
-    alert = locked(session, alert_id)
-    if alert.state == AlertState.RESOLVED:
-        raise closed(alert)
-    alert.state, alert.owner_id, alert.note = AlertState.ACKNOWLEDGED, actor.id, with_note(alert.note, actor, note)
-    session.add(alert)
-    session.commit()
+    with db.writing(session):
+        alert = locked(session, alert_id)
+        if alert.state == AlertState.RESOLVED:
+            raise closed(alert)
+        alert.state, alert.owner_id, alert.note = AlertState.ACKNOWLEDGED, actor.id, with_note(alert.note, actor, note)
+        session.add(alert)
     return alert_out(alert, actor.username)
 
 
@@ -172,12 +171,11 @@ def resolve(session: Session, alert_id: int, *, actor: User, note: str | None, n
         raise Forbidden(role=actor.role)
     if not (note or "").strip():
         raise Unprocessable(field="note", detail=Phrase(N_("cần ghi rõ lý do đóng cảnh báo")))
-    db.begin_write(session)
-    alert = locked(session, alert_id)
-    if alert.state == AlertState.RESOLVED:
-        raise closed(alert)
-    alert.state, alert.resolved_at, alert.owner_id = AlertState.RESOLVED, now, actor.id
-    alert.note = with_note(alert.note, actor, note)
-    session.add(alert)
-    session.commit()
+    with db.writing(session):
+        alert = locked(session, alert_id)
+        if alert.state == AlertState.RESOLVED:
+            raise closed(alert)
+        alert.state, alert.resolved_at, alert.owner_id = AlertState.RESOLVED, now, actor.id
+        alert.note = with_note(alert.note, actor, note)
+        session.add(alert)
     return alert_out(alert, actor.username)

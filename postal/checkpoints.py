@@ -197,7 +197,7 @@ def kept(session: Session, key: VerifierKey) -> Iterator[Checkpoint]:
     for row in rows.mappings():
         try:
             checkpoint = open_note(row["note"], key)
-        except CheckpointError as err:
+        except CheckpointError as err:  # the block rolls back: nothing signed
             raise CheckpointError(f"the checkpoint kept in the database for {row['seq']} events: {err}") from None
         if (checkpoint.seq, checkpoint.hash) != (row["seq"], row["hash"]):
             raise CheckpointError(f"the checkpoint kept in the database for {row['seq']} events says "
@@ -242,28 +242,26 @@ def take(session: Session, settings: Settings, now: datetime, also: Path | None 
     nothing, when the chain no longer holds a checkpoint kept before: in the database or in those files."""
     key = own_key(settings)
     files = tuple(dict.fromkeys(p for p in (settings.ledger_checkpoint_file, also) if p is not None))
-    db.begin_write(session)
-    head = ledger.lock_head(session)  # scans wait for the few milliseconds this takes: the head stays put
-    try:
-        if ledger.hash_at(session, head.seq) != head.hash:
-            raise CheckpointError(f"the chain head ({head.seq}) does not match the event it names")
-        last = latest(session, key)
-        if last is not None:
-            check_contained(session, last, last.anchor().label)
-        for path in files:
-            if path.exists():
-                before = read_file(path, key)
-                check_contained(session, before, before.anchor(str(path)).label)
-    except CheckpointError as err:
-        session.rollback()
-        raise CheckpointError(f"{err}; nothing signed, no file overwritten (run postal verify-ledger; a ledger "
-                              "started anew needs its old checkpoint file moved away)") from None
-    new = last is None or (last.seq, last.hash) != (head.seq, head.hash)
-    checkpoint = sign(settings, head.seq, head.hash, now) if new else last
-    if new:
-        session.add(LedgerCheckpoint(seq=checkpoint.seq, hash=checkpoint.hash, made_at=checkpoint.made_at,
-                                     note=checkpoint.note))
-    session.commit()
+    with db.writing(session):
+        head = ledger.lock_head(session)  # scans wait for the few milliseconds this takes: the head stays put
+        try:
+            if ledger.hash_at(session, head.seq) != head.hash:
+                raise CheckpointError(f"the chain head ({head.seq}) does not match the event it names")
+            last = latest(session, key)
+            if last is not None:
+                check_contained(session, last, last.anchor().label)
+            for path in files:
+                if path.exists():
+                    before = read_file(path, key)
+                    check_contained(session, before, before.anchor(str(path)).label)
+        except CheckpointError as err:  # the block rolls back: nothing signed
+            raise CheckpointError(f"{err}; nothing signed, no file overwritten (run postal verify-ledger; a ledger "
+                                  "started anew needs its old checkpoint file moved away)") from None
+        new = last is None or (last.seq, last.hash) != (head.seq, head.hash)
+        checkpoint = sign(settings, head.seq, head.hash, now) if new else last
+        if new:
+            session.add(LedgerCheckpoint(seq=checkpoint.seq, hash=checkpoint.hash, made_at=checkpoint.made_at,
+                                         note=checkpoint.note))
     for path in files:
         write_file(path, checkpoint.note)
     return Taken(checkpoint, new, files)

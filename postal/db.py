@@ -294,6 +294,32 @@ def new_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
+@contextmanager
+def writing(session: Session) -> Iterator[Session]:
+    """One unit of work: `with db.writing(session): …` begins the writer's transaction and commits at its end,
+    or rolls back when the block raises; the only place a use case's writes are committed. A use case
+    called inside another's block joins it: the outer block commits both, once."""
+    if session.info.get("postal_unit"):
+        yield session
+        return
+    begin_write(session)
+    session.info["postal_unit"] = True
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info["postal_unit"] = False
+
+
+def end_reading(session: Session) -> None:
+    """End a read-only transaction (its snapshot), writing nothing: what a long-running reader does between
+    rounds so that it sees what others committed since."""
+    session.rollback()
+
+
 def begin_write(session: Session) -> None:
     """Make the session's transaction a writer's (SQLite: BEGIN IMMEDIATE) for the use case that starts.
 

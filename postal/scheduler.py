@@ -85,9 +85,8 @@ def plan_deliveries(key: str) -> int:
     working day (every five minutes; idempotent)."""
     settings, now = _settings[key], utcnow()
     with db.session_for(settings) as session:
-        db.begin_write(session)
-        delivery.settle(session, now)
-        session.commit()
+        with db.writing(session):
+            delivery.settle(session, now)
         today = local(now).date()
         made = sum(delivery.generate_day(session, day, now).runs
                    for day in (today, DEFAULT_CALENDAR.add_working_days(today, 1)))

@@ -285,13 +285,12 @@ def follow_written_order(session: Session) -> None:
 def sweep_rule(session: Session, rule: Rule, m: Moments) -> tuple[int, int]:
     """Resolve what cleared, then open what is due: one short write transaction per rule."""
     dialect = session.get_bind().dialect.name
-    db.begin_write(session)
-    follow_written_order(session)
-    resolved = db.raw(session, resolve_sql(rule, dialect), (m.now, "\n", *resolve_params(rule.kind, m))).rowcount
-    opened = 0
-    if rule.candidates is not None:
-        opened = db.raw(session, open_sql(rule, dialect), (m.now, *open_params(rule.kind, m))).rowcount
-    session.commit()
+    with db.writing(session):
+        follow_written_order(session)
+        resolved = db.raw(session, resolve_sql(rule, dialect), (m.now, "\n", *resolve_params(rule.kind, m))).rowcount
+        opened = 0
+        if rule.candidates is not None:
+            opened = db.raw(session, open_sql(rule, dialect), (m.now, *open_params(rule.kind, m))).rowcount
     return max(opened or 0, 0), max(resolved or 0, 0)
 
 
@@ -311,5 +310,5 @@ def bare(session: Session, now: datetime, *, settings: Settings | None = None) -
     follow_written_order(session)
     found = {rule.kind: len(db.raw(session, candidates_sql(rule, dialect), open_params(rule.kind, m)).all())
              for rule in RULES if rule.candidates is not None}
-    session.commit()
+    db.end_reading(session)
     return found

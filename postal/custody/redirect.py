@@ -32,28 +32,27 @@ def redirect(session: Session, code: str, data: RedirectIn, *, actor, settings: 
     reason = data.reason.strip()
     if not reason:
         raise Unprocessable(field=Phrase(N_("lý do")), detail=Phrase(N_("cần ghi lý do đổi nơi nhận")))
-    db.begin_write(session)
-    batch = Batch(session, actor, settings, now)
-    code = code.strip().upper()
-    batch.book.load({code})
-    h = batch.book.parcels.get(code)
-    if h is None:
-        raise NotFound(what=Phrase(N_("bì hồ sơ")), code=code)
-    target = batch.book.site_by_code(data.destination)
-    if target is None:
-        raise Unprocessable(field=Phrase(N_("nơi nhận mới")), detail=data.destination[:32])
-    check_may_redirect(actor, h, target)
-    before = batch.book.holder_text(h)
-    old = batch.book.site(h.destination_id).code if h.destination_id is not None else ""
-    h.destination_id = target.id
-    batch.record(h, target, action=Action.REDIRECT, at=now, event_id=uuid.uuid4(), before=before, note=reason,
-                 evidence={"from": old, "to": target.code})
-    ledger.write(session, batch.head, batch.rows)
-    db.raw(session, REDIRECT_UPDATE, (target.id, h.last_hash, h.id))
-    runs.withdraw(session, [h.id], now)  # off the runs to the old destination, onto one to the new
-    if h.state == ParcelState.AT_SITE:
-        runs.place(session, [h.id], now)
-    session.commit()
+    with db.writing(session):
+        batch = Batch(session, actor, settings, now)
+        code = code.strip().upper()
+        batch.book.load({code})
+        h = batch.book.parcels.get(code)
+        if h is None:
+            raise NotFound(what=Phrase(N_("bì hồ sơ")), code=code)
+        target = batch.book.site_by_code(data.destination)
+        if target is None:
+            raise Unprocessable(field=Phrase(N_("nơi nhận mới")), detail=data.destination[:32])
+        check_may_redirect(actor, h, target)
+        before = batch.book.holder_text(h)
+        old = batch.book.site(h.destination_id).code if h.destination_id is not None else ""
+        h.destination_id = target.id
+        batch.record(h, target, action=Action.REDIRECT, at=now, event_id=uuid.uuid4(), before=before, note=reason,
+                     evidence={"from": old, "to": target.code})
+        ledger.write(session, batch.head, batch.rows)
+        db.raw(session, REDIRECT_UPDATE, (target.id, h.last_hash, h.id))
+        runs.withdraw(session, [h.id], now)  # off the runs to the old destination, onto one to the new
+        if h.state == ParcelState.AT_SITE:
+            runs.place(session, [h.id], now)
     return dossiers.parcel_out(session, dossiers.get_parcel(session, code), settings)
 
 

@@ -52,34 +52,33 @@ def record_scans(session: Session, raw: list[dict | ScanIn], *, actor, settings:
     """Record a batch of scans: each judged on its own, the accepted ones committed together. A scan whose id
     is stored already is a duplicate: nothing is written again."""
     parsed = parse_scans(raw)
-    db.begin_write(session)
-    batch = Batch(session, actor, settings, now)
-    stored = stored_scans(session, [s.id for s in parsed if isinstance(s, ScanIn)])
-    reads: dict[int, labels.ReadLabel | PostalError] = {}
-    for i, scan in enumerate(parsed):
-        if isinstance(scan, ScanIn) and scan.id not in stored:
-            try:
-                reads[i] = labels.read(settings.label_key, scan.label)
-            except PostalError as err:
-                reads[i] = err
-    batch.book.load({r.code for r in reads.values() if isinstance(r, labels.ReadLabel)})
-    duplicates = load_stored(batch, stored)
-    judged: list[Judged] = []
-    accepted: dict[uuid.UUID, Judged] = {}
-    for i, scan in enumerate(parsed):
-        if isinstance(scan, Judged):
-            judged.append(scan)
-        elif scan.id in accepted:  # the same scan twice in one batch: the first one counts
-            judged.append(Judged(str(scan.id), "duplicate", parcel=accepted[scan.id].parcel, bag=accepted[scan.id].bag))
-        elif scan.id in stored:
-            parcel, bag = duplicates.get(scan.id, (None, None))
-            judged.append(Judged(str(scan.id), "duplicate", parcel=parcel, bag=bag))
-        else:
-            judged.append(judge_one(batch, scan, reads[i]))
-            if judged[-1].status == "accepted":
-                accepted[scan.id] = judged[-1]
-    batch.flush()
-    session.commit()
+    with db.writing(session):
+        batch = Batch(session, actor, settings, now)
+        stored = stored_scans(session, [s.id for s in parsed if isinstance(s, ScanIn)])
+        reads: dict[int, labels.ReadLabel | PostalError] = {}
+        for i, scan in enumerate(parsed):
+            if isinstance(scan, ScanIn) and scan.id not in stored:
+                try:
+                    reads[i] = labels.read(settings.label_key, scan.label)
+                except PostalError as err:
+                    reads[i] = err
+        batch.book.load({r.code for r in reads.values() if isinstance(r, labels.ReadLabel)})
+        duplicates = load_stored(batch, stored)
+        judged: list[Judged] = []
+        accepted: dict[uuid.UUID, Judged] = {}
+        for i, scan in enumerate(parsed):
+            if isinstance(scan, Judged):
+                judged.append(scan)
+            elif scan.id in accepted:  # the same scan twice in one batch: the first one counts
+                judged.append(Judged(str(scan.id), "duplicate", parcel=accepted[scan.id].parcel, bag=accepted[scan.id].bag))
+            elif scan.id in stored:
+                parcel, bag = duplicates.get(scan.id, (None, None))
+                judged.append(Judged(str(scan.id), "duplicate", parcel=parcel, bag=bag))
+            else:
+                judged.append(judge_one(batch, scan, reads[i]))
+                if judged[-1].status == "accepted":
+                    accepted[scan.id] = judged[-1]
+        batch.flush()
     book = batch.book
     return [Outcome(j.id, j.status, j.error, book.brief(j.parcel), book.brief_bag(j.bag)) for j in judged]
 

@@ -27,41 +27,40 @@ def seal_bag(session: Session, data: BagIn, *, actor, settings: Settings, now: d
     """Seal parcels at a site into a bag; the same request again answers the same bag."""
     if actor.role not in BAGGERS:
         raise Forbidden(role=actor.role)
-    db.begin_write(session)
-    request_hash = fingerprint(data.model_dump(mode="json", exclude={"code"}))
-    if data.code is not None:
-        code = data.code.strip().upper()
-        if not labels.is_valid_code(code) or not code.startswith(labels.BAG_PREFIX):
-            raise Unprocessable(field="code", detail=Phrase(N_("mã túi phải có dạng BG + 9 chữ số + VN")))
-        existing = session.execute(select(Bag).where(Bag.code == code)).scalars().first()
-        if existing is not None:
-            if existing.request_hash != request_hash:
-                raise BagExists(code=code)
-            return bag_out(existing, settings), False
-    else:
-        code = labels.random_code(labels.BAG_PREFIX)
-    batch = Batch(session, actor, settings, now)
-    site = rules.site_of(batch.book, actor, ScanIn(id=uuid.uuid4(), label=code, action="accept", site=data.site, at=now))
-    rules.check_works_at(actor, site)
-    contents = sealable(batch, data.parcels, site)
-    row = Bag(code=code, seal=data.seal, state=BagState.SEALED, site_id=site.id, holder_site_id=site.id,
-              contents=" ".join(contents), request_hash=request_hash, created_by_id=actor.id, created_at=now)
-    session.add(row)
-    session.flush()
-    bag = BagHolding(id=row.id, code=code, state=ParcelState.AT_SITE, holder_site_id=site.id, holder_user_id=None,
-                     seal=data.seal, contents=contents)
-    batch.book.bags[code] = batch.book.bag_ids[row.id] = bag
-    event_id = uuid.uuid5(BAG_NAMESPACE, code)
-    batch.move(bag, ParcelState.AT_SITE, site, action=Action.BAG, at=now, event_id=event_id, is_bag=True,
-               evidence={"seal": data.seal, "parcels": contents})
-    for c in contents:
-        parcel = batch.book.parcels[c]
-        parcel.bag_id = row.id
-        batch.move(parcel, ParcelState.AT_SITE, site, action=Action.BAG, at=now, event_id=uuid.uuid5(event_id, c),
-                   scan_id=event_id, evidence={"bag": code, "seal": data.seal})
-    bag.dirty = False  # the row was just written whole
-    batch.flush()
-    session.commit()
+    with db.writing(session):
+        request_hash = fingerprint(data.model_dump(mode="json", exclude={"code"}))
+        if data.code is not None:
+            code = data.code.strip().upper()
+            if not labels.is_valid_code(code) or not code.startswith(labels.BAG_PREFIX):
+                raise Unprocessable(field="code", detail=Phrase(N_("mã túi phải có dạng BG + 9 chữ số + VN")))
+            existing = session.execute(select(Bag).where(Bag.code == code)).scalars().first()
+            if existing is not None:
+                if existing.request_hash != request_hash:
+                    raise BagExists(code=code)
+                return bag_out(existing, settings), False
+        else:
+            code = labels.random_code(labels.BAG_PREFIX)
+        batch = Batch(session, actor, settings, now)
+        site = rules.site_of(batch.book, actor, ScanIn(id=uuid.uuid4(), label=code, action="accept", site=data.site, at=now))
+        rules.check_works_at(actor, site)
+        contents = sealable(batch, data.parcels, site)
+        row = Bag(code=code, seal=data.seal, state=BagState.SEALED, site_id=site.id, holder_site_id=site.id,
+                  contents=" ".join(contents), request_hash=request_hash, created_by_id=actor.id, created_at=now)
+        session.add(row)
+        session.flush()
+        bag = BagHolding(id=row.id, code=code, state=ParcelState.AT_SITE, holder_site_id=site.id, holder_user_id=None,
+                         seal=data.seal, contents=contents)
+        batch.book.bags[code] = batch.book.bag_ids[row.id] = bag
+        event_id = uuid.uuid5(BAG_NAMESPACE, code)
+        batch.move(bag, ParcelState.AT_SITE, site, action=Action.BAG, at=now, event_id=event_id, is_bag=True,
+                   evidence={"seal": data.seal, "parcels": contents})
+        for c in contents:
+            parcel = batch.book.parcels[c]
+            parcel.bag_id = row.id
+            batch.move(parcel, ParcelState.AT_SITE, site, action=Action.BAG, at=now, event_id=uuid.uuid5(event_id, c),
+                       scan_id=event_id, evidence={"bag": code, "seal": data.seal})
+        bag.dirty = False  # the row was just written whole
+        batch.flush()
     return bag_out(row, settings), True
 
 

@@ -37,26 +37,24 @@ class Faults:
         error, for the fault this run met on its channel already."""
         text = self.met[msg.channel] if error is None else f"{type(error).__name__}: {error}"
         text = (text.replace(hide, vault.MASK) if hide else text)[:1000]
-        db.begin_write(self.session)
-        self.session.execute(
-            update(OUTBOX).where(OUTBOX.c.id == msg.id, OUTBOX.c.state == OutboxState.SENDING,
-                                 OUTBOX.c.claimed_until == msg.claimed_until)
-            .values(state=OutboxState.PENDING, attempts=OUTBOX.c.attempts - 1, claimed_until=None,
-                    next_attempt_at=at + CONFIG_RETRY, held_for_config=fingerprint(self.settings, msg.channel),
-                    last_error=f"configuration: {text}"))
-        if msg.channel not in self.met:
-            self.alert(msg.channel, text, at=at)
-        self.session.commit()
+        with db.writing(self.session):
+            self.session.execute(
+                update(OUTBOX).where(OUTBOX.c.id == msg.id, OUTBOX.c.state == OutboxState.SENDING,
+                                     OUTBOX.c.claimed_until == msg.claimed_until)
+                .values(state=OutboxState.PENDING, attempts=OUTBOX.c.attempts - 1, claimed_until=None,
+                        next_attempt_at=at + CONFIG_RETRY, held_for_config=fingerprint(self.settings, msg.channel),
+                        last_error=f"configuration: {text}"))
+            if msg.channel not in self.met:
+                self.alert(msg.channel, text, at=at)
         self.met.setdefault(msg.channel, text)
         return 1
 
     def finish(self, *, at: datetime) -> None:
         """At the end of the run, each alert it opened counts every message its channel holds back."""
         if self.met:
-            db.begin_write(self.session)
-            for channel, text in self.met.items():
-                self.alert(channel, text, at=at)
-            self.session.commit()
+            with db.writing(self.session):
+                for channel, text in self.met.items():
+                    self.alert(channel, text, at=at)
 
     def alert(self, channel: str, text: str, *, at: datetime) -> None:
         held = self.session.execute(select(func.count()).select_from(OUTBOX).where(
@@ -73,24 +71,22 @@ class Faults:
     def sent(self, channel: str, *, at: datetime) -> None:
         """A message went out on the channel: its alert, if open, is resolved."""
         if channel in self.alerted:
-            db.begin_write(self.session)
-            alerts.resolve_for(self.session, [AlertKind.GATEWAY_FAULT], subject_type="gateway",
-                               subject_id=CHANNEL_IDS.get(channel, 0), at=at,
-                               note=f"Cổng {SHOWN.get(channel, channel)} nhận tin trở lại lúc {local(at):%H:%M %d/%m/%Y}.")
-            self.session.commit()
+            with db.writing(self.session):
+                alerts.resolve_for(self.session, [AlertKind.GATEWAY_FAULT], subject_type="gateway",
+                                   subject_id=CHANNEL_IDS.get(channel, 0), at=at,
+                                   note=f"Cổng {SHOWN.get(channel, channel)} nhận tin trở lại lúc {local(at):%H:%M %d/%m/%Y}.")
             self.alerted.discard(channel)
 
 
 def wake_changed(session: Session, settings: Settings, *, now: datetime) -> set[str]:
     """Messages held back under settings that have changed since are due at once; the channels whose
     gateway_fault alert is open."""
-    db.begin_write(session)
-    for channel in CHANNEL_IDS:
-        session.execute(update(OUTBOX).where(
-            OUTBOX.c.state == OutboxState.PENDING, OUTBOX.c.channel == channel,
-            OUTBOX.c.held_for_config.is_not(None), OUTBOX.c.held_for_config != fingerprint(settings, channel),
-        ).values(next_attempt_at=now, held_for_config=None))
-    open_for = session.execute(select(Alert.subject_code).where(
-        Alert.kind == AlertKind.GATEWAY_FAULT, Alert.state != AlertState.RESOLVED)).scalars().all()
-    session.commit()
+    with db.writing(session):
+        for channel in CHANNEL_IDS:
+            session.execute(update(OUTBOX).where(
+                OUTBOX.c.state == OutboxState.PENDING, OUTBOX.c.channel == channel,
+                OUTBOX.c.held_for_config.is_not(None), OUTBOX.c.held_for_config != fingerprint(settings, channel),
+            ).values(next_attempt_at=now, held_for_config=None))
+        open_for = session.execute(select(Alert.subject_code).where(
+            Alert.kind == AlertKind.GATEWAY_FAULT, Alert.state != AlertState.RESOLVED)).scalars().all()
     return set(open_for)

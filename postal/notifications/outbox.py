@@ -107,26 +107,25 @@ def opened(settings: Settings, msg: Claimed) -> tuple[Claimed, str]:
 
 def claim(session: Session, *, now: datetime, count: int, max_attempts: int, report: SendReport) -> list[Claimed]:
     """Take up to `count` due rows under a lease, committed before anything is sent."""
-    db.begin_write(session)
-    due = (OUTBOX.c.state.in_(UNFINISHED), OUTBOX.c.next_attempt_at <= now)
-    # Rows out of attempts whose last try died with its sender (or the limit was lowered): give up on them.
-    report.failed += session.execute(
-        update(OUTBOX).where(*due, OUTBOX.c.attempts >= max_attempts).values(
-            state=OutboxState.FAILED, claimed_until=None, secret=None,
-            last_error=case((OUTBOX.c.state == OutboxState.SENDING, "no answer before the lease ended"),
-                            else_=OUTBOX.c.last_error))
-    ).rowcount
-    lease = now + LEASE
-    ids = (select(OUTBOX.c.id).where(*due, OUTBOX.c.attempts < max_attempts).order_by(OUTBOX.c.id).limit(count)
-           .with_for_update(skip_locked=True))  # PostgreSQL; SQLite's write lock already excludes other claimers
-    rows = session.execute(
-        update(OUTBOX).where(OUTBOX.c.id.in_(ids))
-        # next_attempt_at follows the lease, so a row whose sender died is due again when the lease ends.
-        .values(state=OutboxState.SENDING, attempts=OUTBOX.c.attempts + 1, claimed_until=lease, next_attempt_at=lease)
-        .returning(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.subject, OUTBOX.c.body,
-                   OUTBOX.c.secret, OUTBOX.c.dedupe_key, OUTBOX.c.attempts)
-    ).all()
-    session.commit()
+    with db.writing(session):
+        due = (OUTBOX.c.state.in_(UNFINISHED), OUTBOX.c.next_attempt_at <= now)
+        # Rows out of attempts whose last try died with its sender (or the limit was lowered): give up on them.
+        report.failed += session.execute(
+            update(OUTBOX).where(*due, OUTBOX.c.attempts >= max_attempts).values(
+                state=OutboxState.FAILED, claimed_until=None, secret=None,
+                last_error=case((OUTBOX.c.state == OutboxState.SENDING, "no answer before the lease ended"),
+                                else_=OUTBOX.c.last_error))
+        ).rowcount
+        lease = now + LEASE
+        ids = (select(OUTBOX.c.id).where(*due, OUTBOX.c.attempts < max_attempts).order_by(OUTBOX.c.id).limit(count)
+               .with_for_update(skip_locked=True))  # PostgreSQL; SQLite's write lock already excludes other claimers
+        rows = session.execute(
+            update(OUTBOX).where(OUTBOX.c.id.in_(ids))
+            # next_attempt_at follows the lease, so a row whose sender died is due again when the lease ends.
+            .values(state=OutboxState.SENDING, attempts=OUTBOX.c.attempts + 1, claimed_until=lease, next_attempt_at=lease)
+            .returning(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.subject, OUTBOX.c.body,
+                       OUTBOX.c.secret, OUTBOX.c.dedupe_key, OUTBOX.c.attempts)
+        ).all()
     return sorted(Claimed(*r, claimed_until=lease) for r in rows)
 
 
@@ -138,10 +137,9 @@ def _ours(msg: Claimed):
 
 def mark_sent(session: Session, msg: Claimed, *, at: datetime) -> None:
     """The receiver took it: committed at once, the only window in which a crash means a resend."""
-    db.begin_write(session)
-    session.execute(_ours(msg).values(state=OutboxState.SENT, sent_at=at, claimed_until=None, secret=None,
-                                      held_for_config=None))
-    session.commit()
+    with db.writing(session):
+        session.execute(_ours(msg).values(state=OutboxState.SENT, sent_at=at, claimed_until=None, secret=None,
+                                          held_for_config=None))
 
 
 def retry_or_fail(session: Session, msg: Claimed, err: Exception, *, at: datetime, max_attempts: int,
@@ -153,19 +151,17 @@ def retry_or_fail(session: Session, msg: Claimed, err: Exception, *, at: datetim
     error = (error.replace(hide, vault.MASK) if hide else error)[:1000]
     values = ({"state": OutboxState.FAILED, "secret": None} if give_up else
               {"state": OutboxState.PENDING, "next_attempt_at": at + backoff(msg.attempts)})
-    db.begin_write(session)
-    session.execute(_ours(msg).values(**values, claimed_until=None, last_error=error, held_for_config=None))
-    session.commit()
+    with db.writing(session):
+        session.execute(_ours(msg).values(**values, claimed_until=None, last_error=error, held_for_config=None))
     return give_up
 
 
 def release(session: Session, rows: list[Claimed], *, at: datetime) -> int:
     """Hand back claimed rows that were not tried: due again at once, the attempt not counted."""
-    db.begin_write(session)
-    for msg in rows:
-        session.execute(_ours(msg).values(state=OutboxState.PENDING, attempts=OUTBOX.c.attempts - 1,
-                                          claimed_until=None, next_attempt_at=at))
-    session.commit()
+    with db.writing(session):
+        for msg in rows:
+            session.execute(_ours(msg).values(state=OutboxState.PENDING, attempts=OUTBOX.c.attempts - 1,
+                                              claimed_until=None, next_attempt_at=at))
     return len(rows)
 
 
