@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,8 +19,16 @@ from models.enums import SITED
 from postal import db
 from postal.clock import as_utc, local
 from postal.config import Settings
-from postal.errors import N_, AccountDeactivated, Conflict, NotFound, Phrase, TokenExpired, TokenRevoked, \
-    Unprocessable
+from postal.errors import (
+    N_,
+    AccountDeactivated,
+    Conflict,
+    NotFound,
+    Phrase,
+    TokenExpired,
+    TokenRevoked,
+    Unprocessable,
+)
 
 TOKEN_DAYS = Settings.model_fields["token_days"].default  # a token's lifetime when the caller names none
 
@@ -199,6 +208,17 @@ class Actor:
     active: bool = True
 
 
+class TokenRow(NamedTuple):
+    id: int
+    username: str
+    full_name: str
+    role: str
+    site_id: int | None
+    active: bool
+    revoked_at: object
+    expires_at: object
+
+
 def user_for_token(session: Session, token: str, *, now: datetime) -> Actor | None:
     """The active user a bearer token belongs to; None for a token never issued, a 401 naming why for one
     revoked, expired or of a deactivated account."""
@@ -206,19 +226,14 @@ def user_for_token(session: Session, token: str, *, now: datetime) -> Actor | No
     # rather than an ORM row.
     row = db.raw(session, "SELECT u.id, u.username, u.full_name, u.role, u.site_id, u.active, t.revoked_at, "
                  "t.expires_at FROM user_account u JOIN api_token t ON t.user_id = u.id "
-                 "WHERE t.token_hash = ?", (hash_token(token),)).first()
+                 "WHERE t.token_hash = ?", (hash_token(token),)).first_into(TokenRow)
     if row is None:
         return None
-    if not row[5]:
-        raise AccountDeactivated(username=row[1])
-    if row[6] is not None:
+    if not row.active:
+        raise AccountDeactivated(username=row.username)
+    if row.revoked_at is not None:
         raise TokenRevoked()
-    expires = driver_time(row[7])
+    expires = db.time_read(row.expires_at)
     if expires <= now:
         raise TokenExpired(at=local(expires).strftime("%H:%M %d/%m/%Y"))
-    return Actor(row[0], row[1], row[2], row[3], row[4], True)
-
-
-def driver_time(value: datetime | str) -> datetime:
-    """A timestamp as the driver returns it (SQLite: UTC text), aware in UTC."""
-    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    return Actor(row.id, row.username, row.full_name, row.role, row.site_id, True)

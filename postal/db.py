@@ -12,7 +12,9 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -20,6 +22,7 @@ from sqlmodel import Session, SQLModel
 
 import models  # noqa: F401  (registers every table on the metadata)
 from models import ChainHead
+from postal.clock import as_utc, naive_utc
 from postal.config import Settings
 from postal.errors import WriteBusy
 
@@ -362,6 +365,9 @@ def upgrade(settings: Settings) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+T = TypeVar("T", bound=tuple)
+
+
 class Rows:
     """A driver cursor's answer, read the way the callers of raw() read it."""
 
@@ -372,6 +378,14 @@ class Rows:
 
     def __iter__(self):
         return iter(self.cursor)
+
+    def into(self, shape: type[T]) -> Iterator[T]:
+        """Each row as a named tuple of its columns (`shape` lists them in the SELECT's order)."""
+        return map(shape._make, self.cursor)
+
+    def first_into(self, shape: type[T]) -> T | None:
+        row = self.cursor.fetchone()
+        return None if row is None else shape._make(row)
 
     def all(self) -> list[tuple]:
         return self.cursor.fetchall()
@@ -449,6 +463,26 @@ def executemany(session: Session, sql: str, rows: list[tuple]) -> None:
     except Exception as err:
         refuse_if_busy(session, err)
         raise
+
+
+# -- times at the driver: one pair of conversions ----------------------------------------------------------
+
+
+def sqlite_time(value: datetime | None) -> str | None:
+    """A time as SQLAlchemy stores it on SQLite (UTC, fixed width), so the ORM reads our rows back."""
+    return None if value is None else naive_utc(value).isoformat(sep=" ", timespec="microseconds")
+
+
+def time_param(session: Session, value: datetime | None) -> object:
+    """A time as a driver-level parameter: SQLite compares the stored UTC text, PostgreSQL timestamptz."""
+    return sqlite_time(value) if is_sqlite(session) else value
+
+
+def time_read(value: datetime | str | None) -> datetime | None:
+    """A time as the driver returns it (SQLite: UTC text; PostgreSQL: timestamptz), aware in UTC."""
+    if value is None:
+        return None
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def any_of(session: Session, values: list) -> tuple[str, object]:

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from models import ChainHead, CustodyEvent
 from models.custody import UNSTORABLE
 from postal import db
-from postal.clock import as_utc, local, naive_utc, stamp
+from postal.clock import as_utc, local, stamp
 
 EVENT_TABLE = CustodyEvent.__table__
 HEAD_TABLE = ChainHead.__table__
@@ -135,16 +135,6 @@ INSERT_SQLITE = f"INSERT INTO custody_event ({', '.join(COLUMNS)}) VALUES ({', '
 INSERT_PG = f"INSERT INTO custody_event ({', '.join(COLUMNS)}) VALUES ({', '.join(f'%({c})s' for c in COLUMNS)})"
 
 
-def sqlite_time(value: datetime | None) -> str | None:
-    """A time as SQLAlchemy stores it on SQLite (UTC, fixed width), so the ORM reads our rows back."""
-    return None if value is None else naive_utc(value).isoformat(sep=" ", timespec="microseconds")
-
-
-def db_time(session: Session, value: datetime) -> object:
-    """A time as a driver-level parameter: SQLite compares the stored UTC text, PostgreSQL timestamptz."""
-    return sqlite_time(value) if db.is_sqlite(session) else value
-
-
 _values = itemgetter(*COLUMNS)
 _UUID_AT = [COLUMNS.index(c) for c in ("id", "scan_id")]
 _TIME_AT = [COLUMNS.index(c) for c in ("device_at", "server_at")]
@@ -156,7 +146,7 @@ def _sqlite_values(row: dict) -> tuple:
         if values[i] is not None:
             values[i] = values[i].hex
     for i in _TIME_AT:
-        values[i] = sqlite_time(values[i])
+        values[i] = db.sqlite_time(values[i])
     return tuple(values)
 
 

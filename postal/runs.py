@@ -396,7 +396,7 @@ PLACE = f"""INSERT INTO manifest_entry (run_id, parcel_id, pick_stop_id, drop_st
 
 def place(session: Session, parcel_ids: Sequence[int], now: datetime, *, cached: bool = False) -> int:
     """Manifest these parcels where they wait, on no open run (see withdraw): one read, one insert per hop."""
-    net, at = network(session, cached=cached), ledger.db_time(session, now)
+    net, at = network(session, cached=cached), db.time_param(session, now)
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
     for chunk in chunks(sorted(set(parcel_ids))):
         match, param = db.any_of(session, list(chunk))
@@ -413,7 +413,7 @@ def place(session: Session, parcel_ids: Sequence[int], now: datetime, *, cached:
 
 def place_all(session: Session, now: datetime) -> int:
     """Manifest every waiting parcel in the database: one insert per (site, next site), no loop over parcels."""
-    net, at = network(session), ledger.db_time(session, now)
+    net, at = network(session), db.time_param(session, now)
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
     for here, destination in db.raw(session, f"SELECT DISTINCT p.holder_site_id, p.destination_id FROM parcel p WHERE {WAITING}"):
         if (there := net.next_site(here, destination)) is not None:
@@ -431,7 +431,7 @@ def withdraw(session: Session, parcel_ids: Sequence[int], now: datetime) -> None
     for chunk in chunks(sorted(set(parcel_ids))):
         match, param = db.any_of(session, list(chunk))
         db.raw(session, f"""DELETE FROM manifest_entry WHERE parcel_id {match} AND picked_at IS NULL
-            AND run_id IN (SELECT id FROM run WHERE frozen_at IS NULL AND cutoff_at > ?)""", (param, ledger.db_time(session, now)))
+            AND run_id IN (SELECT id FROM run WHERE frozen_at IS NULL AND cutoff_at > ?)""", (param, db.time_param(session, now)))
 
 
 def manifest_parcels(session: Session, parcel_ids: Sequence[int] | None, now: datetime) -> int:
@@ -833,7 +833,7 @@ def record_progress(session: Session, rows: Sequence[dict]) -> None:
         mark_arrivals(session, arrivals)
     if picks:
         db.executemany(session, "UPDATE manifest_entry SET picked_at = ? WHERE run_id = ? AND parcel_id = ? AND picked_at IS NULL",
-                    [(ledger.db_time(session, at), r, p) for (r, p), at in picks.items()])
+                    [(db.time_param(session, at), r, p) for (r, p), at in picks.items()])
     if drops:
         carried = []
         for chunk in chunks(list(drops)):
@@ -843,7 +843,7 @@ def record_progress(session: Session, rows: Sequence[dict]) -> None:
         if carried:
             db.executemany(session, """UPDATE manifest_entry SET dropped_at = ?
                 WHERE parcel_id = ? AND picked_at IS NOT NULL AND dropped_at IS NULL AND picked_at <= ?""",
-                        [(ledger.db_time(session, drops[p]), p, ledger.db_time(session, drops[p])) for p in carried])
+                        [(db.time_param(session, drops[p]), p, db.time_param(session, drops[p])) for p in carried])
 
 
 def mark_arrivals(session: Session, arrivals: dict[tuple[int, int, str], datetime]) -> None:
@@ -866,7 +866,7 @@ def mark_arrivals(session: Session, arrivals: dict[tuple[int, int, str], datetim
             first[stop[0]] = min(at, first.get(stop[0], at))
     if first:
         db.executemany(session, "UPDATE run_stop SET arrived_at = ? WHERE id = ? AND arrived_at IS NULL",
-                    [(ledger.db_time(session, at), stop_id) for stop_id, at in first.items()])
+                    [(db.time_param(session, at), stop_id) for stop_id, at in first.items()])
 
 
 # -- the printed manifest --------------------------------------------------------------------------------

@@ -44,7 +44,6 @@ from postal import db
 from postal.alerts import SEVERITY
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
-from postal.ledger import db_time
 from postal.workdays import DEFAULT_CALENDAR, Calendar
 
 Counts = dict[AlertKind, tuple[int, int]]  # kind → (opened, resolved)
@@ -86,9 +85,9 @@ def risk_horizon(now: datetime, working_days: int, calendar: Calendar = DEFAULT_
 
 def moments(session: Session, now: datetime, limits: Thresholds, calendar: Calendar = DEFAULT_CALENDAR) -> Moments:
     return Moments(
-        now=db_time(session, now), since=db_time(session, now - limits.lookback),
-        late_before=db_time(session, now - limits.late_after), receipt_before=db_time(session, now - limits.receipt_within),
-        horizon=db_time(session, risk_horizon(now, limits.risk_working_days, calendar)),
+        now=db.time_param(session, now), since=db.time_param(session, now - limits.lookback),
+        late_before=db.time_param(session, now - limits.late_after), receipt_before=db.time_param(session, now - limits.receipt_within),
+        horizon=db.time_param(session, risk_horizon(now, limits.risk_working_days, calendar)),
     )
 
 

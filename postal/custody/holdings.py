@@ -4,6 +4,7 @@ three ways custody puts where a thing is into words (a refusal, the ledger, the 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -19,6 +20,32 @@ PARCEL_SQL = ("SELECT p.id, p.code, p.state, p.holder_site_id, p.holder_user_id,
               "p.dossier_id, p.last_event_at, p.destination_id, d.center_id "
               "FROM parcel p LEFT JOIN dossier d ON d.id = p.dossier_id WHERE p.code {match}")
 SITE_SQL = "SELECT id, code, name, kind FROM site WHERE {column} {match}"
+
+
+class BagRow(NamedTuple):
+    id: int
+    code: str
+    state: str
+    holder_site_id: int | None
+    holder_user_id: int | None
+    seal: str | None
+    contents: str
+    awaiting_receipt: bool
+
+
+class ParcelRow(NamedTuple):
+    id: int
+    code: str
+    state: str
+    holder_site_id: int | None
+    holder_user_id: int | None
+    bag_id: int | None
+    last_hash: str | None
+    direction: str
+    dossier_id: int | None
+    last_event_at: object
+    destination_id: int | None
+    center_id: int | None
 
 
 def bag_state(holder_site_id: int | None, holder_user_id: int | None, awaiting_receipt: bool) -> str:
@@ -49,17 +76,20 @@ class Holdings:
         bag_codes = [c for c in codes if c.startswith(labels.BAG_PREFIX) and c not in self.bags]
         if bag_codes:
             match, param = db.any_of(self.session, bag_codes)
-            for r in db.raw(self.session, BAG_SQL.format(match=match), (param,)):
-                bag = BagHolding(id=r[0], code=r[1], state=bag_state(r[3], r[4], r[7]), holder_site_id=r[3],
-                                 holder_user_id=r[4], seal=r[5], contents=r[6].split(), opened=r[2] == BagState.OPENED)
+            for r in db.raw(self.session, BAG_SQL.format(match=match), (param,)).into(BagRow):
+                bag = BagHolding(id=r.id, code=r.code, state=bag_state(r.holder_site_id, r.holder_user_id, r.awaiting_receipt),
+                                 holder_site_id=r.holder_site_id, holder_user_id=r.holder_user_id, seal=r.seal,
+                                 contents=r.contents.split(), opened=r.state == BagState.OPENED)
                 self.bags[bag.code] = self.bag_ids[bag.id] = bag
                 codes.update(bag.contents)
         wanted = [c for c in codes if c not in self.parcels and not c.startswith(labels.BAG_PREFIX)]
         if wanted:
             match, param = db.any_of(self.session, wanted)
-            for r in db.raw(self.session, PARCEL_SQL.format(match=match), (param,)):
-                self.parcels[r[1]] = Holding(*r[:6], last_hash=r[6] or "", direction=r[7], dossier_id=r[8],
-                                             last_event_at=r[9], destination_id=r[10], center_id=r[11])
+            for r in db.raw(self.session, PARCEL_SQL.format(match=match), (param,)).into(ParcelRow):
+                self.parcels[r.code] = Holding(r.id, r.code, r.state, r.holder_site_id, r.holder_user_id, r.bag_id,
+                                               last_hash=r.last_hash or "", direction=r.direction,
+                                               dossier_id=r.dossier_id, last_event_at=r.last_event_at,
+                                               destination_id=r.destination_id, center_id=r.center_id)
         held = [*self.parcels.values(), *self.bags.values()]
         self.remember_users({h.holder_user_id for h in held if h.holder_user_id})
         self.load_sites(ids={h.holder_site_id for h in held if h.holder_site_id})

@@ -163,7 +163,7 @@ class Batch:
     def flush(self) -> None:
         """Write the events, the moved parcels and bags, then what follows from them."""
         ledger.write(self.session, self.head, self.rows)
-        at = ledger.db_time(self.session, self.now)
+        at = db.time_param(self.session, self.now)
         moved = [h for h in self.book.parcels.values() if h.dirty]
         if moved:  # straight to the driver: per-value type processing cost more than the updates themselves
             db.executemany(self.session, PARCEL_UPDATE, [(h.state, h.holder_site_id, h.holder_user_id, h.bag_id,

@@ -97,18 +97,39 @@ def on_scans(session: Session, moved: Moved, settings: Settings) -> int:
     return len(messages)
 
 
+class AffectedRow(NamedTuple):
+    """A row of AFFECTED_SQL: a parcel of a dossier the batch touched, and its dossier."""
+
+    parcel_id: int
+    parcel_code: str
+    direction: str
+    state: str
+    holder_site_id: int | None
+    origin_id: int
+    destination_id: int | None
+    dossier_id: int
+    dossier_code: str
+    phone: str
+    due_at: object
+    returned_at: object
+    return_method: str
+    last_event_at: object
+
+
 def affected_dossiers(session: Session, moved: dict) -> dict[int, _Affected]:
     """Every parcel of each dossier the batch touched, as it was before the batch."""
     affected: dict[int, _Affected] = {}
     match, param = db.any_of(session, list(moved))
-    for r in db.raw(session, AFFECTED_SQL.format(match=match), (param,)).all():
-        pid, pcode, direction, state, holder, origin, destination, did = r[:8]
-        last_event_at = _time(r[13])
-        if pid in moved:  # the batch may have written its row already: its before is the batch's
-            state, holder, last_event_at = moved[pid].state_before, moved[pid].site_before, _time(moved[pid].moved_at_before)
-        if did not in affected:
-            affected[did] = _Affected(r[8], r[9], _time(r[10]), _time(r[11]), r[12], [])
-        affected[did].parcels.append(_Parcel(pid, pcode, direction, state, holder, origin, destination, last_event_at))
+    for r in db.raw(session, AFFECTED_SQL.format(match=match), (param,)).into(AffectedRow):
+        state, holder, last_event_at = r.state, r.holder_site_id, db.time_read(r.last_event_at)
+        if r.parcel_id in moved:  # the batch may have written its row already: its before is the batch's
+            before = moved[r.parcel_id]
+            state, holder, last_event_at = before.state_before, before.site_before, db.time_read(before.moved_at_before)
+        if r.dossier_id not in affected:
+            affected[r.dossier_id] = _Affected(r.dossier_code, r.phone, db.time_read(r.due_at),
+                                               db.time_read(r.returned_at), r.return_method, [])
+        affected[r.dossier_id].parcels.append(_Parcel(r.parcel_id, r.parcel_code, r.direction, state, holder,
+                                                      r.origin_id, r.destination_id, last_event_at))
     return affected
 
 
@@ -151,10 +172,3 @@ def status_messages(settings: Settings, sites: Sites, d: _Affected, latest: _Par
     if text:  # once per parcel and kind: a parcel found again after a loss does not tell the citizen twice
         messages.append(Outgoing(Channel.SMS, d.phone, "", text, f"{latest.code}:sms:{template}"))
     return messages
-
-
-def _time(value: datetime | str | None) -> datetime | None:
-    """A time read at the driver: text on SQLite, aware on PostgreSQL."""
-    if value is None:
-        return None
-    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from sqlmodel import Session
 
 from models.outbox import Channel
-from postal import db, ledger, vault
+from postal import db, vault
 from postal.config import Settings
 from postal.notifications.texts import attempt_failed_text, out_for_delivery_text
 
@@ -30,14 +30,14 @@ def queue(session: Session, *, channel: str, recipient: str, subject: str, body:
     """Queue one message in the caller's transaction (the caller commits); False when its dedupe_key
     was queued before. `secret`: sealed already (vault.seal); the body has vault.MASK where it goes."""
     text = body if isinstance(body, str) else event_json(body)
-    when = ledger.db_time(session, at)
+    when = db.time_param(session, at)
     params = (str(Channel(channel)), recipient, subject, text, secret, dedupe_key, when, when)
     return db.raw(session, QUEUE_SQL + " RETURNING id", params).first() is not None
 
 
 def queue_many(session: Session, messages: Iterable[Outgoing], *, at: datetime) -> None:
     """Queue many messages in one executemany (the caller's transaction); a dedupe_key queued before is skipped."""
-    when = ledger.db_time(session, at)
+    when = db.time_param(session, at)
     rows = [(str(m.channel), m.recipient, m.subject, m.body, None, m.dedupe_key, when, when) for m in messages]
     if rows:
         db.executemany(session, QUEUE_SQL, rows)

@@ -29,7 +29,7 @@ from sqlalchemy import event  # noqa: E402
 
 from postal import accounts, db, demo_data, sites  # noqa: E402
 from postal.clock import LOCAL_TZ, local, utcnow  # noqa: E402
-from postal.ledger import sqlite_time  # noqa: E402
+from postal.db import sqlite_time  # noqa: E402
 from postal.reports.board import board  # noqa: E402
 from postal.reports.charts import board_charts  # noqa: E402
 from routes import create_app  # noqa: E402

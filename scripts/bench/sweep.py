@@ -36,7 +36,7 @@ from models import AlertKind  # noqa: E402
 from postal import db, watch  # noqa: E402
 from postal.clock import utcnow  # noqa: E402
 from postal.config import Settings  # noqa: E402
-from postal.ledger import sqlite_time  # noqa: E402
+from postal.db import sqlite_time  # noqa: E402
 
 CHUNK = 50_000
 AGENCIES = 10
