@@ -124,19 +124,18 @@ def add_parcel(session: Session, code: str, data: ParcelIn, *, actor: User, sett
     """A new parcel for a dossier: the agency's result going back, or a dossier returned."""
     if actor.role not in REGISTRARS:
         raise Forbidden(role=actor.role)
-    db.begin_write(session)
-    dossier = get_dossier(session, code)
-    origin = site_by_code(session, data.origin, "origin")
-    destinations = {
-        Direction.TO_AGENCY: dossier.agency_id,
-        Direction.TO_CENTER: dossier.center_id,
-        Direction.FROM_CITIZEN: dossier.center_id,
-        Direction.TO_CITIZEN: None,
-    }
-    destination_id = destinations[Direction(data.direction)]
-    destination = session.get(Site, destination_id) if destination_id else None
-    parcel = new_parcel(session, dossier, data.direction, origin=origin, destination=destination, now=now)
-    session.commit()
+    with db.writing(session):
+        dossier = get_dossier(session, code)
+        origin = site_by_code(session, data.origin, "origin")
+        destinations = {
+            Direction.TO_AGENCY: dossier.agency_id,
+            Direction.TO_CENTER: dossier.center_id,
+            Direction.FROM_CITIZEN: dossier.center_id,
+            Direction.TO_CITIZEN: None,
+        }
+        destination_id = destinations[Direction(data.direction)]
+        destination = session.get(Site, destination_id) if destination_id else None
+        parcel = new_parcel(session, dossier, data.direction, origin=origin, destination=destination, now=now)
     return parcel_out(session, parcel, settings, base_url)
 
 
