@@ -11,8 +11,9 @@ from sqlmodel import Session
 from models import Action, AlertKind, Bag, BagState, Direction, Dossier, ParcelState
 from models.custody import ScanIn
 from models.moved import Moved, MovedParcel, SiteRef
-from postal import alerts, db, ledger, notifications, runs
+from postal import alerts, db, ledger, notifications
 from postal.config import Settings
+from postal.runs import hooks as run_hooks
 from postal.custody import rules
 from postal.custody.holdings import WITH_COURIER, Holdings
 from postal.custody.proof import Proofs
@@ -99,7 +100,7 @@ class Batch:
         """Judge and apply one scan; raises PostalError, leaving memory as it was. What it moved."""
         rules.check_time(scan, self.now, self.settings)
         if scan.run is not None:  # the run exists, is not closed, is the courier's and stops at this site
-            runs.check_scan(self.session, self.runs, scan.run, scan.action, self.actor,
+            run_hooks.check_scan(self.session, self.runs, scan.run, scan.action, self.actor,
                             site=lambda: self.site_for_run(scan, code))
         extra = {"typed": True} if typed else {}
         if code in self.book.bags:
@@ -184,7 +185,7 @@ class Batch:
         what = Moved(self.now, tuple(self.rows), tuple(moved_parcel(h) for h in moved), returned, self.book.sites)
         notifications.on_scans(self.session, what, self.settings)  # queued in this transaction: sent once committed
         self.follow_up()
-        runs.after_scans(self.session, what)  # stops reached, and manifests follow the parcels that moved
+        run_hooks.after_scans(self.session, what)  # stops reached, and manifests follow the parcels that moved
 
     def follow_up(self) -> None:
         """The alert and message work, in the order the scans asked for it; clearings in a row are one query
