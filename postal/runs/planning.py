@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from models import (
     Site,
 )
 from postal import routing
+from postal.clock import LOCAL_TZ
 
 SPEED_KMH = 25.0  # average speed between stops, town traffic included
 DWELL_MIN = 5.0  # minutes at each stop to hand over and sign
@@ -63,3 +64,32 @@ def optimise(depot: Site, first: Site | None, middle: Sequence[Site], last: Site
     matrix = [[0.0, *from_start]] + [[to_end[i], *inner[i]] for i in range(len(middle))]
     order = routing.best_order(matrix, [i + 1 for i in given], time_limit_s=solver_seconds(len(middle)))
     return [i - 1 for i in order]
+
+
+HOURS_REFERENCE_DAY = date(2000, 1, 3)  # any working day: a line's times are the same every day
+
+
+@dataclass(frozen=True)
+class HoursBreach:
+    """The first planned time of a line outside its site's working hours."""
+
+    site: Site
+    returning: bool  # the courier's return to the post office, not an arrival at a stop
+    at: time  # local
+
+    def describe(self) -> str:
+        """In the operator's log and the command line's words."""
+        what = "back at" if self.returning else "at"
+        return (f"{what} {self.site.name} {self.at:%H:%M}, outside its hours "
+                f"{self.site.opens_at:%H:%M}-{self.site.closes_at:%H:%M}")
+
+
+def hours_breach(departs: time, stops: Sequence[tuple[Site, timedelta]], depot: Site, back: timedelta) -> HoursBreach | None:
+    """Where a line leaving at `departs` breaks the sites' working hours, or None: every planned arrival
+    (offsets from the departure) within its stop's hours, and the courier back at the post office before it closes."""
+    start = datetime.combine(HOURS_REFERENCE_DAY, departs, tzinfo=LOCAL_TZ)
+    for site, offset, returning in [*((s, o, False) for s, o in stops), (depot, back, True)]:
+        here = (start + offset).time()
+        if not site.opens_at <= here <= site.closes_at:
+            return HoursBreach(site, returning, here)
+    return None

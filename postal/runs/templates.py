@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,7 @@ from models.runs import (
     RunTemplatesOut,
 )
 from postal import db
-from postal.clock import LOCAL_TZ, local
+from postal.clock import LOCAL_TZ
 from postal.errors import (
     N_,
     Forbidden,
@@ -37,7 +37,7 @@ from postal.errors import (
 from postal.replays import fingerprint
 from postal.runs.common import HUB_KINDS
 from postal.runs.manifests import forget_network
-from postal.runs.planning import timing
+from postal.runs.planning import HOURS_REFERENCE_DAY, hours_breach, timing
 
 
 def create_template(session: Session, data: RunTemplateIn, *, actor: User, now: datetime) -> tuple[RunTemplateOut, bool]:
@@ -82,20 +82,17 @@ def create_template(session: Session, data: RunTemplateIn, *, actor: User, now: 
     return template_out(session, template), True
 
 
-HOURS_REFERENCE_DAY = date(2000, 1, 3)  # any working day: a line's times are the same every day
-
-
 def check_hours(departs: time, route: Sequence[Site], depot: Site) -> None:
     """A line keeps the sites' working hours: every planned arrival within its stop's hours, and the courier
     back at the post office before it closes (a run planned to return at 22:08 is refused when saved)."""
     start = datetime.combine(HOURS_REFERENCE_DAY, departs, tzinfo=LOCAL_TZ)
     plan = timing(depot, route, start)
-    stops = [(site, at, Phrase(N_("đến"))) for site, at in zip(route, plan.arrivals)]
-    for site, at, what in [*stops, (depot, plan.back_at, Phrase(N_("về")))]:
-        here = local(at)
-        if not site.opens_at <= here.time() <= site.closes_at:
-            raise OutsideWorkingHours(departs=f"{departs:%H:%M}", what=what, at=f"{here:%H:%M}", site=site.name,
-                                      opens=f"{site.opens_at:%H:%M}", closes=f"{site.closes_at:%H:%M}")
+    breach = hours_breach(departs, [(site, at - start) for site, at in zip(route, plan.arrivals)], depot, plan.back_at - start)
+    if breach is not None:
+        site = breach.site
+        raise OutsideWorkingHours(departs=f"{departs:%H:%M}", what=Phrase(N_("về") if breach.returning else N_("đến")),
+                                  at=f"{breach.at:%H:%M}", site=site.name,
+                                  opens=f"{site.opens_at:%H:%M}", closes=f"{site.closes_at:%H:%M}")
 
 
 def template_out(session: Session, template: RunTemplate) -> RunTemplateOut:
