@@ -55,6 +55,15 @@ CHECKPOINT_APPEND_ONLY_DDL = append_only_ddl("ledger_checkpoint")
 _upgrades: weakref.WeakKeyDictionary[Engine, Callable] = weakref.WeakKeyDictionary()
 
 
+def set_pragmas(dbapi_connection, path: Path | None) -> None:
+    """A new SQLite connection: WAL, foreign keys on, and BEGIN left to make_engine's listeners."""
+    dbapi_connection.isolation_level = None  # make_engine emits BEGIN itself
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        dbapi_connection.execute(f"PRAGMA {pragma}")
+    if path is not None:  # checkpoints are the checkpointer's; this is a net should it fall behind
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_NET_PAGES}")
+
+
 def make_engine(url: str) -> Engine:
     """An engine whose SQLite connections enforce the same rules as PostgreSQL."""
     parsed = make_url(url)
@@ -65,17 +74,7 @@ def make_engine(url: str) -> Engine:
         path = Path(parsed.database).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        if path is not None:  # checkpoints are the checkpointer's; this is a net should it fall behind
-            cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_NET_PAGES}")
-        cursor.close()
+    event.listen(engine, "connect", lambda dbapi_connection, _record: set_pragmas(dbapi_connection, path))
 
     # Writer threads of this process queue here and wake at once; SQLite's own busy handler
     # sleeps in steps of up to 100 ms, which under load costs more than the writes.

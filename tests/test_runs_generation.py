@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 
 from models import Run
 from models.runs import RunTemplateIn
-from postal import runs, sites
+from postal import runs
 from postal.cli import cli
 from postal.clock import local, utcnow
 
