@@ -239,6 +239,13 @@ def runs_generate(settings: Settings, start: datetime | None, days: int, now: da
     with db.session_for(settings) as session:
         created = runs.generate(session, first, days, now)
     click.echo(f"created {created} runs")
+    if created.skipped:
+        click.echo(f"skipped {len(created.skipped)} runs that would end outside working hours:")
+        by_line: dict[tuple[str, str, str], list[str]] = {}
+        for s in created.skipped:
+            by_line.setdefault((s.name, f"{s.departs:%H:%M}", s.breach.describe()), []).append(f"{s.day:%d/%m/%Y}")
+        for (name, departs, why), days_off in by_line.items():
+            click.echo(f"  {name} {departs} on {', '.join(days_off)}: {why}")
 
 
 @runs_group.command("freeze")

@@ -185,8 +185,7 @@ class Settings(BaseSettings):
         refuse_unsafe(settings)
         return settings
 
-    def replace(self, **changes) -> Settings:
-        """A copy with some settings changed (tests, tools)."""
+    def replace(self, **changes) -> Settings:  # a copy with some settings changed (tests, tools)
         return self.model_copy(update=changes)
 
 

@@ -1,35 +1,35 @@
-"""Engines, sessions and the schema's database-side guards, alike on SQLite and PostgreSQL."""
+"""Sessions and their units of work, the schema's database-side guards, and driver-level SQL, alike on SQLite
+and PostgreSQL (the engines and their write lock: postal/engines.py)."""
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import sqlite3
-import threading
-import time
 import uuid
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session, SQLModel
 
 import models  # noqa: F401  (registers every table on the metadata)
 from models import ChainHead
 from postal.clock import as_utc, naive_utc
 from postal.config import Settings
+from postal.engines import (
+    WRITE,
+    WRITE_WAIT_S,
+    is_busy,
+    make_engine,
+    retry_after,
+    upgrades,
+    write_wait,
+)
 from postal.errors import WriteBusy
 
-WRITE = {"postal_write": True}
-LONG_HOLD_S = 0.25  # no background job holds SQLite's write lock longer at a time; a longer hold is logged
-log = logging.getLogger("postal.db")
-WRITE_WAIT_S = Settings.model_fields["write_wait_s"].default  # how long a writer waits for the write lock, unless the settings say
+__all__ = ["make_engine"]  # also the engines' face for the callers that only need an engine
 
 
 def append_only_ddl(table: str) -> dict[str, list[str]]:
@@ -57,211 +57,6 @@ def drop_append_only_ddl(table: str) -> dict[str, list[str]]:
 # checkpoints of their chain (made by a later migration, hence guards of their own).
 APPEND_ONLY_DDL, DROP_APPEND_ONLY_DDL = append_only_ddl("custody_event"), drop_append_only_ddl("custody_event")
 CHECKPOINT_APPEND_ONLY_DDL = append_only_ddl("ledger_checkpoint")
-
-
-_upgrades: weakref.WeakKeyDictionary[Engine, Callable] = weakref.WeakKeyDictionary()
-_write_wait: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
-
-
-def make_engine(url: str, *, write_wait_s: float = WRITE_WAIT_S) -> Engine:
-    """An engine whose SQLite connections enforce the same rules as PostgreSQL, and whose writes wait at
-    most `write_wait_s` for a lock before they are refused with WriteBusy (503, nothing written)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return postgres_engine(url, write_wait_s)
-    path = None
-    if parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database).resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": write_wait_s, "check_same_thread": False})
-    event.listen(engine, "handle_error", lambda context: refuse_when_busy(context, write_wait_s))
-    _write_wait[engine] = write_wait_s
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        if path is not None:  # checkpoints are the checkpointer's; this is a net should it fall behind
-            cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_NET_PAGES}")
-        cursor.close()
-
-    # Writer threads of this process queue here and wake at once; SQLite's own busy handler
-    # sleeps in steps of up to 100 ms, which under load costs more than the writes.
-    writers = threading.Lock()
-    if path is not None:
-        _writer_locks[engine] = writers
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
-        if not conn.get_execution_options().get("postal_write"):
-            conn.exec_driver_sql("BEGIN")
-            return
-        start_write(conn)
-
-    def start_write(conn) -> None:
-        # A writer takes SQLite's write lock before it reads, so two writers never both
-        # see the same state and then both act on it (BEGIN IMMEDIATE). The Python lock
-        # only orders this process's threads; correctness rests on the database lock.
-        if not writers.acquire(timeout=write_wait_s):
-            raise WriteBusy(seconds=retry_after(write_wait_s))
-        conn.info["postal_writer"] = time.monotonic()
-        try:
-            begin_immediate(conn.connection.dbapi_connection, write_wait_s)
-        except BaseException:
-            _release(conn)
-            raise
-
-    def upgrade_to_write(conn) -> None:
-        """A read transaction becomes the writer on the same connection: its snapshot ends first."""
-        conn.connection.dbapi_connection.execute("COMMIT")
-        start_write(conn)
-
-    _upgrades[engine] = upgrade_to_write
-
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def _release(conn) -> None:
-        since = conn.info.pop("postal_writer", None)
-        if since is not None:
-            writers.release()
-            held = time.monotonic() - since
-            if held > LONG_HOLD_S:
-                log.warning("the write lock was held %.0f ms (more than %.0f): every other writer waited",
-                            held * 1000, LONG_HOLD_S * 1000)
-            if path is not None:
-                checkpointer.poke(path)
-
-    return engine
-
-
-def postgres_engine(url: str, write_wait_s: float) -> Engine:
-    """PostgreSQL: a statement that waits for a row's lock longer than the budget is refused (lock_timeout)."""
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                           connect_args={"options": f"-c lock_timeout={int(write_wait_s * 1000)}"})
-    event.listen(engine, "handle_error", lambda context: refuse_when_busy(context, write_wait_s))
-    _write_wait[engine] = write_wait_s
-    return engine
-
-
-def retry_after(write_wait_s: float) -> int:
-    """Seconds a refused writer is told to wait: the lock is busy now, not for long."""
-    return max(1, min(5, round(write_wait_s / 2)))
-
-
-def is_busy(error: BaseException) -> bool:
-    """A lock that did not come in time: SQLite's "database is locked", PostgreSQL's lock_not_available."""
-    if isinstance(error, sqlite3.OperationalError):
-        return "locked" in str(error) or "busy" in str(error)
-    return getattr(error, "sqlstate", None) == "55P03"
-
-
-def refuse_when_busy(context: ExceptionContext, write_wait_s: float) -> None:
-    """A lock that did not come in time is a busy database, answered 503: never a 500 "database is locked"."""
-    if is_busy(context.original_exception):
-        raise WriteBusy(seconds=retry_after(write_wait_s)) from context.original_exception
-
-
-AUTOCHECKPOINT_NET_PAGES = 20_000  # ~80 MB of WAL: reached only if the checkpointer thread could not keep up
-CHECKPOINT_EVERY_S = 0.5
-
-
-class Checkpointer:
-    """Copies SQLite's write-ahead log back into the database from a thread of its own.
-
-    SQLite's default is to checkpoint inside the commit that crosses 1,000 pages of WAL: that
-    commit then takes tens of milliseconds (copy and fsync) while every other writer waits for it.
-    Here a daemon thread per process runs a PASSIVE checkpoint (it never blocks writers or readers)
-    shortly after this process wrote. Several processes may each run one: SQLite serialises them.
-    """
-
-    def __init__(self) -> None:
-        self.pending: set[Path] = set()
-        self.pid: int | None = None
-        self.lock = threading.Lock()  # starting the thread
-        self.busy = threading.Lock()  # held while its connection is open: a fork waits for it (see _before_fork)
-
-    def poke(self, path: Path) -> None:
-        """This process wrote to the database at path: checkpoint it soon."""
-        self.pending.add(path)
-        if self.pid != os.getpid():  # first write in this process (or in a forked child)
-            with self.lock:
-                if self.pid != os.getpid():
-                    self.pid = os.getpid()
-                    threading.Thread(target=self.run, name="sqlite-checkpointer", daemon=True).start()
-
-    def run(self) -> None:
-        while True:
-            time.sleep(CHECKPOINT_EVERY_S)
-            while self.pending:
-                path = self.pending.pop()
-                with self.busy:
-                    self.checkpoint(path)
-
-    @staticmethod
-    def checkpoint(path: Path) -> None:
-        if not path.exists():  # a database removed since (tests, tools)
-            return
-        try:
-            connection = sqlite3.connect(path, timeout=0, isolation_level=None)
-            try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            finally:
-                connection.close()
-        except sqlite3.Error:
-            pass  # busy or gone: the next write asks again, and the autocheckpoint net remains
-
-
-checkpointer = Checkpointer()
-
-# SQLite must not see a fork while this process has connections open: the child inherits the
-# bookkeeping of their locks, which it can never release, and its own writes then end in "database is
-# locked" (gunicorn's master forks workers while the scheduler and the checkpointer work in it). So a
-# fork waits until no checkpoint runs and no writer is inside its transaction, then closes the pooled
-# connections; the parent opens new ones as it needs them.
-_writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
-_held_at_fork: list[threading.Lock] = []
-
-
-def _before_fork() -> None:
-    for lock in [checkpointer.busy, *_writer_locks.values()]:
-        if lock.acquire(timeout=WRITE_WAIT_S):
-            _held_at_fork.append(lock)
-    for engine in list(_writer_locks):
-        engine.dispose()
-
-
-def _after_fork() -> None:
-    while _held_at_fork:
-        _held_at_fork.pop().release()
-
-
-os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
-
-
-def begin_immediate(dbapi_connection, wait_s: float = WRITE_WAIT_S) -> None:
-    """BEGIN IMMEDIATE, retried every fraction of a millisecond while another process writes; WriteBusy
-    when the lock did not come within `wait_s`."""
-    deadline = time.monotonic() + wait_s
-    delay = 0.0002
-    dbapi_connection.execute("PRAGMA busy_timeout = 0")
-    try:
-        while True:
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as err:
-                if "locked" not in str(err) and "busy" not in str(err):
-                    raise
-                if time.monotonic() > deadline:
-                    raise WriteBusy(seconds=retry_after(wait_s)) from err
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.002)
-    finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
-
 
 def create_schema(engine: Engine) -> None:
     """Create every table, the append-only guards and the chain head (tests, fresh boxes)."""
@@ -337,7 +132,7 @@ def begin_write(session: Session) -> None:
         session.connection(execution_options=WRITE)
     else:
         connection = session.connection()
-        upgrade = _upgrades.get(connection.engine)
+        upgrade = upgrades.get(connection.engine)
         if upgrade is not None:
             upgrade(connection)
     session.info["postal_writing"] = True
@@ -450,7 +245,7 @@ def raw(session: Session, sql: str, params: tuple = ()) -> Rows:
 
 def refuse_if_busy(session: Session, error: Exception) -> None:
     if is_busy(error):
-        raise WriteBusy(seconds=retry_after(_write_wait.get(session.get_bind(), WRITE_WAIT_S))) from error
+        raise WriteBusy(seconds=retry_after(write_wait.get(session.get_bind(), WRITE_WAIT_S))) from error
 
 
 def executemany(session: Session, sql: str, rows: list[tuple]) -> None:

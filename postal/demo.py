@@ -75,8 +75,8 @@ def seed_templates(session: Session, admin: User, now: datetime) -> int:
     return sum(len(line["departs"]) for line in demo_data.SHUTTLE_LINES)
 
 
-class History:
-    """Replays a week of dossiers riding the shuttle runs between the centers and the agencies."""
+class Replay:
+    """The week as a queue of steps in time order, and the people who scan in it."""
 
     def __init__(self, session: Session, settings: Settings, users: dict[str, User], now: datetime, seed: int = 45):
         self.session, self.settings, self.users, self.now = session, settings, users, now
@@ -120,61 +120,23 @@ class History:
             if outcome.status == "rejected":
                 raise RuntimeError(f"demo scan refused: {code} {action}: {outcome.error}")
 
-    # -- dossiers ----------------------------------------------------------------------------------
-    def dossier(self, n: int, day: date, lost: bool = False) -> None:
-        proc = self.rng.choice(demo_data.PROCEDURES)
-        agency = self.sites[proc["agency"]]
-        center = self.sites["TTHCC"] if self.rng.random() < 0.7 else self.sites[self.rng.choice(
-            [c for c, s in self.sites.items() if s.kind == SiteKind.COMMUNE_CENTER and s.id in self.clerk_of])]
-        received = self.local(day, time(7, 30)) + timedelta(minutes=self.rng.randint(0, 8 * 60 + 30))
-        due = self.local(self.calendar.add_working_days(day, proc["days"]), time(17, 0))
-        address = self.rng.choice(demo_data.APPLICANT_ADDRESSES)
-        data = DossierIn(
-            code=f"000.00.22.H47-{day:%y%m%d}-{n:04d}", procedure=proc["name"], agency=agency.code,
-            applicant={"name": self.rng.choice(demo_data.APPLICANTS), "phone": self.rng.choice(MOBILE_PREFIXES) + f"{self.rng.randint(0, 10**7 - 1):07d}",
-                       "address": address["street"], "ward_code": address["ward_code"]},
-            received_at=received, due_at=due, return_method="home" if self.rng.random() < 0.2 else "counter",
-            origin=center.code,
-        )
-        registrar = self.clerk_of[center.id]
-        # The agency decides within the procedure's time, sometimes later (the watch will notice).
-        spent = max(1, round(proc["days"] * self.rng.uniform(0.2, 1.15)))
-        decided = self.local(self.calendar.add_working_days(day, spent), time(9, 0)) + timedelta(minutes=self.rng.randint(0, 360))
+    def replay(self, progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None) -> int:
+        """Run the steps in time order, including those the steps plan as they go."""
+        done = 0
+        while self.queue:
+            step = heapq.heappop(self.queue)
+            step.do()
+            done += 1
+            if total:
+                total(done + len(self.queue))
+            if progress:
+                progress(1)
+        return done
 
-        def register() -> None:
-            answer, _ = dossiers.register(self.session, data, actor=registrar, settings=self.settings, now=received)
-            code = answer.parcel.code
-            self.destination[code] = agency.code
-            self.arrived[code] = lambda at: self.decide(data.code, agency, max(decided, at + timedelta(hours=2)))
-            if lost:
-                self.lost.add(code)
-            accepted = received + timedelta(minutes=3)
-            self.add(accepted, lambda: self.scan(registrar, [code], "accept", accepted, center.code))
 
-        self.add(received, register)
+class Shuttles(Replay):
+    """The shuttle runs of the week: assigned, frozen at their cutoffs, driven stop by stop."""
 
-    def decide(self, dossier_code: str, agency: Site, at: datetime) -> None:
-        """The agency's result leaves as a new parcel, accepted at the agency for the shuttle."""
-        clerk = self.clerk_of[agency.id]
-
-        def result() -> None:
-            out = dossiers.add_parcel(self.session, dossier_code, ParcelIn(direction=Direction.TO_CENTER, origin=agency.code),
-                                      actor=clerk, settings=self.settings, now=at)
-            self.destination[out.code] = out.destination.code
-            self.arrived[out.code] = lambda back_at, code=out.code: self.collect(code, out.destination.code, back_at)
-            self.scan(clerk, [out.code], "accept", at + timedelta(minutes=2), agency.code)
-
-        self.add(at, result)
-
-    def collect(self, code: str, center_code: str, back_at: datetime) -> None:
-        """The citizen collects the result at the center's counter, hours or a day after it is back."""
-        center = self.sites[center_code]
-        at = back_at + timedelta(hours=self.rng.randint(1, 30))
-        name = self.rng.choice(demo_data.APPLICANTS)
-        self.add(at, lambda: self.scan(self.clerk_of[center.id], [code], "deliver", at, center.code,
-                                       evidence={"recipient_name": name}))
-
-    # -- runs -------------------------------------------------------------------------------------
     def assign_couriers(self, admin: User, run_list: list[RunOut], at: datetime) -> None:
         """Each post office's couriers take its runs in turn (two lines leaving together get two couriers)."""
         turn: dict[tuple[str, datetime], int] = {}
@@ -246,7 +208,63 @@ class History:
         if self.destination.get(code) == site.code and code in self.arrived:
             self.arrived.pop(code)(at)
 
-    # -- the week ---------------------------------------------------------------------------------
+
+class History(Shuttles):
+    """Replays a week of dossiers riding the shuttle runs between the centers and the agencies."""
+
+    def dossier(self, n: int, day: date, lost: bool = False) -> None:
+        proc = self.rng.choice(demo_data.PROCEDURES)
+        agency = self.sites[proc["agency"]]
+        center = self.sites["TTHCC"] if self.rng.random() < 0.7 else self.sites[self.rng.choice(
+            [c for c, s in self.sites.items() if s.kind == SiteKind.COMMUNE_CENTER and s.id in self.clerk_of])]
+        received = self.local(day, time(7, 30)) + timedelta(minutes=self.rng.randint(0, 8 * 60 + 30))
+        due = self.local(self.calendar.add_working_days(day, proc["days"]), time(17, 0))
+        address = self.rng.choice(demo_data.APPLICANT_ADDRESSES)
+        data = DossierIn(
+            code=f"000.00.22.H47-{day:%y%m%d}-{n:04d}", procedure=proc["name"], agency=agency.code,
+            applicant={"name": self.rng.choice(demo_data.APPLICANTS), "phone": self.rng.choice(MOBILE_PREFIXES) + f"{self.rng.randint(0, 10**7 - 1):07d}",
+                       "address": address["street"], "ward_code": address["ward_code"]},
+            received_at=received, due_at=due, return_method="home" if self.rng.random() < 0.2 else "counter",
+            origin=center.code,
+        )
+        registrar = self.clerk_of[center.id]
+        # The agency decides within the procedure's time, sometimes later (the watch will notice).
+        spent = max(1, round(proc["days"] * self.rng.uniform(0.2, 1.15)))
+        decided = self.local(self.calendar.add_working_days(day, spent), time(9, 0)) + timedelta(minutes=self.rng.randint(0, 360))
+
+        def register() -> None:
+            answer, _ = dossiers.register(self.session, data, actor=registrar, settings=self.settings, now=received)
+            code = answer.parcel.code
+            self.destination[code] = agency.code
+            self.arrived[code] = lambda at: self.decide(data.code, agency, max(decided, at + timedelta(hours=2)))
+            if lost:
+                self.lost.add(code)
+            accepted = received + timedelta(minutes=3)
+            self.add(accepted, lambda: self.scan(registrar, [code], "accept", accepted, center.code))
+
+        self.add(received, register)
+
+    def decide(self, dossier_code: str, agency: Site, at: datetime) -> None:
+        """The agency's result leaves as a new parcel, accepted at the agency for the shuttle."""
+        clerk = self.clerk_of[agency.id]
+
+        def result() -> None:
+            out = dossiers.add_parcel(self.session, dossier_code, ParcelIn(direction=Direction.TO_CENTER, origin=agency.code),
+                                      actor=clerk, settings=self.settings, now=at)
+            self.destination[out.code] = out.destination.code
+            self.arrived[out.code] = lambda back_at, code=out.code: self.collect(code, out.destination.code, back_at)
+            self.scan(clerk, [out.code], "accept", at + timedelta(minutes=2), agency.code)
+
+        self.add(at, result)
+
+    def collect(self, code: str, center_code: str, back_at: datetime) -> None:
+        """The citizen collects the result at the center's counter, hours or a day after it is back."""
+        center = self.sites[center_code]
+        at = back_at + timedelta(hours=self.rng.randint(1, 30))
+        name = self.rng.choice(demo_data.APPLICANTS)
+        self.add(at, lambda: self.scan(self.clerk_of[center.id], [code], "deliver", at, center.code,
+                                       evidence={"recipient_name": name}))
+
     def build(self, admin: User) -> None:
         today = self.now.astimezone(LOCAL_TZ).date()
         first = today - timedelta(days=HISTORY_DAYS)
@@ -264,19 +282,6 @@ class History:
             for _ in range(self.rng.randint(22, 34)):
                 n += 1
                 self.dossier(n, day, lost=(n == 17))
-
-    def replay(self, progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None) -> int:
-        """Run the steps in time order, including those the steps plan as they go."""
-        done = 0
-        while self.queue:
-            step = heapq.heappop(self.queue)
-            step.do()
-            done += 1
-            if total:
-                total(done + len(self.queue))
-            if progress:
-                progress(1)
-        return done
 
 
 def seed(session: Session, settings: Settings, now: datetime, progress: Callable[[int], None] | None = None,

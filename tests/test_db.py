@@ -5,14 +5,12 @@ These build their own SQLite engine, so they hold in both runs of the suite.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 import time
 
 import pytest
 
-from postal import db
+from postal import db, engines
 
 
 @pytest.fixture
@@ -65,7 +63,7 @@ def test_a_second_use_case_on_a_session_commits_the_first(sqlite_file):
 def test_the_write_ahead_log_is_copied_back_by_a_thread_not_by_the_committing_writer(sqlite_file):
     engine, path = sqlite_file
     with engine.connect() as conn:  # SQLite's own checkpoint (every 1,000 pages) is only a distant net
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == db.AUTOCHECKPOINT_NET_PAGES
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == engines.AUTOCHECKPOINT_NET_PAGES
     session = db.new_session(engine)
     db.begin_write(session)
     db.executemany(session, "INSERT INTO note (body) VALUES (?)", [("x" * 1000,) for _ in range(6000)])  # ~6 MB
@@ -76,30 +74,3 @@ def test_the_write_ahead_log_is_copied_back_by_a_thread_not_by_the_committing_wr
     while path.stat().st_size < 6_000_000 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert path.stat().st_size >= 6_000_000  # the checkpointer thread did, soon after, with nobody asking
-
-
-def test_a_fork_waits_for_the_writer_so_the_child_can_write(sqlite_file):
-    """gunicorn's master forks workers while its scheduler uses the database: a child born with the parent's
-    connections open (let alone inside a transaction) inherits SQLite's record of their locks, and its own
-    writes then fail with "database is locked"."""
-    engine, path = sqlite_file
-    session = db.new_session(engine)
-    db.begin_write(session)
-    db.raw(session, "INSERT INTO note (body) VALUES (?)", ("parent",))
-    threading.Timer(0.5, session.commit).start()  # the transaction ends while the fork is waiting for it
-    pid = os.fork()
-    if pid == 0:  # the child: write at once, as a new worker would
-        try:
-            child = sqlite3.connect(path, timeout=3, isolation_level=None)
-            child.execute("BEGIN IMMEDIATE")
-            child.execute("INSERT INTO note (body) VALUES ('child')")
-            child.execute("COMMIT")
-            os._exit(0)
-        except BaseException:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    reader = sqlite3.connect(path)
-    assert sorted(b for (b,) in reader.execute("SELECT body FROM note")) == ["child", "parent"]
-    reader.close()
-    session.close()

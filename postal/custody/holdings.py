@@ -10,9 +10,10 @@ from sqlmodel import Session
 
 from models import BagState, ParcelState
 from models.moved import SiteRef
-from postal import db, labels, runs
+from postal import db, labels
 from postal.custody.values import BagHolding, Holding
 from postal.errors import N_, Phrase
+from postal.runs import manifests
 
 WITH_COURIER = (ParcelState.IN_TRANSIT, ParcelState.OUT_FOR_DELIVERY)
 BAG_SQL = "SELECT id, code, state, holder_site_id, holder_user_id, seal, contents, awaiting_receipt FROM bag WHERE code {match}"
@@ -120,7 +121,7 @@ class Holdings:
     def transfer_points(self, destination_id: int) -> frozenset[int]:
         """The hubs whose runs stop at this destination: a parcel may change runs there on its way."""
         if self.network is None:
-            self.network = runs.network(self.session, cached=True)
+            self.network = manifests.network(self.session, cached=True)
         return frozenset(hub for hub, spokes in self.network.spokes.items() if destination_id in spokes)
 
     def remember_users(self, ids: Iterable[int]) -> None:

@@ -5,37 +5,29 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session
 
-from models import Action, AlertKind, Bag, BagState, Direction, Dossier, ParcelState
+from models import Action, AlertKind, Direction, ParcelState
 from models.custody import ScanIn
-from models.moved import Moved, MovedParcel, SiteRef
-from postal import alerts, db, ledger, notifications, runs
+from models.moved import SiteRef
+from postal import ledger
+from postal.clock import local
 from postal.config import Settings
-from postal.custody import rules
+from postal.custody import bags, rules, writing
 from postal.custody.holdings import WITH_COURIER, Holdings
 from postal.custody.proof import Proofs
-from postal.custody import bags
 from postal.custody.values import (
     BagHolding,
-    BagMismatch,
     Clear,
-    ClearProofLock,
     Followup,
     Holding,
     MisrouteTried,
     OpenLoss,
-    ProofLock,
     SendOtp,
     TellReturned,
 )
-from postal.clock import local
 from postal.errors import BagSealed, Misrouted, UnknownLabel
-
-BAGS = Bag.__table__
-PARCEL_UPDATE = ("UPDATE parcel SET state = ?, holder_site_id = ?, holder_user_id = ?, bag_id = ?, last_hash = ?, "
-                 "last_event_at = ? WHERE id = ?")
+from postal.runs import hooks as run_hooks
 
 
 class Batch:
@@ -99,7 +91,7 @@ class Batch:
         """Judge and apply one scan; raises PostalError, leaving memory as it was. What it moved."""
         rules.check_time(scan, self.now, self.settings)
         if scan.run is not None:  # the run exists, is not closed, is the courier's and stops at this site
-            runs.check_scan(self.session, self.runs, scan.run, scan.action, self.actor,
+            run_hooks.check_scan(self.session, self.runs, scan.run, scan.action, self.actor,
                             site=lambda: self.site_for_run(scan, code))
         extra = {"typed": True} if typed else {}
         if code in self.book.bags:
@@ -161,66 +153,5 @@ class Batch:
 
     # -- writing ---------------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write the events, the moved parcels and bags, then what follows from them."""
-        ledger.write(self.session, self.head, self.rows)
-        at = db.time_param(self.session, self.now)
-        moved = [h for h in self.book.parcels.values() if h.dirty]
-        if moved:  # straight to the driver: per-value type processing cost more than the updates themselves
-            db.executemany(self.session, PARCEL_UPDATE, [(h.state, h.holder_site_id, h.holder_user_id, h.bag_id,
-                                                          h.last_hash or None, at, h.id) for h in moved])
-        for bag in self.book.bags.values():
-            if bag.dirty:
-                self.session.execute(update(BAGS).where(BAGS.c.id == bag.id).values(
-                    state=BagState.OPENED if bag.opened else BagState.SEALED,
-                    holder_site_id=bag.holder_site_id, holder_user_id=bag.holder_user_id,
-                    awaiting_receipt=bag.state == ParcelState.AWAITING_RECEIPT,
-                    opened_at=self.now if bag.opened else None))
-        returned = {}
-        for dossier_id, when in self.returned.items():  # the first delivery of a dossier's result counts
-            done = self.session.execute(update(Dossier).where(Dossier.id == dossier_id, Dossier.returned_at.is_(None))
-                                        .values(returned_at=when))
-            if done.rowcount:
-                returned[dossier_id] = when
-        what = Moved(self.now, tuple(self.rows), tuple(moved_parcel(h) for h in moved), returned, self.book.sites)
-        notifications.on_scans(self.session, what, self.settings)  # queued in this transaction: sent once committed
-        self.follow_up()
-        runs.after_scans(self.session, what)  # stops reached, and manifests follow the parcels that moved
-
-    def follow_up(self) -> None:
-        """The alert and message work, in the order the scans asked for it; clearings in a row are one query
-        per kind."""
-        clear: dict[str, dict[int, str]] = {}
-        for work in [*self.after, *self.proofs.alerts, None]:
-            if isinstance(work, Clear):
-                clear.setdefault(work.kind, {})[work.parcel_id] = work.note
-                continue
-            for kind, notes in clear.items():
-                alerts.resolve_many(self.session, [kind], subject_type="parcel", notes=notes, at=self.now)
-            clear = {}
-            if isinstance(work, OpenLoss | MisrouteTried | BagMismatch | ProofLock):
-                self.open_alert(work)
-            elif isinstance(work, ClearProofLock):
-                alerts.resolve_for(self.session, [AlertKind.PROOF_LOCKED], subject_type="parcel",
-                                   subject_id=work.parcel_id, at=self.now, note=work.note)
-            elif isinstance(work, SendOtp):
-                notifications.queue_otp(self.session, self.settings, dossier_id=work.dossier_id,
-                                        parcel_code=work.parcel_code, otp=work.otp, event_id=work.event_id, at=self.now)
-            elif isinstance(work, TellReturned):
-                notifications.queue_returned(self.session, dossier_id=work.dossier_id, parcel_code=work.parcel_code,
-                                             event_id=work.event_id, at=self.now)
-
-    def open_alert(self, work: OpenLoss | MisrouteTried | BagMismatch | ProofLock) -> None:
-        if isinstance(work, BagMismatch):
-            kind, subject, subject_id = AlertKind.BAG_MISMATCH, "bag", work.bag_id
-        else:
-            kind = {OpenLoss: AlertKind.SUSPECTED_LOSS, MisrouteTried: AlertKind.MISROUTED,
-                    ProofLock: AlertKind.PROOF_LOCKED}[type(work)]
-            subject, subject_id = "parcel", work.parcel_id
-        alert = alerts.open_alert(self.session, kind, subject_type=subject, subject_id=subject_id,
-                                  subject_code=work.code, at=self.now, note=work.note)
-        if isinstance(work, MisrouteTried):
-            alert.note = work.note[:1000]  # the latest attempt: who tried where
-
-
-def moved_parcel(h: Holding) -> MovedParcel:
-    return MovedParcel(h.id, h.dossier_id, h.state_before, h.site_before, h.last_event_at, h.state, h.holder_site_id)
+        """Write the events, the moved parcels and bags, then what follows from them (see `writing`)."""
+        writing.write(self)

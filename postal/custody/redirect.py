@@ -11,10 +11,11 @@ from sqlmodel import Session
 from models import Action, ParcelState, Role, Site, SiteKind
 from models.dossiers import ParcelOut, RedirectIn
 from models.enums import OVERSEERS
-from postal import db, dossiers, ledger, runs
+from postal import db, dossiers, ledger
 from postal.config import Settings
 from postal.custody.recording import Batch
 from postal.errors import N_, Forbidden, NotFound, Phrase, RedirectNotAllowed, Unprocessable
+from postal.runs import manifests
 
 # What each kind of parcel may be readdressed to: a dossier goes to an agency, a result to where it is collected.
 DESTINATION_KINDS = {
@@ -50,9 +51,9 @@ def redirect(session: Session, code: str, data: RedirectIn, *, actor, settings: 
                      evidence={"from": old, "to": target.code})
         ledger.write(session, batch.head, batch.rows)
         db.raw(session, REDIRECT_UPDATE, (target.id, h.last_hash, h.id))
-        runs.withdraw(session, [h.id], now)  # off the runs to the old destination, onto one to the new
+        manifests.withdraw(session, [h.id], now)  # off the runs to the old destination, onto one to the new
         if h.state == ParcelState.AT_SITE:
-            runs.place(session, [h.id], now)
+            manifests.place(session, [h.id], now)
     return dossiers.parcel_out(session, dossiers.get_parcel(session, code), settings)
 
 

@@ -1,0 +1,232 @@
+"""A citizen's request for home delivery or pick-up: taken once, its fee, and kept in step with custody."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from geopy.distance import geodesic
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from models import (
+    Action,
+    CustodyEvent,
+    DeliveryKind,
+    DeliveryRequest,
+    DeliveryState,
+    Direction,
+    Dossier,
+    Parcel,
+    ParcelState,
+    ReturnMethod,
+    Site,
+    SiteKind,
+    SlotPeriod,
+    User,
+)
+from models.delivery import (
+    DeliveryRequestIn,
+    DeliveryRequestOut,
+)
+from models.enums import POSTAL_DESK
+from postal import db, dossiers, tracking, workdays
+from postal.clock import local
+from postal.config import Settings
+from postal.delivery.geocoding import locate, remember
+from postal.delivery.wards import fee_for, ward_of
+from postal.errors import N_, Conflict, Forbidden, NotFound, Phrase, Unprocessable
+from postal.runs.common import MAX_ID
+
+SLOT_DAYS_AHEAD = 30  # how far ahead a slot may be booked
+SLOT_ENDS = {SlotPeriod.MORNING: time(12, 0), SlotPeriod.AFTERNOON: time(17, 0)}  # too late to book that slot today
+OPEN = (DeliveryState.REQUESTED, DeliveryState.SCHEDULED)
+REQUESTS = DeliveryRequest.__table__
+EVENTS = CustodyEvent.__table__
+
+
+class AlreadyReturned(Conflict):
+    code, message = "already_returned", N_("Kết quả hồ sơ %(code)s đã được trả: không cần giao nữa.")
+
+
+class AlreadyHandedIn(Conflict):
+    code, message = "already_handed_in", N_("Hồ sơ %(code)s đã được tiếp nhận: không cần đến nhận tại nhà.")
+
+
+def check_slot(day: date, period: str, now: datetime, calendar: workdays.Calendar = workdays.DEFAULT_CALENDAR) -> None:
+    """A working day from today on, within SLOT_DAYS_AHEAD, and not a slot that has already ended."""
+    here = local(now)
+    today = here.date()
+    if day < today:
+        raise Unprocessable(field="slot.date", detail=Phrase(N_("ngày đã qua")))
+    if day > today + timedelta(days=SLOT_DAYS_AHEAD):
+        raise Unprocessable(field="slot.date", detail=Phrase(N_("chỉ đặt lịch trong vòng %(days)s ngày tới"),
+                                                             days=SLOT_DAYS_AHEAD))
+    if not calendar.is_working_day(day):
+        holiday = calendar.holiday_name(day)
+        if holiday:
+            raise Unprocessable(field="slot.date", detail=Phrase(N_("%(day)s là ngày nghỉ (%(holiday)s)"),
+                                                                 day=day.strftime("%d/%m/%Y"), holiday=holiday))
+        raise Unprocessable(field="slot.date", detail=Phrase(N_("%(day)s không phải ngày làm việc"),
+                                                             day=day.strftime("%d/%m/%Y")))
+    if day == today and here.time() >= SLOT_ENDS[SlotPeriod(period)]:
+        raise Unprocessable(field="slot.period", detail=Phrase(N_("khung giờ này hôm nay đã qua")))
+
+
+def request_delivery(session: Session, data: DeliveryRequestIn, *, settings: Settings,
+                     now: datetime) -> tuple[DeliveryRequestOut, bool]:
+    """Take a citizen's delivery or pick-up request; the same request again answers the first. Nothing is
+    written when it is refused."""
+    ward = ward_of(data.address.ward_code)
+    if ward is None:
+        raise Unprocessable(field="address.ward_code",
+                            detail=Phrase(N_("không có xã, phường mã %(code)s"), code=data.address.ward_code[:10]))
+    street = " ".join(data.address.street.split())
+    if not street:
+        raise Unprocessable(field="address.street", detail=Phrase(N_("cần ghi số nhà, đường phố hoặc thôn, tổ")))
+    check_slot(data.slot.date, data.slot.period, now)
+    phone = dossiers.normalise_phone(data.phone, field="phone") if data.phone and data.phone.strip() else None
+    dossier = tracking.find(session, data.dossier, data.phone_last4)  # the same 404 as tracking
+    existing = same_request(session, dossier.id, data)
+    if existing is not None:
+        session.commit()  # ends the read
+        return request_out(existing), False
+    check_kind(session, dossier, data.kind)
+    located = locate(session, settings, street, ward, now)  # before the write: the geocoder may be slow
+    db.begin_write(session)
+    existing = same_request(session, dossier.id, data)
+    if existing is not None:  # taken meanwhile by another worker
+        session.commit()
+        return request_out(existing), False
+    dossier = session.get(Dossier, dossier.id, populate_existing=True)
+    check_kind(session, dossier, data.kind)
+    post_office = serving_post_office(session, ward.code, (located.lat, located.lon), dossier)
+    row = DeliveryRequest(
+        dossier_id=dossier.id, kind=data.kind, street=street, ward_code=ward.code, province_code=ward.province_code,
+        lat=located.lat, lon=located.lon, geocode_source=located.source, phone=phone or dossier.applicant_phone,
+        slot_date=data.slot.date, slot_period=data.slot.period, fee_vnd=fee_for(ward, settings),
+        state=DeliveryState.REQUESTED, post_office_id=post_office.id, created_at=now, updated_at=now,
+    )
+    if data.kind == DeliveryKind.DELIVER_RESULT:
+        if dossier.return_method != ReturnMethod.HOME:
+            dossier.return_method = ReturnMethod.HOME
+            session.add(dossier)
+        row.parcel_id = result_parcel(session, dossier.id)
+    else:
+        row.parcel_id = pickup_parcel(session, dossier, post_office, now).id
+    if located.answer is not None:
+        remember(session, *located.answer, at=now)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:  # the same slot taken a moment ago (the partial unique index)
+        session.rollback()
+        existing = same_request(session, dossier.id, data)
+        if existing is None:
+            raise
+        return request_out(existing), False
+    session.commit()
+    return request_out(row), True
+
+
+def same_request(session: Session, dossier_id: int, data: DeliveryRequestIn) -> DeliveryRequest | None:
+    return session.execute(select(DeliveryRequest).where(
+        DeliveryRequest.dossier_id == dossier_id, DeliveryRequest.kind == data.kind,
+        DeliveryRequest.slot_date == data.slot.date, DeliveryRequest.slot_period == data.slot.period,
+        DeliveryRequest.state != DeliveryState.CANCELLED,
+    ).execution_options(populate_existing=True)).scalars().first()
+
+
+def check_kind(session: Session, dossier: Dossier, kind: str) -> None:
+    """A result not yet returned can be delivered; a dossier not yet handed in anywhere can be picked up."""
+    if dossier.returned_at is not None:
+        raise AlreadyReturned(code=dossier.code)
+    if kind == DeliveryKind.PICKUP_DOSSIER:
+        handed_in = session.execute(select(Parcel.id).where(
+            Parcel.dossier_id == dossier.id, Parcel.state != ParcelState.CREATED,
+            Parcel.direction != Direction.FROM_CITIZEN)).first()
+        if handed_in is not None:
+            raise AlreadyHandedIn(code=dossier.code)
+
+
+def result_parcel(session: Session, dossier_id: int) -> int | None:
+    """The dossier's latest parcel going to the citizen, if the result has one yet."""
+    return session.execute(select(func.max(Parcel.id)).where(
+        Parcel.dossier_id == dossier_id, Parcel.direction == Direction.TO_CITIZEN)).scalar()
+
+
+def pickup_parcel(session: Session, dossier: Dossier, post_office: Site, now: datetime) -> Parcel:
+    """The parcel the courier brings back from the citizen's door; it joins the normal flow when the post
+    office accepts it. One not yet accepted is reused; the caller commits."""
+    waiting = session.execute(select(Parcel).where(
+        Parcel.dossier_id == dossier.id, Parcel.direction == Direction.FROM_CITIZEN,
+        Parcel.state == ParcelState.CREATED).order_by(Parcel.id.desc())).scalars().first()
+    if waiting is not None:
+        return waiting
+    center = session.get(Site, dossier.center_id)
+    return dossiers.new_parcel(session, dossier, Direction.FROM_CITIZEN, origin=post_office, destination=center, now=now)
+
+
+def serving_post_office(session: Session, ward_code: str, point: tuple[float | None, float | None],
+                        dossier: Dossier) -> Site:
+    """The post office in the ward, else the nearest to the address (or to the dossier's center)."""
+    offices = session.execute(select(Site).where(Site.kind == SiteKind.POST_OFFICE).order_by(Site.id)).scalars().all()
+    if not offices:
+        raise Unprocessable(field="address.ward_code", detail=Phrase(N_("chưa có bưu điện phục vụ địa chỉ này")))
+    for office in offices:
+        if office.ward_code == ward_code:
+            return office
+    here = point if point[0] is not None and point[1] is not None else None
+    if here is None:
+        center = session.get(Site, dossier.center_id)
+        here = (center.lat, center.lon) if center is not None and center.lat is not None else None
+    located = [o for o in offices if o.lat is not None and o.lon is not None]
+    if here is None or not located:
+        return offices[0]
+    return min(located, key=lambda o: geodesic(here, (o.lat, o.lon)).km)
+
+
+def request_out(row: DeliveryRequest) -> DeliveryRequestOut:
+    ward = ward_of(row.ward_code)
+    return DeliveryRequestOut(id=row.id, state=row.state, fee_vnd=row.fee_vnd, ward=ward.out(), lat=row.lat, lon=row.lon)
+
+
+def exempt_fee(session: Session, request_id: int, reason: str, *, actor: User, settings: Settings,
+               now: datetime) -> DeliveryRequestOut:
+    """The counter records that the applicant is exempt (a group the fee table names): no fee."""
+    if actor.role not in POSTAL_DESK:  # the counter records an exemption
+        raise Forbidden(role=actor.role)
+    reason = reason.strip()
+    if reason not in settings.delivery_fee_exempt:
+        raise Unprocessable(field="reason", detail=", ".join(settings.delivery_fee_exempt))
+    db.begin_write(session)
+    row = session.get(DeliveryRequest, request_id, populate_existing=True) if 0 < request_id < MAX_ID else None
+    if row is None:
+        raise NotFound(what=Phrase(N_("yêu cầu giao nhận")), code=request_id)
+    row.fee_vnd, row.fee_exempt_reason, row.updated_at = 0, reason, now
+    session.add(row)
+    session.commit()
+    return request_out(row)
+
+
+# -- keeping requests in step with their parcels ------------------------------------------------------------
+
+
+def settle(session: Session, now: datetime) -> None:
+    """Bring open requests up to date from custody: the result's parcel, failed attempts, done. Set-based;
+    the caller is writing and commits."""
+    open_ = REQUESTS.c.state.in_(OPEN)
+    latest_result = (select(func.max(Parcel.id)).where(Parcel.dossier_id == REQUESTS.c.dossier_id,
+                                                       Parcel.direction == Direction.TO_CITIZEN).scalar_subquery())
+    session.execute(update(REQUESTS).where(open_, REQUESTS.c.kind == DeliveryKind.DELIVER_RESULT)
+                    .values(parcel_id=func.coalesce(latest_result, REQUESTS.c.parcel_id)))
+    attempts = (select(func.count()).select_from(EVENTS).where(
+        EVENTS.c.parcel_id == REQUESTS.c.parcel_id, EVENTS.c.action == Action.ATTEMPT_FAILED,
+        EVENTS.c.server_at >= REQUESTS.c.created_at).scalar_subquery())
+    session.execute(update(REQUESTS).where(open_, REQUESTS.c.parcel_id.is_not(None)).values(attempts=attempts))
+    returned = select(Dossier.id).where(Dossier.returned_at.is_not(None))
+    accepted = select(Parcel.id).where(Parcel.state != ParcelState.CREATED)
+    session.execute(update(REQUESTS).where(open_, or_(
+        (REQUESTS.c.kind == DeliveryKind.DELIVER_RESULT) & REQUESTS.c.dossier_id.in_(returned),
+        (REQUESTS.c.kind == DeliveryKind.PICKUP_DOSSIER) & REQUESTS.c.parcel_id.in_(accepted),
+    )).values(state=DeliveryState.DONE, updated_at=now))
