@@ -89,43 +89,40 @@ def request_delivery(session: Session, data: DeliveryRequestIn, *, settings: Set
     dossier = tracking.find(session, data.dossier, data.phone_last4)  # the same 404 as tracking
     existing = same_request(session, dossier.id, data)
     if existing is not None:
-        session.commit()  # ends the read
+        db.end_reading(session)
         return request_out(existing), False
     check_kind(session, dossier, data.kind)
     located = locate(session, settings, street, ward, now)  # before the write: the geocoder may be slow
-    db.begin_write(session)
-    existing = same_request(session, dossier.id, data)
-    if existing is not None:  # taken meanwhile by another worker
-        session.commit()
-        return request_out(existing), False
-    dossier = session.get(Dossier, dossier.id, populate_existing=True)
-    check_kind(session, dossier, data.kind)
-    post_office = serving_post_office(session, ward.code, (located.lat, located.lon), dossier)
-    row = DeliveryRequest(
-        dossier_id=dossier.id, kind=data.kind, street=street, ward_code=ward.code, province_code=ward.province_code,
-        lat=located.lat, lon=located.lon, geocode_source=located.source, phone=phone or dossier.applicant_phone,
-        slot_date=data.slot.date, slot_period=data.slot.period, fee_vnd=fee_for(ward, settings),
-        state=DeliveryState.REQUESTED, post_office_id=post_office.id, created_at=now, updated_at=now,
-    )
-    if data.kind == DeliveryKind.DELIVER_RESULT:
-        if dossier.return_method != ReturnMethod.HOME:
-            dossier.return_method = ReturnMethod.HOME
-            session.add(dossier)
-        row.parcel_id = result_parcel(session, dossier.id)
-    else:
-        row.parcel_id = pickup_parcel(session, dossier, post_office, now).id
-    if located.answer is not None:
-        remember(session, *located.answer, at=now)
-    session.add(row)
     try:
-        session.flush()
-    except IntegrityError:  # the same slot taken a moment ago (the partial unique index)
-        session.rollback()
+        with db.writing(session):
+            existing = same_request(session, dossier.id, data)
+            if existing is not None:  # taken meanwhile by another worker
+                return request_out(existing), False
+            dossier = session.get(Dossier, dossier.id, populate_existing=True)
+            check_kind(session, dossier, data.kind)
+            post_office = serving_post_office(session, ward.code, (located.lat, located.lon), dossier)
+            row = DeliveryRequest(
+                dossier_id=dossier.id, kind=data.kind, street=street, ward_code=ward.code, province_code=ward.province_code,
+                lat=located.lat, lon=located.lon, geocode_source=located.source, phone=phone or dossier.applicant_phone,
+                slot_date=data.slot.date, slot_period=data.slot.period, fee_vnd=fee_for(ward, settings),
+                state=DeliveryState.REQUESTED, post_office_id=post_office.id, created_at=now, updated_at=now,
+            )
+            if data.kind == DeliveryKind.DELIVER_RESULT:
+                if dossier.return_method != ReturnMethod.HOME:
+                    dossier.return_method = ReturnMethod.HOME
+                    session.add(dossier)
+                row.parcel_id = result_parcel(session, dossier.id)
+            else:
+                row.parcel_id = pickup_parcel(session, dossier, post_office, now).id
+            if located.answer is not None:
+                remember(session, *located.answer, at=now)
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # the same slot taken a moment ago (the partial unique index); the unit rolled back
         existing = same_request(session, dossier.id, data)
         if existing is None:
             raise
         return request_out(existing), False
-    session.commit()
     return request_out(row), True
 
 
@@ -199,13 +196,12 @@ def exempt_fee(session: Session, request_id: int, reason: str, *, actor: User, s
     reason = reason.strip()
     if reason not in settings.delivery_fee_exempt:
         raise Unprocessable(field="reason", detail=", ".join(settings.delivery_fee_exempt))
-    db.begin_write(session)
-    row = session.get(DeliveryRequest, request_id, populate_existing=True) if 0 < request_id < MAX_ID else None
-    if row is None:
-        raise NotFound(what=Phrase(N_("yêu cầu giao nhận")), code=request_id)
-    row.fee_vnd, row.fee_exempt_reason, row.updated_at = 0, reason, now
-    session.add(row)
-    session.commit()
+    with db.writing(session):
+        row = session.get(DeliveryRequest, request_id, populate_existing=True) if 0 < request_id < MAX_ID else None
+        if row is None:
+            raise NotFound(what=Phrase(N_("yêu cầu giao nhận")), code=request_id)
+        row.fee_vnd, row.fee_exempt_reason, row.updated_at = 0, reason, now
+        session.add(row)
     return request_out(row)
 
 

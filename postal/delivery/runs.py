@@ -37,12 +37,12 @@ from models.delivery import (
     DeliveryStopOut,
 )
 from models.enums import POSTAL_DESK, RUN_READERS
-from postal import dossiers, routing
+from postal import db, dossiers, routing
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.delivery.requests import OPEN, REQUESTS, settle
 from postal.delivery.wards import ward_of
 from postal.errors import N_, Forbidden, NotFound, Phrase
-from postal.runs.common import CUTOFF, lock_manifests, reload
+from postal.runs.common import CUTOFF, manifest_write, reload
 from postal.runs.planning import DISTANCES, SPEED_KMH, solver_seconds
 
 # When each slot's run leaves its post office, unless a delivery template of that post office says otherwise.
@@ -121,48 +121,45 @@ def generate_delivery_runs(session: Session, post_office: Site, day: date, perio
     """The delivery run of one post office and slot, its doors ordered; idempotent. While the run has not
     started, requests taken since are added and the order found again; None when nothing is to be done."""
     period = SlotPeriod(period)
-    lock_manifests(session)
-    settle(session, now)
-    run = find_run(session, post_office, day, period)
-    if run is not None and run.state != RunState.PLANNED:
-        session.commit()  # started: its doors are what the courier set off with
-        return run
-    wanted = [REQUESTS.c.state.in_(OPEN)]
-    if run is not None:
-        wanted.append((REQUESTS.c.run_id == run.id) & (REQUESTS.c.state == DeliveryState.DONE))
-    doors = session.execute(select(DeliveryRequest).where(
-        DeliveryRequest.post_office_id == post_office.id, DeliveryRequest.slot_date == day,
-        DeliveryRequest.slot_period == period, or_(*wanted),
-    ).order_by(DeliveryRequest.id).execution_options(populate_existing=True)).scalars().all()
-    if not doors and run is None:
-        session.commit()
-        return None
-    template, departs, name = slot_line(session, post_office, period)
-    departs_at = as_utc(datetime.combine(day, departs, tzinfo=LOCAL_TZ))
-    route = plan_route(post_office, doors, departs_at)
-    if run is None:
-        run = Run(template_id=template.id if template else None, day=day, name=name, kind=RunKind.DELIVERY,
-                  state=RunState.PLANNED, post_office_id=post_office.id, departs_at=departs_at,
-                  cutoff_at=departs_at - CUTOFF, ends_at=route.back_at, created_at=now)
+    with manifest_write(session):
+        settle(session, now)
+        run = find_run(session, post_office, day, period)
+        if run is not None and run.state != RunState.PLANNED:
+            return run
+        wanted = [REQUESTS.c.state.in_(OPEN)]
+        if run is not None:
+            wanted.append((REQUESTS.c.run_id == run.id) & (REQUESTS.c.state == DeliveryState.DONE))
+        doors = session.execute(select(DeliveryRequest).where(
+            DeliveryRequest.post_office_id == post_office.id, DeliveryRequest.slot_date == day,
+            DeliveryRequest.slot_period == period, or_(*wanted),
+        ).order_by(DeliveryRequest.id).execution_options(populate_existing=True)).scalars().all()
+        if not doors and run is None:
+            return None
+        template, departs, name = slot_line(session, post_office, period)
+        departs_at = as_utc(datetime.combine(day, departs, tzinfo=LOCAL_TZ))
+        route = plan_route(post_office, doors, departs_at)
+        if run is None:
+            run = Run(template_id=template.id if template else None, day=day, name=name, kind=RunKind.DELIVERY,
+                      state=RunState.PLANNED, post_office_id=post_office.id, departs_at=departs_at,
+                      cutoff_at=departs_at - CUTOFF, ends_at=route.back_at, created_at=now)
+            session.add(run)
+            session.flush()
+            session.execute(insert(RunStop.__table__), [
+                {"run_id": run.id, "seq": 1, "site_id": post_office.id, "hub": True, "planned_at": departs_at},
+                {"run_id": run.id, "seq": 2, "site_id": post_office.id, "hub": True, "planned_at": route.back_at},
+            ])
+        else:
+            session.execute(update(RunStop.__table__).where(RunStop.run_id == run.id, RunStop.seq == 2)
+                            .values(planned_at=route.back_at))
+        # The order is fixed here, as a shuttle's is at its cutoff: runs.start must not re-plan the hub stops away.
+        run.ends_at, run.distance_km, run.frozen_at = route.back_at, route.distance_km, now
         session.add(run)
-        session.flush()
-        session.execute(insert(RunStop.__table__), [
-            {"run_id": run.id, "seq": 1, "site_id": post_office.id, "hub": True, "planned_at": departs_at},
-            {"run_id": run.id, "seq": 2, "site_id": post_office.id, "hub": True, "planned_at": route.back_at},
-        ])
-    else:
-        session.execute(update(RunStop.__table__).where(RunStop.run_id == run.id, RunStop.seq == 2)
-                        .values(planned_at=route.back_at))
-    # The order is fixed here, as a shuttle's is at its cutoff: runs.start must not re-plan the hub stops away.
-    run.ends_at, run.distance_km, run.frozen_at = route.back_at, route.distance_km, now
-    session.add(run)
-    session.execute(delete(STOPS).where(STOPS.c.run_id == run.id))
-    if route.order:
-        session.execute(insert(STOPS), [{"run_id": run.id, "seq": seq, "request_id": rid, "planned_at": at}
-                                        for seq, (rid, at) in enumerate(zip(route.order, route.arrivals), 1)])
-        session.execute(update(REQUESTS).where(REQUESTS.c.id.in_(route.order), REQUESTS.c.state.in_(OPEN))
-                        .values(state=DeliveryState.SCHEDULED, run_id=run.id, updated_at=now))
-    session.commit()
+        session.execute(delete(STOPS).where(STOPS.c.run_id == run.id))
+        if route.order:
+            session.execute(insert(STOPS), [{"run_id": run.id, "seq": seq, "request_id": rid, "planned_at": at}
+                                            for seq, (rid, at) in enumerate(zip(route.order, route.arrivals), 1)])
+            session.execute(update(REQUESTS).where(REQUESTS.c.id.in_(route.order), REQUESTS.c.state.in_(OPEN))
+                            .values(state=DeliveryState.SCHEDULED, run_id=run.id, updated_at=now))
     return run
 
 
@@ -184,7 +181,7 @@ def generate_day(session: Session, day: date, now: datetime) -> DayReport:
         if run is not None:
             made.append(run.id)
     stops = session.execute(select(func.count()).select_from(STOPS).where(STOPS.c.run_id.in_(made or [-1]))).scalar_one()
-    session.commit()
+    db.end_reading(session)
     return DayReport(len(made), stops)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -58,10 +59,13 @@ def run_label(run: Run) -> str:
     return f"{run.id} ({run.name}, {local(run.departs_at):%H:%M %d/%m})"
 
 
-def lock_manifests(session: Session) -> None:
-    """Start a write that holds the chain-head lock every scan batch takes: manifests change one writer at a time."""
-    db.begin_write(session)
-    ledger.lock_head(session)
+@contextmanager
+def manifest_write(session: Session) -> Iterator[None]:
+    """A unit of work that holds the chain-head lock every scan batch takes: manifests change one writer at a
+    time. Inside a scan batch's unit (which holds the lock already) it joins it."""
+    with db.writing(session):
+        ledger.lock_head(session)
+        yield
 
 
 def reload(session: Session, run_id: int) -> Run:

@@ -40,7 +40,7 @@ from postal.runs.common import (
     PARCELS,
     START_WINDOW,
     STATE_NAMES,
-    lock_manifests,
+    manifest_write,
     reload,
     run_label,
 )
@@ -93,87 +93,83 @@ def refuse(run: Run, action: str) -> RunStateConflict:
 
 def assign(session: Session, run_id: int, data: AssignIn, *, actor: User, now: datetime) -> RunOut:
     """Give a planned run to a courier (a courier may take an unassigned run for himself)."""
-    db.begin_write(session)
-    run = reload(session, run_id)
-    courier = session.execute(select(User).where(User.username == data.courier.strip().lower())).scalars().first()
-    if courier is None or courier.role != Role.COURIER or not courier.active:
-        raise Unprocessable(field="courier", detail=Phrase(N_("%(user)s không phải bưu tá"), user=data.courier))
-    if actor.role not in OVERSEERS:
-        if actor.role != Role.COURIER or courier.id != actor.id:
-            raise Forbidden(role=actor.role)
-        check_driver(session, run, actor)
-    if run.state != RunState.PLANNED:
-        raise refuse(run, N_("phân công"))
-    run.courier_id = courier.id
-    if data.vehicle is not None:
-        run.vehicle = data.vehicle.strip() or None
-    session.add(run)
-    session.commit()
+    with db.writing(session):
+        run = reload(session, run_id)
+        courier = session.execute(select(User).where(User.username == data.courier.strip().lower())).scalars().first()
+        if courier is None or courier.role != Role.COURIER or not courier.active:
+            raise Unprocessable(field="courier", detail=Phrase(N_("%(user)s không phải bưu tá"), user=data.courier))
+        if actor.role not in OVERSEERS:
+            if actor.role != Role.COURIER or courier.id != actor.id:
+                raise Forbidden(role=actor.role)
+            check_driver(session, run, actor)
+        if run.state != RunState.PLANNED:
+            raise refuse(run, N_("phân công"))
+        run.courier_id = courier.id
+        if data.vehicle is not None:
+            run.vehicle = data.vehicle.strip() or None
+        session.add(run)
     return run_detail(session, run_id)
 
 
 def start(session: Session, run_id: int, *, actor: User, now: datetime, window: timedelta = START_WINDOW) -> RunOut:
     """The courier sets off: from `window` before the departure on (later is allowed, and shown as late). The
     manifest freezes at the cutoff, by the scheduler, never because a run started early."""
-    lock_manifests(session)
-    run = reload(session, run_id)
-    check_driver(session, run, actor)
-    if run.state == RunState.CLOSED:
-        raise refuse(run, N_("bắt đầu"))
-    if run.state == RunState.PLANNED:
-        earliest = as_utc(run.departs_at) - window
-        if now < earliest:
-            raise TooEarlyToStart(run=run_label(run), departs=f"{local(run.departs_at):%H:%M}",
-                                  earliest=f"{local(earliest):%H:%M}")
-        if run.courier_id is None:
-            if actor.role != Role.COURIER:
-                raise NoCourier(run=run_label(run))
-            run.courier_id = actor.id
-        if run.frozen_at is None and now >= as_utc(run.cutoff_at):
-            freeze(session, run, now)  # past its cutoff, and the scheduler has not come to it yet
-        run.state, run.started_at = RunState.STARTED, now
-        session.add(run)
-    session.commit()
+    with manifest_write(session):
+        run = reload(session, run_id)
+        check_driver(session, run, actor)
+        if run.state == RunState.CLOSED:
+            raise refuse(run, N_("bắt đầu"))
+        if run.state == RunState.PLANNED:
+            earliest = as_utc(run.departs_at) - window
+            if now < earliest:
+                raise TooEarlyToStart(run=run_label(run), departs=f"{local(run.departs_at):%H:%M}",
+                                      earliest=f"{local(earliest):%H:%M}")
+            if run.courier_id is None:
+                if actor.role != Role.COURIER:
+                    raise NoCourier(run=run_label(run))
+                run.courier_id = actor.id
+            if run.frozen_at is None and now >= as_utc(run.cutoff_at):
+                freeze(session, run, now)  # past its cutoff, and the scheduler has not come to it yet
+            run.state, run.started_at = RunState.STARTED, now
+            session.add(run)
     return run_detail(session, run_id)
 
 
 def depart(session: Session, run_id: int, seq: int, *, actor: User, now: datetime) -> RunOut:
     """The courier leaves a stop; what the manifest had to pick there and was not picked goes on the next run."""
-    lock_manifests(session)
-    run = reload(session, run_id)
-    check_driver(session, run, actor)
-    if run.state != RunState.STARTED:
-        raise refuse(run, N_("rời điểm dừng"))
-    stop = session.execute(select(RunStop).where(RunStop.run_id == run.id, RunStop.seq == seq)
-                           .execution_options(populate_existing=True)).scalars().first()
-    if stop is None:
-        raise UnknownStop(run=run_label(run), seq=seq)
-    if stop.departed_at is None:  # departing twice keeps the first time: a phone may resend
-        stop.arrived_at = stop.arrived_at or now
-        stop.departed_at = now
-        session.add(stop)
-        session.flush()
-        left = session.execute(select(ENTRIES.c.parcel_id).where(ENTRIES.c.pick_stop_id == stop.id, ENTRIES.c.picked_at.is_(None))).scalars().all()
-        if left:
-            manifest_parcels(session, left, now)
-    session.commit()
+    with manifest_write(session):
+        run = reload(session, run_id)
+        check_driver(session, run, actor)
+        if run.state != RunState.STARTED:
+            raise refuse(run, N_("rời điểm dừng"))
+        stop = session.execute(select(RunStop).where(RunStop.run_id == run.id, RunStop.seq == seq)
+                               .execution_options(populate_existing=True)).scalars().first()
+        if stop is None:
+            raise UnknownStop(run=run_label(run), seq=seq)
+        if stop.departed_at is None:  # departing twice keeps the first time: a phone may resend
+            stop.arrived_at = stop.arrived_at or now
+            stop.departed_at = now
+            session.add(stop)
+            session.flush()
+            left = session.execute(select(ENTRIES.c.parcel_id).where(ENTRIES.c.pick_stop_id == stop.id, ENTRIES.c.picked_at.is_(None))).scalars().all()
+            if left:
+                manifest_parcels(session, left, now)
     return run_detail(session, run_id)
 
 
 def close(session: Session, run_id: int, *, actor: User, now: datetime) -> RunClosedOut:
     """End the run, even with manifested parcels still on board: they are listed for the watch."""
-    lock_manifests(session)
-    run = reload(session, run_id)
-    check_driver(session, run, actor)
-    if run.state != RunState.CLOSED:
-        run.state, run.closed_at = RunState.CLOSED, now
-        session.add(run)
-        session.flush()
-        left = session.execute(select(ENTRIES.c.parcel_id).where(ENTRIES.c.run_id == run.id, ENTRIES.c.picked_at.is_(None))).scalars().all()
-        if left:
-            manifest_parcels(session, left, now)
-    on_board = on_board_codes(session, run.id)
-    session.commit()
+    with manifest_write(session):
+        run = reload(session, run_id)
+        check_driver(session, run, actor)
+        if run.state != RunState.CLOSED:
+            run.state, run.closed_at = RunState.CLOSED, now
+            session.add(run)
+            session.flush()
+            left = session.execute(select(ENTRIES.c.parcel_id).where(ENTRIES.c.run_id == run.id, ENTRIES.c.picked_at.is_(None))).scalars().all()
+            if left:
+                manifest_parcels(session, left, now)
+        on_board = on_board_codes(session, run.id)
     return RunClosedOut(**run_detail(session, run_id).model_dump(), on_board=on_board)
 
 

@@ -20,8 +20,9 @@ from models import (
     RunTemplateStop,
     Site,
 )
+from postal import db
 from postal.clock import LOCAL_TZ, as_utc
-from postal.runs.common import CUTOFF, STOPS, lock_manifests
+from postal.runs.common import CUTOFF, STOPS, manifest_write
 from postal.runs.manifests import manifest_waiting
 from postal.runs.planning import HoursBreach, hours_breach, timing
 from postal.workdays import DEFAULT_CALENDAR, Calendar
@@ -91,13 +92,13 @@ def generate(session: Session, start: date, days: int, now: datetime, *, calenda
 
     Each day is written and committed on its own, so a scan batch waits at most for one day's runs; the
     parcels waiting for a run are placed once at the end, in a write of their own."""
-    session.commit()  # read from a fresh snapshot, not one the caller's session opened earlier
+    db.end_reading(session)  # read from a fresh snapshot, not one the caller's session opened earlier
     dates = calendar.working_days(start, days)
     templates = lines(session) if dates else []
     kept = [line for line in templates if line.breach is None]
     existing = set(session.execute(select(Run.template_id, Run.day).where(Run.day >= dates[0], Run.day <= dates[-1]))
                    .all()) if kept else set()
-    session.commit()  # the reads end here: no transaction is held across the days
+    db.end_reading(session)  # the reads end here: no transaction is held across the days
     skipped = [Skipped(line.template.name, line.template.departs, day, line.breach)
                for line in templates if line.breach is not None for day in dates]
     for line in templates:
@@ -116,27 +117,26 @@ def generate(session: Session, start: date, days: int, now: datetime, *, calenda
 
 def generate_day(session: Session, day: date, candidates: Sequence[Line], now: datetime) -> int:
     """One day's runs of these lines, those still missing once the lock is held; the day commits on its own."""
-    lock_manifests(session)
-    present = set(session.execute(select(Run.template_id).where(Run.day == day)).scalars())
-    created: list[tuple[Run, Line]] = []
-    for line in candidates:
-        if line.template.id in present:
-            continue  # made meanwhile by another process
-        departs_at = as_utc(datetime.combine(day, line.template.departs, tzinfo=LOCAL_TZ))
-        run = Run(template_id=line.template.id, day=day, name=line.template.name, kind=line.template.kind,
-                  state=RunState.PLANNED, post_office_id=line.template.post_office_id, departs_at=departs_at,
-                  cutoff_at=departs_at - CUTOFF, ends_at=departs_at + line.back, distance_km=line.distance_km,
-                  created_at=now)
-        created.append((run, line))
-    session.add_all([run for run, _ in created])
-    session.flush()
-    rows = [
-        {"run_id": run.id, "seq": seq, "site_id": site.id, "hub": seq in (1, len(line.route)),
-         "planned_at": run.departs_at + offset, "arrived_at": None, "departed_at": None}
-        for run, line in created
-        for seq, (site, offset) in enumerate(zip(line.route, line.offsets), 1)
-    ]
-    if rows:
-        session.execute(insert(STOPS), rows)
-    session.commit()
+    with manifest_write(session):
+        present = set(session.execute(select(Run.template_id).where(Run.day == day)).scalars())
+        created: list[tuple[Run, Line]] = []
+        for line in candidates:
+            if line.template.id in present:
+                continue  # made meanwhile by another process
+            departs_at = as_utc(datetime.combine(day, line.template.departs, tzinfo=LOCAL_TZ))
+            run = Run(template_id=line.template.id, day=day, name=line.template.name, kind=line.template.kind,
+                      state=RunState.PLANNED, post_office_id=line.template.post_office_id, departs_at=departs_at,
+                      cutoff_at=departs_at - CUTOFF, ends_at=departs_at + line.back, distance_km=line.distance_km,
+                      created_at=now)
+            created.append((run, line))
+        session.add_all([run for run, _ in created])
+        session.flush()
+        rows = [
+            {"run_id": run.id, "seq": seq, "site_id": site.id, "hub": seq in (1, len(line.route)),
+             "planned_at": run.departs_at + offset, "arrived_at": None, "departed_at": None}
+            for run, line in created
+            for seq, (site, offset) in enumerate(zip(line.route, line.offsets), 1)
+        ]
+        if rows:
+            session.execute(insert(STOPS), rows)
     return len(created)

@@ -24,7 +24,7 @@ from models import (
     Site,
 )
 from postal import db
-from postal.runs.common import ENTRIES, RESEQ, STOPS, chunks, lock_manifests, reload
+from postal.runs.common import ENTRIES, RESEQ, STOPS, chunks, manifest_write, reload
 from postal.runs.planning import optimise, timing
 
 # Parcels at a site that is not their destination, that no run is still due to pick up there.
@@ -147,9 +147,8 @@ def manifest_parcels(session: Session, parcel_ids: Sequence[int] | None, now: da
 
 def manifest_waiting(session: Session, now: datetime) -> int:
     """Place every waiting parcel on a run (after runs were generated, or a run left one behind)."""
-    lock_manifests(session)
-    placed = manifest_parcels(session, None, now)
-    session.commit()
+    with manifest_write(session):
+        placed = manifest_parcels(session, None, now)
     return placed
 
 
@@ -211,21 +210,19 @@ def freeze_due(session: Session, now: datetime) -> int:
     """Freeze the runs whose cutoff has passed (the scheduler's minute job); how many were frozen."""
     # Each stop order is found before taking the lock (past its cutoff a run's entries no longer
     # change), so scan batches wait only for the writing.
-    lock_manifests(session)
-    manifest_parcels(session, None, now)
-    session.commit()
+    with manifest_write(session):
+        manifest_parcels(session, None, now)
     due = session.execute(select(Run.id).where(Run.frozen_at.is_(None), Run.cutoff_at <= now, Run.state != RunState.CLOSED,
                                                Run.kind == RunKind.SHUTTLE).order_by(Run.cutoff_at, Run.id)).scalars().all()
     frozen = 0
     for run_id in due:
         plan = plan_freeze(session, reload(session, run_id))
-        lock_manifests(session)
-        run = reload(session, run_id)
-        if run.frozen_at is None:
-            fresh = plan_freeze(session, run) if active_stops(session, run) != plan.active else plan
-            apply_freeze(session, run, fresh, now)
-            frozen += 1
-        session.commit()
+        with manifest_write(session):
+            run = reload(session, run_id)
+            if run.frozen_at is None:
+                fresh = plan_freeze(session, run) if active_stops(session, run) != plan.active else plan
+                apply_freeze(session, run, fresh, now)
+                frozen += 1
     return frozen
 
 

@@ -46,38 +46,35 @@ def create_template(session: Session, data: RunTemplateIn, *, actor: User, now: 
         raise Forbidden(role=actor.role)
     name, departs = data.name.strip(), time.fromisoformat(data.departs)
     request_hash = fingerprint(data.model_dump(mode="json"))
-    db.begin_write(session)
-    existing = session.execute(select(RunTemplate).where(RunTemplate.name == name, RunTemplate.departs == departs)).scalars().first()
-    if existing is not None:
-        session.commit()
-        if existing.request_hash != request_hash:
-            raise RunTemplateExists(name=name, departs=data.departs)
-        return template_out(session, existing), False
-    codes = [c.strip().upper() for c in data.stops]
-    if len(set(codes)) != len(codes):
-        raise Unprocessable(field="stops", detail=Phrase(N_("mỗi điểm chỉ nêu một lần")))
-    sites = {s.code: s for s in session.execute(select(Site).where(Site.code.in_([*codes, data.post_office.strip().upper()]))).scalars()}
-    for code in codes:
-        if code not in sites:
-            raise Unprocessable(field="stops", detail=Phrase(N_("không có điểm mã %(code)s"), code=code))
-    post_office = sites.get(data.post_office.strip().upper())
-    if post_office is None or post_office.kind != SiteKind.POST_OFFICE:
-        raise Unprocessable(field="post_office", detail=Phrase(N_("%(code)s không phải bưu điện"), code=data.post_office))
-    if data.kind == RunKind.SHUTTLE and sites[codes[0]].kind not in HUB_KINDS:
-        raise Unprocessable(field="stops", detail=Phrase(N_("điểm đầu tiên phải là trung tâm phục vụ hành chính công")))
-    if data.kind == RunKind.SHUTTLE:
-        route = [sites[c] for c in codes]
-        check_hours(departs, (*route, route[0]), post_office)
-    template = RunTemplate(name=name, kind=data.kind, departs=departs, post_office_id=post_office.id,
-                           request_hash=request_hash, created_by_id=actor.id, created_at=now)
-    session.add(template)
     try:
-        session.flush()
-    except IntegrityError:  # created a moment ago by another request
-        session.rollback()
+        with db.writing(session):
+            existing = session.execute(select(RunTemplate).where(RunTemplate.name == name, RunTemplate.departs == departs)).scalars().first()
+            if existing is not None:
+                if existing.request_hash != request_hash:
+                    raise RunTemplateExists(name=name, departs=data.departs)
+                return template_out(session, existing), False
+            codes = [c.strip().upper() for c in data.stops]
+            if len(set(codes)) != len(codes):
+                raise Unprocessable(field="stops", detail=Phrase(N_("mỗi điểm chỉ nêu một lần")))
+            sites = {s.code: s for s in session.execute(select(Site).where(Site.code.in_([*codes, data.post_office.strip().upper()]))).scalars()}
+            for code in codes:
+                if code not in sites:
+                    raise Unprocessable(field="stops", detail=Phrase(N_("không có điểm mã %(code)s"), code=code))
+            post_office = sites.get(data.post_office.strip().upper())
+            if post_office is None or post_office.kind != SiteKind.POST_OFFICE:
+                raise Unprocessable(field="post_office", detail=Phrase(N_("%(code)s không phải bưu điện"), code=data.post_office))
+            if data.kind == RunKind.SHUTTLE and sites[codes[0]].kind not in HUB_KINDS:
+                raise Unprocessable(field="stops", detail=Phrase(N_("điểm đầu tiên phải là trung tâm phục vụ hành chính công")))
+            if data.kind == RunKind.SHUTTLE:
+                route = [sites[c] for c in codes]
+                check_hours(departs, (*route, route[0]), post_office)
+            template = RunTemplate(name=name, kind=data.kind, departs=departs, post_office_id=post_office.id,
+                                   request_hash=request_hash, created_by_id=actor.id, created_at=now)
+            session.add(template)
+            session.flush()
+            session.add_all([RunTemplateStop(template_id=template.id, seq=i, site_id=sites[c].id) for i, c in enumerate(codes, 1)])
+    except IntegrityError:  # created a moment ago by another request: its answer, in a unit of work of its own
         return create_template(session, data, actor=actor, now=now)
-    session.add_all([RunTemplateStop(template_id=template.id, seq=i, site_id=sites[c].id) for i, c in enumerate(codes, 1)])
-    session.commit()
     forget_network(session)  # this process places parcels on the new links at once
     return template_out(session, template), True
 
