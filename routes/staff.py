@@ -37,6 +37,8 @@ def home():
         return redirect(url_for("board.page"))
     if current_user.role == Role.ADMIN:
         return redirect(url_for("admin.index"))
+    if current_user.role == Role.AGENCY_CLERK:
+        return redirect(url_for("desk.page"))  # the agency's worklist first
     return redirect(url_for("staff.scan"))
 
 

@@ -50,6 +50,7 @@ def test_a_clerk_receives_from_the_desk_and_sends_the_result_back_in_one_action(
     make.network()
     code, parcel = dossier_at_agency(client, make, due_in=timedelta(days=5), stage="handed")
     login(client, "stp.linh")
+    assert client.get("/").headers["Location"] == "/desk"  # an agency clerk starts at the agency's worklist
     page = client.get("/desk").get_data(as_text=True)
     assert code in page and "Chờ xác nhận nhận" in page and "Xác nhận nhận" in page
     token = csrf_of(page)
