@@ -308,26 +308,31 @@ def sweep(settings: Settings, now: datetime) -> None:
 
 @cli.command("export-epcis")
 @click.option("--since", "since", default=None, help="Only events recorded from this time (ISO 8601 with offset).")
+@click.option("--until", "until", default=None, help="Only events recorded before this time (ISO 8601 with offset).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
               help="File to write; '-' is standard output.")
 @click.pass_obj
-def export_epcis(settings: Settings, since: str | None, output: str) -> None:
-    """Custody events as an EPCIS 2.0 JSON-LD document."""
-    from datetime import datetime
-
+def export_epcis(settings: Settings, since: str | None, until: str | None, output: str) -> None:
+    """Custody events as an EPCIS 2.0 JSON-LD document (GS1's schema; the mapping in the README)."""
     from postal import epcis
 
-    start = None
-    if since:
-        try:
-            start = datetime.fromisoformat(since)
-        except ValueError:
-            raise click.BadParameter("ISO 8601, e.g. 2026-11-01T00:00:00+07:00", param_hint="--since") from None
-        if start.tzinfo is None:
-            raise click.BadParameter("give the offset, e.g. +07:00", param_hint="--since")
+    start, end = iso_moment(since, "--since"), iso_moment(until, "--until")
     with db.session_for(settings) as session, click.open_file(output, "w", encoding="utf-8") as out:
         with tqdm(total=ledger.count_events(session), desc="exporting", unit="event", leave=False,
                   disable=output == "-") as bar:
-            count = epcis.write_document(session, out, since=start, now=utcnow(), progress=bar.update)
+            count = epcis.write_document(session, out, since=start, until=end, now=utcnow(), progress=bar.update)
     if output != "-":
         click.echo(f"{count} events written to {output}")
+
+
+def iso_moment(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 time with its offset, or a usage error naming the option."""
+    if not value:
+        return None
+    try:
+        moment_ = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("ISO 8601, e.g. 2026-11-01T00:00:00+07:00", param_hint=option) from None
+    if moment_.tzinfo is None:
+        raise click.BadParameter("give the offset, e.g. +07:00", param_hint=option)
+    return moment_

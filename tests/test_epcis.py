@@ -1,39 +1,122 @@
-"""The ledger exported as EPCIS 2.0 JSON-LD: one ObjectEvent per custody event, in chain order."""
+"""The ledger exported as EPCIS 2.0 JSON-LD, validated against GS1's own JSON Schema (tests/data/epcis): parcel
+scans as ObjectEvents, bags as AggregationEvents, loss and redirects visible, CBV where CBV has the meaning."""
+
+from __future__ import annotations
 
 import io
 import json
+import uuid
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft7Validator
 
 from postal import epcis
 from postal.clock import utcnow
+from tests.test_delivery import deliver, otp_sent, result_for_home
+
+SCHEMA = json.loads((Path(__file__).parent / "data" / "epcis" / "EPCIS-JSON-Schema.json").read_text())
+CBV_STEPS = set(SCHEMA["definitions"]["bizStep"]["anyOf"][1]["enum"])
+CBV_DISPOSITIONS = set(SCHEMA["definitions"]["disposition"]["anyOf"][1]["enum"])
+
+
+def export(make, **kw) -> dict:
+    make.fresh()
+    out = io.StringIO()
+    epcis.write_document(make.session, out, since=kw.get("since"), until=kw.get("until"), now=utcnow())
+    return json.loads(out.getvalue())
+
+
+def valid(document: dict) -> dict:
+    """The document, once GS1's schema (formats included: URIs, date-times) finds nothing wrong with it."""
+    validator = Draft7Validator(SCHEMA, format_checker=Draft7Validator.FORMAT_CHECKER)
+    problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+    assert problems == []
+    return document
 
 
 def test_the_ledger_exports_as_an_epcis_document(make):
     code = make.parcel(held_by="nva")
     make.scan_as("nva", code, "handover", site="STP")
     make.scan_as("stp.linh", code, "receive")
-    make.fresh()
-    out = io.StringIO()
-    count = epcis.write_document(make.session, out, since=None, now=utcnow())
-    doc = json.loads(out.getvalue())
-    assert count == 4 and doc["type"] == "EPCISDocument" and doc["schemaVersion"] == "2.0"
+    doc = valid(export(make))
+    assert doc["type"] == "EPCISDocument" and doc["schemaVersion"] == "2.0"
     events = doc["epcisBody"]["eventList"]
     assert [e["bizStep"] for e in events] == ["accepting", "departing", "arriving", "receiving"]
+    assert [e["disposition"] for e in events] == ["in_progress", "in_transit", "urn:hoso-buudien:disp:awaiting_receipt",
+                                                  "in_progress"]
     assert all(e["epcList"] == [f"urn:upu:s10:{code}"] for e in events)
     assert events[0]["action"] == "ADD" and events[1]["action"] == "OBSERVE"
-    assert events[-1]["readPoint"] == {"id": "urn:postal:site:STP"} and events[-1]["eventTimeZoneOffset"] == "+07:00"
-    assert len({e["eventID"] for e in events}) == 4
+    assert events[-1]["readPoint"] == {"id": "urn:hoso-buudien:site:STP"} and events[-1]["eventTimeZoneOffset"] == "+07:00"
+    assert events[2]["sourceList"] == [{"type": "possessing_party", "source": "urn:hoso-buudien:party:courier:nva"}]
+    assert events[2]["destinationList"] == [{"type": "possessing_party", "destination": "urn:hoso-buudien:party:site:STP"}]
+    ids = [e["eventID"] for e in events]
+    assert len(set(ids)) == 4 and all(uuid.UUID(i.removeprefix("urn:uuid:")) for i in ids)
+    assert [e["hsbd:seq"] for e in events] == [1, 2, 3, 4] and all(len(e["hsbd:chainHash"]) == 64 for e in events)
 
 
-def test_since_limits_the_export(make):
+def test_a_day_with_bags_a_redirect_a_failed_attempt_a_delivery_and_a_loss_is_what_gs1_accepts(client, make):
+    """Everything our ledger can say, in one export: every bizStep and disposition is CBV's or a URI of ours."""
+    codes = [make.parcel() for _ in range(3)]
+    bag = client.post("/api/v1/bags", json={"seal": "NP-7", "parcels": [make.payload(c) for c in codes], "site": "TTHCC"},
+                      headers=make.token("ntha")).get_json()["bag"]
+    for action, user, site in [("pickup", "nva", None), ("handover", "nva", "STP"), ("receive", "stp.linh", None)]:
+        scan = make.scan(bag["code"], action, site=site)
+        scan["label"] = bag["qr_payload"]
+        client.post("/api/v1/scans", json={"scans": [scan]}, headers=make.token(user))
+    unbag = make.scan(bag["code"], "unbag", evidence={"scanned": [make.payload(c) for c in codes[:2]]})
+    unbag["label"] = bag["qr_payload"]
+    client.post("/api/v1/scans", json={"scans": [unbag]}, headers=make.token("stp.linh"))
+    moved = make.parcel()
+    r = client.post(f"/api/v1/parcels/{moved}/redirect", json={"destination": "SXD", "reason": "Sai cơ quan"},
+                    headers=make.token("gs.lan"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    _, home = result_for_home(client, make)
+    make.scan_as("nva", home, "out_for_delivery")
+    make.scan_as("nva", home, "attempt_failed", note="Không có ai ở nhà")
+    assert deliver(client, make, home, otp_sent(make))["status"] == "accepted"
+
+    events = valid(export(make))["epcisBody"]["eventList"]
+    kinds = {(e["type"], e.get("action")) for e in events}
+    assert ("AggregationEvent", "ADD") in kinds and ("AggregationEvent", "DELETE") in kinds
+    sealed = next(e for e in events if e["type"] == "AggregationEvent" and e["action"] == "ADD")
+    assert sealed["parentID"] == f"urn:upu:s10:{bag['code']}" and sealed["disposition"] == "container_closed"
+    assert sorted(sealed["childEPCs"]) == sorted(f"urn:upu:s10:{c}" for c in codes)
+    opened = next(e for e in events if e["type"] == "AggregationEvent" and e["action"] == "DELETE")
+    assert opened["disposition"] == "container_open" and len(opened["childEPCs"]) == 2
+    [lost] = [e for e in events if e["disposition"] == "urn:hoso-buudien:disp:missing"]
+    assert lost["epcList"] == [f"urn:upu:s10:{codes[2]}"] and lost["hsbd:missingFrom"] == f"urn:upu:s10:{bag['code']}"
+    [redirect] = [e for e in events if e["bizStep"] == "urn:hoso-buudien:bizstep:redirecting"]
+    assert {"type": "location", "destination": "urn:hoso-buudien:site:SXD"} in redirect["destinationList"]
+    steps = {e["epcList"][0]: [] for e in events if "epcList" in e}
+    for e in events:
+        if "epcList" in e:
+            steps[e["epcList"][0]].append(e["bizStep"])
+    assert steps[f"urn:upu:s10:{home}"][-2:] == ["urn:hoso-buudien:bizstep:delivery_attempt_failed",
+                                                  "urn:hoso-buudien:bizstep:delivering"]
+    for e in events:  # CBV's words, or a URI of ours: never a bare word GS1 does not define
+        assert e["bizStep"] in CBV_STEPS or e["bizStep"].startswith("urn:hoso-buudien:")
+        assert e["disposition"] in CBV_DISPOSITIONS or e["disposition"].startswith("urn:hoso-buudien:")
+    assert len({e["eventID"] for e in events}) == len(events)
+
+
+@pytest.mark.parametrize("field", ["since", "until"])
+def test_since_and_until_limit_the_export(make, field):
     make.parcel(held_by="nva")
-    make.fresh()
     later = utcnow()
-    out = io.StringIO()
-    assert epcis.write_document(make.session, out, since=later, now=later) == 0
-    assert json.loads(out.getvalue())["epcisBody"]["eventList"] == []
+    kept = valid(export(make, **{field: later}))["epcisBody"]["eventList"]
+    assert len(kept) == (0 if field == "since" else 2)
 
 
-def test_export_command_writes_a_file_and_checks_its_date(app, make, tmp_path):
+def test_the_demo_province_exports_as_gs1_accepts(app, make):
+    from postal import demo
+
+    demo.seed(make.session, make.settings, utcnow())
+    events = valid(export(make))["epcisBody"]["eventList"]
+    assert len(events) > 900
+
+
+def test_export_command_writes_a_file_and_checks_its_dates(app, make, tmp_path):
     from click.testing import CliRunner
 
     from postal.cli import cli
@@ -41,8 +124,9 @@ def test_export_command_writes_a_file_and_checks_its_date(app, make, tmp_path):
     make.parcel(held_by="nva")
     env = {"DATABASE_URL": app.extensions["postal.settings"].database_url}
     target = tmp_path / "ledger.jsonld"
-    result = CliRunner().invoke(cli, ["export-epcis", "-o", str(target)], env=env)
+    result = CliRunner().invoke(cli, ["export-epcis", "-o", str(target), "--until", "2999-01-01T00:00:00+07:00"], env=env)
     assert result.exit_code == 0 and "2 events written" in result.output, result.output
-    assert len(json.loads(target.read_text(encoding="utf-8"))["epcisBody"]["eventList"]) == 2
-    bad = CliRunner().invoke(cli, ["export-epcis", "--since", "yesterday"], env=env)
-    assert bad.exit_code == 2 and "--since" in bad.output
+    valid(json.loads(target.read_text(encoding="utf-8")))
+    for option in ("--since", "--until"):
+        bad = CliRunner().invoke(cli, ["export-epcis", option, "yesterday"], env=env)
+        assert bad.exit_code == 2 and option in bad.output
