@@ -9,7 +9,7 @@ from flask_babel import Babel
 
 from postal.config import ROOT, Settings
 from postal.db import make_engine
-from routes import admin, api, assets, auth, citizen, errors, formats, staff
+from routes import admin, api, assets, auth, citizen, errors, formats, inputs, staff
 from routes import runs_api
 from routes import watch_api
 from routes import runs_pages
@@ -46,4 +46,5 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     for bp in (staff.bp, admin.bp, assets.bp, citizen.bp):
         app.register_blueprint(bp)
     errors.register(app)
+    inputs.register(app)  # path, query and form text is refused before any other hook reads it
     return app

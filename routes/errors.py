@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from postal.errors import PostalError
+from postal.errors import InvalidPayload, PostalError, detail_of
 from routes.i18n import message_of
 
 
@@ -43,10 +43,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def bad_body(err: ValidationError):
-        first = err.errors()[0] if err.errors() else {"loc": (), "msg": ""}
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        message = gettext("Dữ liệu gửi lên không hợp lệ: %(detail)s") % {"detail": f"{where}: {first['msg']}"}
-        return error_json("invalid_payload", message, 400)
+        first = err.errors()[0] if err.errors() else {"type": "", "loc": (), "msg": ""}
+        return error_json("invalid_payload", message_of(InvalidPayload(detail=detail_of(first))), 400)
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError):
