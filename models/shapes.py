@@ -1,10 +1,12 @@
 """What every in-shape (a request body the service takes) refuses, whatever its fields: text no table can
-store as it was sent. One check for all of them, so a new shape cannot forget it."""
+store as it was sent, and days outside the years the service works in. One check for all of them, so a new
+shape cannot forget it."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
@@ -13,6 +15,35 @@ from pydantic_core import PydanticCustomError
 # NUL; lone surrogates are not UTF-8 at all), and control characters have no place in a name or a note. Tab,
 # newline and carriage return stay allowed.
 UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+# The days a request may name: nothing the service keeps is older (the one-stop mechanism it serves dates from
+# 2018), and nothing is planned further ahead than a few years. Outside them a date is a typo, or a probe of
+# the calendar's edges (year 1 or 9999, where adding an offset or a day overflows).
+FIRST_DAY = date(2000, 1, 1)
+YEARS_AHEAD = 5
+
+
+def last_day() -> date:
+    """The last day a request may name: the end of the year a few years from now."""
+    return date(datetime.now(UTC).year + YEARS_AHEAD, 12, 31)
+
+
+def day_out_of_range(day: date) -> bool:
+    return not FIRST_DAY <= day <= last_day()
+
+
+def dmy(day: date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
+
+
+def out_of_range(value: date, path: str) -> PydanticCustomError | None:
+    """Why a date or time (its own wall date, so no offset can overflow) is not one the service takes, or None."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not day_out_of_range(day):
+        return None
+    return PydanticCustomError("date_out_of_range", "trường {path}: ngày {value} nằm ngoài khoảng {first}–{last}",
+                               {"path": path, "value": dmy(day), "first": dmy(FIRST_DAY), "last": dmy(last_day())})
 
 
 def unstorable_char(text: str) -> str | None:
@@ -33,10 +64,14 @@ def unstorable(text: str, path: str) -> PydanticCustomError | None:
 
 
 def check_value(value: object, path: str) -> None:
-    """Refuse text that cannot be stored and numbers that are not finite, anywhere inside a value."""
+    """Refuse text that cannot be stored, numbers that are not finite and days out of range, anywhere inside a
+    value."""
     kind = type(value)
     if kind is str:
         if (error := unstorable(value, path)) is not None:
+            raise error
+    elif kind is datetime or kind is date:
+        if (error := out_of_range(value, path)) is not None:
             raise error
     elif kind is float:
         if not math.isfinite(value):
@@ -53,8 +88,9 @@ def check_value(value: object, path: str) -> None:
 
 
 class InShape(BaseModel):
-    """A request body: unknown fields refused, and no text it carries holds a character the tables cannot keep
-    (the error's `path` names the field inside the shape; its location names the shape)."""
+    """A request body: unknown fields refused, no text it carries holds a character the tables cannot keep, no
+    date or time is outside the service's years (the error's `path` names the field inside the shape; its
+    location names the shape)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -66,4 +102,4 @@ class InShape(BaseModel):
         return self
 
 
-_WALKED = frozenset({str, dict, list})  # a top-level float is bounded by its field (allow_inf_nan=False)
+_WALKED = frozenset({str, dict, list, date, datetime})  # a top-level float is bounded by its field (allow_inf_nan=False)

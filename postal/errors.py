@@ -182,6 +182,7 @@ REFUSED = {
     "not_finite": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
     "finite_number": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
     "time_out_of_range": N_("thời điểm %(field)s nằm ngoài khoảng năm 1–9999 khi đổi sang giờ UTC"),
+    "date_out_of_range": N_("trường %(field)s: ngày %(value)s nằm ngoài khoảng %(first)s–%(last)s mà hệ thống nhận"),
 }
 # The same in a scan, where it is the custody ledger that could not keep it as it would hash it.
 UNKEPT = {

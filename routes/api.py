@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import TypeVar
 
 from flask import Blueprint, Response, request
@@ -23,9 +22,10 @@ from models.dossiers import (
 from models.enums import REDIRECTORS, REGISTRARS, STAFF
 from postal import control_sheet, custody, dossiers, labels, sites
 from postal.clock import utcnow
-from postal.errors import InvalidPayload, Unprocessable
+from postal.errors import InvalidPayload
 from routes.auth import current_actor, limiter, roles_required
 from routes.i18n import message_of
+from routes.inputs import day_in
 from routes.openapi import Spec
 from routes.session import get_session, settings
 
@@ -92,11 +92,7 @@ def get_dossier(code: str):
                                                           "reason": "why it is late"})
 @roles_required(*REGISTRARS)
 def apology_pdf(code: str):
-    raw = request.args.get("new_due")
-    try:
-        new_due = date.fromisoformat(raw) if raw else None
-    except ValueError:
-        raise Unprocessable(field="new_due", detail="YYYY-MM-DD") from None
+    new_due = day_in(request.args, "new_due")
     pdf = dossiers.apology_slip(get_session(), code, new_due=new_due, reason=request.args.get("reason"),
                                 actor=current_actor(), settings=settings(), now=utcnow())
     return Response(pdf, mimetype="application/pdf",

@@ -1,14 +1,18 @@
 """What any request may carry outside its JSON body (whose in-shapes check themselves, models/shapes.py): path
-segments, query parameters and form fields with text no table can keep are refused before any view runs."""
+segments, query parameters and form fields with text no table can keep are refused before any view runs; days
+in a query are read here, within the same years as a body's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
 
 from flask import Flask, request
 
-from models.shapes import unstorable_char
-from postal.errors import UnstorableInput
+from models.shapes import FIRST_DAY, day_out_of_range, dmy, last_day, unstorable_char
+from postal.errors import N_, Phrase, Unprocessable, UnstorableInput
+
+ISO_DAY = ("%Y-%m-%d",)
 
 
 def texts() -> Iterator[tuple[str, str]]:
@@ -42,3 +46,40 @@ def shown(field: str) -> str:
 def register(app: Flask) -> None:
     """First of the request hooks: before a session, a token or a rate limit is looked up."""
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_unstorable)
+
+
+def day_in(args: Mapping[str, str], name: str, default: date | None = None, *, shapes: tuple[str, ...] = ISO_DAY,
+           wording: str = N_("ngày phải có dạng YYYY-MM-DD")) -> date | None:
+    """A day from the query (`default` when left out): 422 naming the field when it is not one, or is outside
+    the years the service takes."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default
+    for shape in shapes:
+        try:
+            day = datetime.strptime(raw, shape).date()
+        except ValueError:
+            continue
+        return within_years(name, day)
+    raise Unprocessable(field=name, detail=Phrase(wording))
+
+
+def month_in(args: Mapping[str, str], name: str, default: date) -> tuple[int, int]:
+    """A month from the query (YYYY-MM; the month of `default` when left out), within the service's years."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default.year, default.month
+    try:
+        year, month = (int(part) for part in raw.split("-"))
+        first = date(year, month, 1)
+    except ValueError:
+        raise Unprocessable(field=name, detail=Phrase(N_("tháng phải có dạng YYYY-MM"))) from None
+    within_years(name, first)
+    return year, month
+
+
+def within_years(name: str, day: date) -> date:
+    if day_out_of_range(day):
+        raise Unprocessable(field=name, detail=Phrase(N_("ngày %(value)s nằm ngoài khoảng %(first)s–%(last)s"),
+                                                      value=dmy(day), first=dmy(FIRST_DAY), last=dmy(last_day())))
+    return day
