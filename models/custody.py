@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
-from models.shapes import InShape
+from models.shapes import Code, InShape, JsonObject
 
 
 class Bag(SQLModel, table=True):
@@ -133,25 +133,28 @@ class ScanIn(InShape):
     action: Literal["accept", "pickup", "handover", "receive", "unbag", "report_missing", "found", "out_for_delivery",
                     "deliver", "attempt_failed"]
     site: str | None = PydanticField(default=None, max_length=32)
-    run: int | None = None
+    run: int | None = None  # a number no run has is refused by name (postal.runs)
     at: Annotated[AwareDatetime, AfterValidator(in_utc)]
     lat: float | None = PydanticField(default=None, ge=-90, le=90, allow_inf_nan=False)
     lon: float | None = PydanticField(default=None, ge=-180, le=180, allow_inf_nan=False)
     note: str = PydanticField(default="", max_length=1000)
-    evidence: dict[str, Any] | None = None
+    evidence: JsonObject | None = None
+
+
+MAX_SCANS = 20000  # a device's batch; its body is bounded too (routes/inputs.py: SCAN_BATCH_BYTES)
 
 
 class ScanBatchIn(InShape):
     """What POST /api/v1/scans takes: a batch, answered scan by scan."""
 
-    scans: list[ScanIn] = PydanticField(min_length=1, max_length=20000)
+    scans: list[ScanIn] = PydanticField(min_length=1, max_length=MAX_SCANS)
 
 
 class ScanEnvelopeIn(BaseModel):
     """The envelope alone, so one malformed scan is answered on its own, not with a 400: its scans are checked
     one by one as ScanIn."""
 
-    scans: list[dict[str, Any]] = PydanticField(min_length=1, max_length=20000)
+    scans: list[dict[str, Any]] = PydanticField(min_length=1, max_length=MAX_SCANS)
 
 
 class HolderOut(BaseModel):
@@ -189,7 +192,7 @@ class BagIn(InShape):
 
     code: str | None = PydanticField(default=None, max_length=13)
     seal: str = PydanticField(min_length=1, max_length=40)
-    parcels: list[str] = PydanticField(min_length=1, max_length=500)
+    parcels: list[Code] = PydanticField(min_length=1, max_length=500)
     site: str = PydanticField(min_length=1, max_length=32)
 
 

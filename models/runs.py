@@ -12,7 +12,7 @@ from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
-from models.shapes import InShape
+from models.shapes import Code, InShape
 
 
 class RunKind(StrEnum):
@@ -128,8 +128,8 @@ class RunTemplateIn(InShape):
     """A template as an admin creates it; the first stop is the hub (the center)."""
 
     name: str = PydanticField(min_length=1, max_length=120)
-    departs: str = PydanticField(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    stops: list[str] = PydanticField(min_length=2, max_length=60)
+    departs: str = PydanticField(max_length=5, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    stops: list[Code] = PydanticField(min_length=2, max_length=60)
     kind: Literal["shuttle", "delivery"] = "shuttle"
     post_office: str = PydanticField(min_length=1, max_length=32)
 

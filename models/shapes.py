@@ -4,11 +4,20 @@ shape cannot forget it."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 # Characters no stored text may hold: each engine would store or refuse them differently (PostgreSQL refuses
@@ -44,6 +53,23 @@ def out_of_range(value: date, path: str) -> PydanticCustomError | None:
         return None
     return PydanticCustomError("date_out_of_range", "trường {path}: ngày {value} nằm ngoài khoảng {first}–{last}",
                                {"path": path, "value": dmy(day), "first": dmy(FIRST_DAY), "last": dmy(last_day())})
+
+
+# Every field and batch is bounded: a body the service takes fits in memory, in a table's column and in a page.
+MAX_JSON_VALUE = 16_000  # characters of a free-form JSON value (a scan's evidence) as the ledger writes it
+MAX_KEYS = 32  # keys of a free-form JSON object
+Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]  # a code in a list: a parcel, a site
+
+
+def bounded_json(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A free-form JSON value no longer than the ledger keeps, as it writes it (canonical, compact)."""
+    if value and len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)) > MAX_JSON_VALUE:
+        raise PydanticCustomError("json_too_long", "dài quá {limit} ký tự khi ghi dạng JSON", {"limit": MAX_JSON_VALUE})
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], Field(max_length=MAX_KEYS, description=(
+    f"at most {MAX_KEYS} keys and {MAX_JSON_VALUE} characters as compact JSON")), AfterValidator(bounded_json)]
 
 
 def unstorable_char(text: str) -> str | None:
@@ -84,7 +110,7 @@ def check_value(value: object, path: str) -> None:
             check_value(item, f"{path}.{key}")
     elif kind is list:
         for i, item in enumerate(value):
-            check_value(item, f"{path}[{i}]")
+            check_value(item, f"{path}.{i}")
 
 
 class InShape(BaseModel):

@@ -182,6 +182,9 @@ REFUSED = {
     "not_finite": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
     "finite_number": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
     "time_out_of_range": N_("thời điểm %(field)s nằm ngoài khoảng năm 1–9999 khi đổi sang giờ UTC"),
+    "string_too_long": N_("trường %(field)s dài quá %(max_length)s ký tự"),
+    "too_long": N_("trường %(field)s có quá %(max_length)s phần tử"),
+    "json_too_long": N_("trường %(field)s dài quá %(limit)s ký tự khi ghi dạng JSON"),
     "date_out_of_range": N_("trường %(field)s: ngày %(value)s nằm ngoài khoảng %(first)s–%(last)s mà hệ thống nhận"),
 }
 # The same in a scan, where it is the custody ledger that could not keep it as it would hash it.
@@ -197,6 +200,12 @@ class RefusedValue(Unprocessable):
     """A value no record can keep, in a body whose other refusals are 422s."""
 
     message = N_("Dữ liệu gửi lên không hợp lệ: %(detail)s")
+
+
+class BodyTooLarge(PostalError):
+    status, code, message = 413, "body_too_large", N_(
+        "Dữ liệu gửi lên quá lớn: mỗi yêu cầu tối đa %(limit)s. Hãy chia nhỏ (ví dụ gửi các lần quét thành nhiều lô) "
+        "rồi gửi lại.")
 
 
 class UnstorableInput(PostalError):

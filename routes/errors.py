@@ -9,8 +9,9 @@ from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from postal.errors import InvalidPayload, PostalError, detail_of
+from postal.errors import BodyTooLarge, InvalidPayload, PostalError, detail_of
 from routes.i18n import message_of
+from routes.inputs import size_text
 
 
 def error_json(code: str, message: str, status: int):
@@ -59,6 +60,8 @@ def register(app: Flask) -> None:
             return err.response
         if err.code == 403:
             log_refusal()
+        if err.code == 413:  # past the body limit (routes/inputs.py): the error's shape, and the limit
+            return domain_error(BodyTooLarge(limit=size_text(request.max_content_length)))
         messages = {
             400: gettext("Yêu cầu không hợp lệ."),
             401: gettext("Cần đăng nhập hoặc mã truy cập hợp lệ."),

@@ -4,15 +4,41 @@ in a query are read here, within the same years as a body's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
+from functools import wraps
 
 from flask import Flask, request
 
-from models.shapes import FIRST_DAY, day_out_of_range, dmy, last_day, unstorable_char
+from models.shapes import (
+    FIRST_DAY,
+    day_out_of_range,
+    dmy,
+    last_day,
+    unstorable_char,
+)
 from postal.errors import N_, Phrase, Unprocessable, UnstorableInput
 
 ISO_DAY = ("%Y-%m-%d",)
+# A request's body: a dossier, a form or a bag fits many times over; a device's batch of scans has its own.
+BODY_BYTES = 256 * 1024
+SCAN_BATCH_BYTES = 8 * 1024 * 1024
+
+
+def body_limit(size: int) -> Callable:
+    """A view whose body may be larger than BODY_BYTES, up to `size`."""
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def limited(*args, **kwargs):
+            request.max_content_length = size
+            return view(*args, **kwargs)
+        return limited
+    return decorate
+
+
+def size_text(size: int | None) -> str:
+    size = size or BODY_BYTES
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
 
 
 def texts() -> Iterator[tuple[str, str]]:
@@ -44,7 +70,9 @@ def shown(field: str) -> str:
 
 
 def register(app: Flask) -> None:
-    """First of the request hooks: before a session, a token or a rate limit is looked up."""
+    """The body limit, and the first of the request hooks: before a session, a token or a rate limit is looked
+    up."""
+    app.config["MAX_CONTENT_LENGTH"] = BODY_BYTES
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_unstorable)
 
 
