@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from models.shapes import unstorable_char
+
 
 def N_(text: str) -> str:
     """Mark text for pybabel; routes/ translates it per request."""
@@ -159,9 +161,19 @@ class InvalidScan(ScanRejected):
 
 def field_of(error: Mapping[str, Any]) -> str:
     """The field a validation error is about: its location, then the path inside the value that a check of a
-    whole shape or value names (models/shapes.py)."""
+    whole shape or value names (models/shapes.py); a name the sender made up is shown safely."""
     path = (error.get("ctx") or {}).get("path")
-    return ".".join([*(str(p) for p in error["loc"]), *([path] if path else [])]) or "body"
+    return ".".join([*(shown(str(p)) for p in error["loc"]), *([shown(path, 120)] if path else [])]) or "body"
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """Text a request sent, fit to be put back in an answer: characters no table or encoder takes as their
+    code points (U+0000), and cut short."""
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    if unstorable_char(text) is None:
+        return text
+    return "".join(f"U+{ord(c):04X}" if unstorable_char(c) else c for c in text)
 
 
 def detail_of(error: Mapping[str, Any], wordings: Mapping[str, str] | None = None) -> str | Phrase:

@@ -17,7 +17,7 @@ from models.shapes import (
     last_day,
     unstorable_char,
 )
-from postal.errors import N_, Phrase, Unprocessable, UnstorableInput
+from postal.errors import N_, Phrase, Unprocessable, UnstorableInput, shown
 
 ISO_DAY = ("%Y-%m-%d",)
 # A request's body: a dossier, a form or a bag fits many times over; a device's batch of scans has its own.
@@ -61,12 +61,7 @@ def refuse_unstorable() -> None:
     """400 naming the first field holding a character no table can keep; nothing else runs."""
     for field, value in texts():
         if (char := unstorable_char(value)) is not None:
-            raise UnstorableInput(field=shown(field), char=f"{ord(char):04X}")
-
-
-def shown(field: str) -> str:
-    """A field's name as a message may show it: its bad characters as their code points."""
-    return "".join(f"U+{ord(c):04X}" if unstorable_char(c) else c for c in field)
+            raise UnstorableInput(field=shown(field, 120), char=f"{ord(char):04X}")
 
 
 def register(app: Flask) -> None:

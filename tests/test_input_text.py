@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import pkgutil
 import uuid
 
@@ -207,3 +208,22 @@ def test_an_unknown_scan_id_with_a_control_character_is_refused_alone(client, ma
     results = client.post("/api/v1/scans", json={"scans": scans}, headers=make.token("ntha")).get_json()["results"]
     assert [x["status"] for x in results] == ["rejected", "accepted"]
     assert uuid.UUID(results[1]["id"])
+
+
+def test_what_a_device_made_up_is_answered_safely(client, make):
+    """A scan's id or field name holding a lone surrogate was put back in the answer, which then could not be
+    written (500): the id and the name come back with such characters as their code points."""
+    code = make.parcel(accepted=False)
+    body = ('{"scans": [{"id": "\\ud800", "label": "x", "action": "accept", "at": "2026-01-01T00:00:00Z"}, '
+            '%s, {"id": "%s", "label": "x", "action": "accept", "at": "2026-01-01T00:00:00Z", "x\\u0000y": 1}, '
+            '{"id": "%s", "label": "x", "action": "accept", "at": "2026-01-01T00:00:00Z", "\\udfff": 1}]}')
+    good = make.scan(code, "accept", site="TTHCC")
+    other = str(uuid.uuid4())
+    r = client.post("/api/v1/scans", data=body % (json.dumps(good), other, other), content_type="application/json",
+                    headers=make.token("ntha"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    first, second, third, fourth = r.get_json()["results"]
+    assert (first["status"], first["id"]) == ("rejected", "U+D800")
+    assert second["status"] == "accepted"
+    assert third["id"] == other and "xU+0000y" in third["error"]["message"]
+    assert fourth["status"] == "rejected" and "mã lẻ của một cặp UTF-16" in fourth["error"]["message"]
