@@ -121,7 +121,7 @@ class TrackIn(InShape):
     """A citizen's tracking question: the dossier code and the last four digits of their phone."""
 
     code: str = PydanticField(min_length=1, max_length=40)
-    phone_last4: str = PydanticField(max_length=4, pattern=r"^\d{4}$")
+    phone_last4: str = PydanticField(max_length=4, pattern=r"^[0-9]{4}$")
 
 
 class SiteRefOut(BaseModel):

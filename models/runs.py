@@ -128,7 +128,7 @@ class RunTemplateIn(InShape):
     """A template as an admin creates it; the first stop is the hub (the center)."""
 
     name: str = PydanticField(min_length=1, max_length=120)
-    departs: str = PydanticField(max_length=5, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    departs: str = PydanticField(max_length=5, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     stops: list[Code] = PydanticField(min_length=2, max_length=60)
     kind: Literal["shuttle", "delivery"] = "shuttle"
     post_office: str = PydanticField(min_length=1, max_length=32)

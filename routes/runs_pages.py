@@ -201,7 +201,7 @@ def scan_runs() -> tuple[list[runs.RunSummary], int | None]:
 
 class TemplateForm(FlaskForm):
     name = StringField(_l("Tên tuyến"), validators=[DataRequired(), Length(max=120)])
-    departs = StringField(_l("Giờ xuất phát (HH:MM)"), validators=[DataRequired(), Regexp(r"^([01]\d|2[0-3]):[0-5]\d$")])
+    departs = StringField(_l("Giờ xuất phát (HH:MM)"), validators=[DataRequired(), Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")])
     post_office = SelectField(_l("Bưu điện"), choices=[])
     kind = SelectField(_l("Loại chuyến"), choices=[SelectChoice(k.value, RUN_KINDS[k]) for k in RunKind])
     stops = FieldList(StringField(_l("Điểm dừng"), validators=[Optional(), Length(max=32)]), min_entries=STOP_SLOTS,

@@ -227,3 +227,13 @@ def test_what_a_device_made_up_is_answered_safely(client, make):
     assert second["status"] == "accepted"
     assert third["id"] == other and "xU+0000y" in third["error"]["message"]
     assert fourth["status"] == "rejected" and "mã lẻ của một cặp UTF-16" in fourth["error"]["message"]
+
+
+def test_digits_are_ascii_digits(client, make):
+    """\\d takes ٥ and ５ too: the last four digits of a phone are ASCII, as the phone is stored."""
+    make.network()
+    r = client.post("/api/v1/track", json={"code": "X", "phone_last4": "٥٦٧٨"})
+    assert r.status_code == 400 and "phone_last4" in r.get_json()["error"]["message"]
+    r = client.post("/api/v1/run-templates", json={"name": "Chuyến", "departs": "０８:００", "stops": ["TTHCC", "STP"],
+                                                   "post_office": "BD-TINH"}, headers=make.token("admin"))
+    assert r.status_code == 400 and "departs" in r.get_json()["error"]["message"]
