@@ -58,18 +58,36 @@ def out_of_range(value: date, path: str) -> PydanticCustomError | None:
 # Every field and batch is bounded: a body the service takes fits in memory, in a table's column and in a page.
 MAX_JSON_VALUE = 16_000  # characters of a free-form JSON value (a scan's evidence) as the ledger writes it
 MAX_KEYS = 32  # keys of a free-form JSON object
+MAX_DEPTH = 8  # objects and lists inside one another in a free-form JSON value
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]  # a code in a list: a parcel, a site
 
 
 def bounded_json(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A free-form JSON value no longer than the ledger keeps, as it writes it (canonical, compact)."""
-    if value and len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)) > MAX_JSON_VALUE:
+    """A free-form JSON value no deeper and no longer than the ledger keeps, as it writes it (canonical, compact)."""
+    if not value:
+        return value
+    if nesting(value) > MAX_DEPTH:  # first: the encoder and the checks below recurse
+        raise PydanticCustomError("json_too_deep", "lồng quá {limit} tầng", {"limit": MAX_DEPTH})
+    if len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)) > MAX_JSON_VALUE:
         raise PydanticCustomError("json_too_long", "dài quá {limit} ký tự khi ghi dạng JSON", {"limit": MAX_JSON_VALUE})
     return value
 
 
+def nesting(value: object) -> int:
+    """How deep objects and lists sit inside one another in a JSON value, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 JsonObject = Annotated[dict[str, Any], Field(max_length=MAX_KEYS, description=(
-    f"at most {MAX_KEYS} keys and {MAX_JSON_VALUE} characters as compact JSON")), AfterValidator(bounded_json)]
+    f"at most {MAX_KEYS} keys, {MAX_DEPTH} levels deep and {MAX_JSON_VALUE} characters as compact JSON")),
+    AfterValidator(bounded_json)]
 
 
 def unstorable_char(text: str) -> str | None:

@@ -197,6 +197,7 @@ REFUSED = {
     "string_too_long": N_("trường %(field)s dài quá %(max_length)s ký tự"),
     "too_long": N_("trường %(field)s có quá %(max_length)s phần tử"),
     "json_too_long": N_("trường %(field)s dài quá %(limit)s ký tự khi ghi dạng JSON"),
+    "json_too_deep": N_("trường %(field)s lồng quá %(limit)s tầng"),
     "date_out_of_range": N_("trường %(field)s: ngày %(value)s nằm ngoài khoảng %(first)s–%(last)s mà hệ thống nhận"),
 }
 # The same in a scan, where it is the custody ledger that could not keep it as it would hash it.

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from models import CustodyEvent, Dossier
 from models.custody import MAX_SCANS
-from models.shapes import MAX_JSON_VALUE, MAX_KEYS
+from models.shapes import MAX_DEPTH, MAX_JSON_VALUE, MAX_KEYS
 from routes.inputs import BODY_BYTES, SCAN_BATCH_BYTES
 
 
@@ -21,14 +21,19 @@ def count(make, table) -> int:
 
 
 def test_a_scan_with_oversized_evidence_is_refused_alone(client, make):
-    codes = [make.parcel(accepted=False) for _ in range(3)]
+    codes = [make.parcel(accepted=False) for _ in range(4)]
+    deep: list = []
+    for _ in range(MAX_DEPTH):
+        deep = [deep]
     scans = [make.scan(codes[0], "accept", site="TTHCC", evidence={"photo": "x" * MAX_JSON_VALUE}),
              make.scan(codes[1], "accept", site="TTHCC", evidence={f"k{i}": i for i in range(MAX_KEYS + 1)}),
-             make.scan(codes[2], "accept", site="TTHCC", evidence={"photo": "x" * (MAX_JSON_VALUE - 20)})]
+             make.scan(codes[2], "accept", site="TTHCC", evidence={"a": deep}),
+             make.scan(codes[3], "accept", site="TTHCC", evidence={"photo": "x" * (MAX_JSON_VALUE - 20)})]
     results = client.post("/api/v1/scans", json={"scans": scans}, headers=make.token("ntha")).get_json()["results"]
-    assert [r["status"] for r in results] == ["rejected", "rejected", "accepted"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "rejected", "accepted"]
     assert f"trường evidence dài quá {MAX_JSON_VALUE} ký tự khi ghi dạng JSON" in results[0]["error"]["message"]
     assert f"trường evidence có quá {MAX_KEYS} phần tử" in results[1]["error"]["message"]
+    assert f"trường evidence lồng quá {MAX_DEPTH} tầng" in results[2]["error"]["message"]
     assert count(make, CustodyEvent) == 1
 
 
