@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pydantic import Field as PydanticField
 from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
+from models.shapes import InShape
 
 
 class Alert(SQLModel, table=True):
@@ -68,15 +69,13 @@ class AlertsOut(BaseModel):
     alerts: list[AlertOut]
 
 
-class AckIn(BaseModel):
+class AckIn(InShape):
     """Acknowledge an alert: the caller becomes its owner."""
 
-    model_config = ConfigDict(extra="forbid")
     note: str | None = PydanticField(default=None, max_length=500)
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(InShape):
     """Resolve an alert; the note (why) is required."""
 
-    model_config = ConfigDict(extra="forbid")
     note: str | None = PydanticField(default=None, max_length=500)  # checked by the domain: 422 naming the field

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import math
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel
 from pydantic import Field as PydanticField
 from pydantic_core import PydanticCustomError
 from sqlalchemy import BigInteger, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
+from models.shapes import Code, InShape, JsonObject
 
 
 class Bag(SQLModel, table=True):
@@ -116,53 +115,6 @@ SCAN_ACTIONS = ("accept", "pickup", "handover", "receive", "unbag", "report_miss
                 "deliver", "attempt_failed")
 
 
-# Characters no ledger text may hold: each engine would store or refuse them differently (PostgreSQL refuses
-# NUL; lone surrogates are not UTF-8 at all), and control characters have no place in a note. Tab, newline
-# and carriage return stay allowed.
-UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def unstorable(text: str, field: str) -> PydanticCustomError | None:
-    """Why `text` cannot enter the ledger, or None."""
-    bad = None if text.isprintable() else UNSTORABLE.search(text)  # printable: the usual case, and the fast test
-    if bad is None:
-        return None
-    return PydanticCustomError("unstorable_text", "trường {field} có ký tự U+{char} (ký tự điều khiển hoặc mã không "
-                               "hợp lệ), không thể ghi vào sổ giao nhận",
-                               {"field": field, "char": f"{ord(bad.group()):04X}"})
-
-
-def storable_note(note: str) -> str:
-    if (error := unstorable(note, "note")) is not None:
-        raise error
-    return note
-
-
-def storable_evidence(evidence: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Evidence whose every key and text can be stored as it is hashed, and whose numbers are finite."""
-    if evidence:
-        _check_evidence(evidence, "evidence")
-    return evidence
-
-
-def _check_evidence(value: object, field: str) -> None:
-    if isinstance(value, str):
-        if (error := unstorable(value, field)) is not None:
-            raise error
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise PydanticCustomError("not_finite", "trường {field} phải là số hữu hạn (không nhận NaN hay vô cực)",
-                                      {"field": field})
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str) and (error := unstorable(key, field)) is not None:
-                raise error
-            _check_evidence(item, f"{field}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_evidence(item, f"{field}[{i}]")
-
-
 def in_utc(at: datetime) -> datetime:
     """UTC from here on: the offset object pydantic parses is slow to ask, and every scan's time is compared,
     stored and hashed. A time at the very edge of the calendar has no UTC form."""
@@ -173,34 +125,36 @@ def in_utc(at: datetime) -> datetime:
                                   "UTC", {"field": "at"}) from None
 
 
-class ScanIn(BaseModel):
+class ScanIn(InShape):
     """One scan as a device sends it."""
 
-    model_config = ConfigDict(extra="forbid")
     id: uuid.UUID  # made by the device; resending it is safe
     label: str = PydanticField(min_length=1, max_length=120)  # the QR payload or the typed human code
     action: Literal["accept", "pickup", "handover", "receive", "unbag", "report_missing", "found", "out_for_delivery",
                     "deliver", "attempt_failed"]
     site: str | None = PydanticField(default=None, max_length=32)
-    run: int | None = None
+    run: int | None = None  # a number no run has is refused by name (postal.runs)
     at: Annotated[AwareDatetime, AfterValidator(in_utc)]
     lat: float | None = PydanticField(default=None, ge=-90, le=90, allow_inf_nan=False)
     lon: float | None = PydanticField(default=None, ge=-180, le=180, allow_inf_nan=False)
-    note: Annotated[str, AfterValidator(storable_note)] = PydanticField(default="", max_length=1000)
-    evidence: Annotated[dict[str, Any] | None, AfterValidator(storable_evidence)] = None
+    note: str = PydanticField(default="", max_length=1000)
+    evidence: JsonObject | None = None
 
 
-class ScanBatchIn(BaseModel):
+MAX_SCANS = 20000  # a device's batch; its body is bounded too (routes/inputs.py: SCAN_BATCH_BYTES)
+
+
+class ScanBatchIn(InShape):
     """What POST /api/v1/scans takes: a batch, answered scan by scan."""
 
-    model_config = ConfigDict(extra="forbid")
-    scans: list[ScanIn] = PydanticField(min_length=1, max_length=20000)
+    scans: list[ScanIn] = PydanticField(min_length=1, max_length=MAX_SCANS)
 
 
 class ScanEnvelopeIn(BaseModel):
-    """The envelope alone, so one malformed scan is answered on its own, not with a 400."""
+    """The envelope alone, so one malformed scan is answered on its own, not with a 400: its scans are checked
+    one by one as ScanIn."""
 
-    scans: list[dict[str, Any]] = PydanticField(min_length=1, max_length=20000)
+    scans: list[dict[str, Any]] = PydanticField(min_length=1, max_length=MAX_SCANS)
 
 
 class HolderOut(BaseModel):
@@ -233,13 +187,12 @@ class ScanResultsOut(BaseModel):
     results: list[ScanResultOut]
 
 
-class BagIn(BaseModel):
+class BagIn(InShape):
     """A bag to seal at a site with these parcels in it."""
 
-    model_config = ConfigDict(extra="forbid")
     code: str | None = PydanticField(default=None, max_length=13)
     seal: str = PydanticField(min_length=1, max_length=40)
-    parcels: list[str] = PydanticField(min_length=1, max_length=500)
+    parcels: list[Code] = PydanticField(min_length=1, max_length=500)
     site: str = PydanticField(min_length=1, max_length=32)
 
 

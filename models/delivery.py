@@ -7,12 +7,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pydantic import Field as PydanticField
 from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
+from models.shapes import InShape
 
 
 class DeliveryKind(StrEnum):
@@ -103,22 +104,19 @@ class GeocodeCache(SQLModel, table=True):
 # -- in and out ----------------------------------------------------------------------------------------
 
 
-class AddressIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AddressIn(InShape):
     street: str = PydanticField(min_length=1, max_length=200)  # house number and street, village or group
     ward_code: str = PydanticField(min_length=1, max_length=10)
 
 
-class SlotIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SlotIn(InShape):
     date: date
     period: Literal["morning", "afternoon"]
 
 
-class DeliveryRequestIn(BaseModel):
+class DeliveryRequestIn(InShape):
     """A citizen's request: which dossier (code + last 4 digits of the phone), what, where and when."""
 
-    model_config = ConfigDict(extra="forbid")
     dossier: str = PydanticField(min_length=1, max_length=40)
     phone_last4: str = PydanticField(min_length=1, max_length=10)
     kind: Literal["deliver_result", "pickup_dossier"]
@@ -175,8 +173,7 @@ class DeliveryRunOut(BaseModel):
     stops: list[DeliveryStopOut]
 
 
-class ExemptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExemptionIn(InShape):
     reason: str = PydanticField(min_length=1, max_length=40)
 
 

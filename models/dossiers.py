@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel
 from pydantic import Field as PydanticField
 from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
+from models.shapes import InShape
 
 
 class Dossier(SQLModel, table=True):
@@ -82,18 +83,16 @@ class Parcel(SQLModel, table=True):
     created_at: datetime = Field(sa_type=utc())
 
 
-class ApplicantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ApplicantIn(InShape):
     name: str = PydanticField(min_length=1, max_length=120)
     phone: str = PydanticField(min_length=6, max_length=20)
     address: str | None = PydanticField(default=None, max_length=300)
     ward_code: str | None = PydanticField(default=None, max_length=10)
 
 
-class DossierIn(BaseModel):
+class DossierIn(InShape):
     """A dossier registered by the one-stop system or a center's counter."""
 
-    model_config = ConfigDict(extra="forbid")
     # Kept in capitals, as the one-stop system prints it: people type it in any case.
     code: Annotated[str, AfterValidator(str.upper)] = PydanticField(min_length=1, max_length=40,
                                                                     pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]*$")
@@ -106,18 +105,23 @@ class DossierIn(BaseModel):
     origin: str | None = PydanticField(default=None, max_length=32)  # the receiving center; default: the caller's site
 
 
-class ParcelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ParcelIn(InShape):
     direction: Literal["to_agency", "to_center", "to_citizen", "from_citizen"]
     origin: str = PydanticField(min_length=1, max_length=32)
 
 
-class RedirectIn(BaseModel):
+class RedirectIn(InShape):
     """A parcel sent somewhere else than its label says: the new destination and why."""
 
-    model_config = ConfigDict(extra="forbid")
     destination: str = PydanticField(min_length=1, max_length=32)  # a site code
     reason: str = PydanticField(min_length=1, max_length=500)
+
+
+class TrackIn(InShape):
+    """A citizen's tracking question: the dossier code and the last four digits of their phone."""
+
+    code: str = PydanticField(min_length=1, max_length=40)
+    phone_last4: str = PydanticField(max_length=4, pattern=r"^[0-9]{4}$")
 
 
 class SiteRefOut(BaseModel):

@@ -6,12 +6,13 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pydantic import Field as PydanticField
 from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
+from models.shapes import Code, InShape
 
 
 class RunKind(StrEnum):
@@ -123,13 +124,12 @@ class ManifestEntry(SQLModel, table=True):
 # -- in and out ----------------------------------------------------------------------------------------
 
 
-class RunTemplateIn(BaseModel):
+class RunTemplateIn(InShape):
     """A template as an admin creates it; the first stop is the hub (the center)."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str = PydanticField(min_length=1, max_length=120)
-    departs: str = PydanticField(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    stops: list[str] = PydanticField(min_length=2, max_length=60)
+    departs: str = PydanticField(max_length=5, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    stops: list[Code] = PydanticField(min_length=2, max_length=60)
     kind: Literal["shuttle", "delivery"] = "shuttle"
     post_office: str = PydanticField(min_length=1, max_length=32)
 
@@ -195,7 +195,6 @@ class RunClosedOut(RunOut):
     on_board: list[str]
 
 
-class AssignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AssignIn(InShape):
     courier: str = PydanticField(min_length=1, max_length=64)
     vehicle: str | None = PydanticField(default=None, max_length=40)

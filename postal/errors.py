@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from models.shapes import unstorable_char
+
 
 def N_(text: str) -> str:
     """Mark text for pybabel; routes/ translates it per request."""
@@ -166,23 +168,76 @@ class InvalidScan(ScanRejected):
     def of(cls, error: Mapping[str, Any]) -> InvalidScan:
         """The first error validation found in a scan: a value the ledger cannot keep, in words that translate;
         any other as pydantic words it, after the field's name."""
-        where = ".".join(str(p) for p in error["loc"])
-        wording = UNKEPT.get(error["type"])
-        if wording is None:
-            return cls(detail=f"{where}: {error['msg']}")
-        return cls(detail=Phrase(wording, **{"field": where, **error.get("ctx", {})}))
+        return cls(detail=detail_of(error, UNKEPT))
 
 
-# What the ledger cannot keep as it would hash it (models/custody.py and pydantic refuse it): error type -> wording.
+def field_of(error: Mapping[str, Any]) -> str:
+    """The field a validation error is about: its location, then the path inside the value that a check of a
+    whole shape or value names (models/shapes.py); a name the sender made up is shown safely."""
+    path = (error.get("ctx") or {}).get("path")
+    return ".".join([*(shown(str(p)) for p in error["loc"]), *([shown(path, 120)] if path else [])]) or "body"
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """Text a request sent, fit to be put back in an answer: characters no table or encoder takes as their
+    code points (U+0000), and cut short."""
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    if unstorable_char(text) is None:
+        return text
+    return "".join(f"U+{ord(c):04X}" if unstorable_char(c) else c for c in text)
+
+
+def detail_of(error: Mapping[str, Any], wordings: Mapping[str, str] | None = None) -> str | Phrase:
+    """What is wrong with a request's value, naming its field: in words that translate for the values no record
+    can keep, as pydantic words it (after the field's name) otherwise."""
+    where = field_of(error)
+    wording = (wordings or {}).get(error["type"]) or REFUSED.get(error["type"])
+    if wording is None:
+        return f"{where}: {error['msg']}"
+    return Phrase(wording, **{**error.get("ctx", {}), "field": where})
+
+
+# Values no record can keep as they were sent (models/shapes.py and pydantic refuse them): error type -> wording.
+REFUSED = {
+    "unstorable_text": N_("trường %(field)s có ký tự U+%(char)s (ký tự điều khiển hoặc mã không hợp lệ), không lưu "
+                          "được"),
+    "string_unicode": N_("trường %(field)s có mã lẻ của một cặp UTF-16 (ký tự bị cắt đôi), không lưu được"),
+    "not_finite": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
+    "finite_number": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
+    "time_out_of_range": N_("thời điểm %(field)s nằm ngoài khoảng năm 1–9999 khi đổi sang giờ UTC"),
+    "string_too_long": N_("trường %(field)s dài quá %(max_length)s ký tự"),
+    "too_long": N_("trường %(field)s có quá %(max_length)s phần tử"),
+    "json_too_long": N_("trường %(field)s dài quá %(limit)s ký tự khi ghi dạng JSON"),
+    "json_too_deep": N_("trường %(field)s lồng quá %(limit)s tầng"),
+    "date_out_of_range": N_("trường %(field)s: ngày %(value)s nằm ngoài khoảng %(first)s–%(last)s mà hệ thống nhận"),
+}
+# The same in a scan, where it is the custody ledger that could not keep it as it would hash it.
 UNKEPT = {
     "unstorable_text": N_("trường %(field)s có ký tự U+%(char)s (ký tự điều khiển hoặc mã không hợp lệ), "
                           "không thể ghi vào sổ giao nhận"),
     "string_unicode": N_("trường %(field)s có mã lẻ của một cặp UTF-16 (ký tự bị cắt đôi), không thể ghi vào sổ "
                          "giao nhận"),
-    "not_finite": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
-    "finite_number": N_("trường %(field)s phải là số hữu hạn (không nhận NaN hay vô cực)"),
-    "time_out_of_range": N_("thời điểm %(field)s nằm ngoài khoảng năm 1–9999 khi đổi sang giờ UTC"),
 }
+
+
+class RefusedValue(Unprocessable):
+    """A value no record can keep, in a body whose other refusals are 422s."""
+
+    message = N_("Dữ liệu gửi lên không hợp lệ: %(detail)s")
+
+
+class BodyTooLarge(PostalError):
+    status, code, message = 413, "body_too_large", N_(
+        "Dữ liệu gửi lên quá lớn: mỗi yêu cầu tối đa %(limit)s. Hãy chia nhỏ (ví dụ gửi các lần quét thành nhiều lô) "
+        "rồi gửi lại.")
+
+
+class UnstorableInput(PostalError):
+    """A path segment, query parameter or form field holding a character no table can keep."""
+
+    status, code, message = 400, "unstorable_text", N_(
+        "Trường %(field)s có ký tự U+%(char)s (ký tự điều khiển hoặc mã không hợp lệ): hãy bỏ ký tự đó rồi gửi lại.")
 
 
 class OtpRequired(ScanRejected):

@@ -19,7 +19,7 @@ PARCEL_PREFIX = "HC"  # hồ sơ
 BAG_PREFIX = "BG"  # bag
 COUNTRY = "VN"
 S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
-CODE_RE = re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$")
+CODE_RE = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}")  # ASCII digits (\d takes ١ and １ too), matched whole
 SEPARATOR = ":"  # within the QR alphanumeric set, so the payload stays a small QR
 MAC_BYTES = 10  # 80 bits: forging one by chance is out of reach, and base32 keeps 16 characters
 QR_MAX_VERSION = 4
@@ -47,7 +47,7 @@ def random_code(prefix: str) -> str:
 
 def is_valid_code(code: str) -> bool:
     """Whether a typed code has the S10 shape and a correct check digit."""
-    return bool(CODE_RE.match(code)) and check_digit(code[2:10]) == int(code[10])
+    return bool(CODE_RE.fullmatch(code)) and check_digit(code[2:10]) == int(code[10])
 
 
 def mac(key: str, code: str) -> str:
@@ -56,14 +56,14 @@ def mac(key: str, code: str) -> str:
     return base64.b32encode(digest).decode().rstrip("=")
 
 
-MAC_RE = re.compile(r"^[A-Z2-7]{16}$")  # MAC_BYTES in RFC 4648 base32, unpadded
+MAC_RE = re.compile(r"[A-Z2-7]{16}")  # MAC_BYTES in RFC 4648 base32, unpadded
 _BASE32_TO_INT = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghijklmnopqrstuv")
 
 
 def mac_matches(key: str, code: str, given: str) -> bool:
     """Whether given is the code's MAC: decoded and compared in constant time (base64's encoder, in
     Python, cost more than the HMAC in a batch of thousands)."""
-    if not MAC_RE.match(given):
+    if not MAC_RE.fullmatch(given):
         return False
     value = int(given.translate(_BASE32_TO_INT), 32).to_bytes(MAC_BYTES, "big")
     return hmac.compare_digest(value, hmac.digest(key.encode(), code.encode(), "sha256")[:MAC_BYTES])

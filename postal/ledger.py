@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models import ChainHead, CustodyEvent
-from models.custody import UNSTORABLE
+from models.shapes import UNSTORABLE
 from postal import db
 from postal.clock import as_utc, local, stamp
 

@@ -9,7 +9,7 @@ from flask_babel import Babel
 
 from postal.config import ROOT, Settings
 from postal.db import make_engine
-from routes import admin, api, assets, auth, citizen, errors, formats, staff
+from routes import admin, api, assets, auth, citizen, errors, formats, inputs, staff
 from routes import runs_api
 from routes import watch_api
 from routes import runs_pages
@@ -26,7 +26,6 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="vi",
         BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
@@ -47,4 +46,5 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     for bp in (staff.bp, admin.bp, assets.bp, citizen.bp):
         app.register_blueprint(bp)
     errors.register(app)
+    inputs.register(app)  # the body limit; path, query and form text refused before any other hook reads it
     return app

@@ -27,7 +27,7 @@ class SiteForm(FlaskForm):
     kind = SelectField(_l("Loại"), choices=[SelectChoice(k.value, SITE_KINDS[k.value]) for k in SiteKind])
     name = StringField(_l("Tên"), validators=[DataRequired(), Length(max=200)])
     address = StringField(_l("Địa chỉ"), validators=[Optional(), Length(max=300)])
-    ward_code = StringField(_l("Mã xã, phường (5 chữ số)"), validators=[Optional(), Regexp(r"^\d{5}$")])
+    ward_code = StringField(_l("Mã xã, phường (5 chữ số)"), validators=[Optional(), Regexp(r"^[0-9]{5}$")])
     lat = FloatField(_l("Vĩ độ"), validators=[Optional(), NumberRange(-90, 90)])
     lon = FloatField(_l("Kinh độ"), validators=[Optional(), NumberRange(-180, 180)])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import TypeVar
 
 from flask import Blueprint, Response, request
@@ -23,9 +22,10 @@ from models.dossiers import (
 from models.enums import REDIRECTORS, REGISTRARS, STAFF
 from postal import control_sheet, custody, dossiers, labels, sites
 from postal.clock import utcnow
-from postal.errors import InvalidPayload, Unprocessable
+from postal.errors import InvalidPayload, detail_of
 from routes.auth import current_actor, limiter, roles_required
 from routes.i18n import message_of
+from routes.inputs import SCAN_BATCH_BYTES, body_limit, day_in
 from routes.openapi import Spec
 from routes.session import get_session, settings
 
@@ -92,11 +92,7 @@ def get_dossier(code: str):
                                                           "reason": "why it is late"})
 @roles_required(*REGISTRARS)
 def apology_pdf(code: str):
-    raw = request.args.get("new_due")
-    try:
-        new_due = date.fromisoformat(raw) if raw else None
-    except ValueError:
-        raise Unprocessable(field="new_due", detail="YYYY-MM-DD") from None
+    new_due = day_in(request.args, "new_due")
     pdf = dossiers.apology_slip(get_session(), code, new_due=new_due, reason=request.args.get("reason"),
                                 actor=current_actor(), settings=settings(), now=utcnow())
     return Response(pdf, mimetype="application/pdf",
@@ -164,6 +160,7 @@ def label_svg(code: str):
 @spec.operation("post", "/scans", "Record a batch of scans, each answered on its own",
                 body=ScanBatchIn, responses={200: ScanResultsOut})
 @roles_required(*STAFF)
+@body_limit(SCAN_BATCH_BYTES)
 def post_scans():
     try:
         scans = parse(ScanBatchIn).scans  # the usual case: the whole batch valid, checked in one pass
@@ -183,9 +180,9 @@ def scan_envelope() -> list[dict]:
     if first["type"] == "json_invalid":
         try:
             return ScanEnvelopeIn.model_validate(json.loads(request.get_data())).scans
-        except ValueError:  # not JSON either (pydantic's ValidationError is a ValueError too)
+        except (ValueError, RecursionError):  # not JSON either (pydantic's ValidationError is a ValueError too)
             pass
-    raise InvalidPayload(detail=f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+    raise InvalidPayload(detail=detail_of(first))
 
 
 @limiter.request_filter

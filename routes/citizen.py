@@ -8,13 +8,23 @@ from datetime import timedelta
 from typing import Literal
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from models.delivery import DeliveryRequestIn, DeliveryRequestOut, DeliveryRunOut, ExemptionIn, ProvincesOut, WardsOut
+from models.dossiers import TrackIn
 from models.enums import POSTAL_DESK, RUN_READERS
 from postal import delivery, tracking
 from postal.clock import local, utcnow
-from postal.errors import InvalidPayload, PostalError, TooManyGuesses, Unprocessable
+from postal.errors import (
+    REFUSED,
+    InvalidPayload,
+    PostalError,
+    RefusedValue,
+    TooManyGuesses,
+    Unprocessable,
+    detail_of,
+    field_of,
+)
 from routes.api import parse, spec
 from routes.auth import current_actor, limiter, roles_required
 from routes.errors import domain_error
@@ -53,14 +63,6 @@ def dossier_locked(breached) -> Response:
 per_address = limiter.shared_limit(ADDRESS_LIMIT, scope="citizen-address", methods=["POST"])
 per_dossier = limiter.shared_limit(DOSSIER_LIMIT, scope="citizen-dossier", key_func=guessed_code, methods=["POST"],
                                    deduct_when=wrong_answer, on_breach=dossier_locked)
-
-
-class TrackIn(BaseModel):
-    """A citizen's tracking question: the dossier code and the last four digits of their phone."""
-
-    model_config = ConfigDict(extra="forbid")
-    code: str = Field(min_length=1, max_length=40)
-    phone_last4: str = Field(pattern=r"^\d{4}$")
 
 
 class TrackStepOut(BaseModel):
@@ -142,7 +144,9 @@ def invalid_field(err: ValidationError) -> PostalError:
     first = err.errors()[0]
     if first["type"] == "json_invalid":
         return InvalidPayload(detail=first["msg"])
-    return Unprocessable(field=".".join(str(p) for p in first["loc"]) or "body", detail=first["msg"])
+    if first["type"] in REFUSED:  # a value no record can keep: the words name the field already
+        return RefusedValue(detail=detail_of(first))
+    return Unprocessable(field=field_of(first), detail=first["msg"])
 
 
 def vnd(amount: int) -> str:

@@ -9,8 +9,9 @@ from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from postal.errors import PostalError
+from postal.errors import BodyTooLarge, InvalidPayload, PostalError, detail_of
 from routes.i18n import message_of
+from routes.inputs import size_text
 
 
 def error_json(code: str, message: str, status: int):
@@ -44,10 +45,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def bad_body(err: ValidationError):
-        first = err.errors()[0] if err.errors() else {"loc": (), "msg": ""}
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        message = gettext("Dữ liệu gửi lên không hợp lệ: %(detail)s") % {"detail": f"{where}: {first['msg']}"}
-        return error_json("invalid_payload", message, 400)
+        first = err.errors()[0] if err.errors() else {"type": "", "loc": (), "msg": ""}
+        return error_json("invalid_payload", message_of(InvalidPayload(detail=detail_of(first))), 400)
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError):
@@ -62,6 +61,8 @@ def register(app: Flask) -> None:
             return err.response
         if err.code == 403:
             log_refusal()
+        if err.code == 413:  # past the body limit (routes/inputs.py): the error's shape, and the limit
+            return domain_error(BodyTooLarge(limit=size_text(request.max_content_length)))
         messages = {
             400: gettext("Yêu cầu không hợp lệ."),
             401: gettext("Cần đăng nhập hoặc mã truy cập hợp lệ."),

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from routes.inputs import BODY_BYTES, SCAN_BATCH_BYTES, size_text
+
+TOO_LARGE = f"Body larger than the limit: {size_text(BODY_BYTES)}, a batch of scans {size_text(SCAN_BATCH_BYTES)}"
+
 ErrorSchema = {
     "type": "object",
     "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
@@ -63,6 +67,8 @@ class Spec:
             if op.body is not None:
                 entry["requestBody"] = {"required": True, "content": {"application/json": {
                     "schema": refs[(op.body, "validation")]}}}
+                entry["responses"]["413"] = {"description": TOO_LARGE, "content": {"application/json": {
+                    "schema": ErrorSchema}}}
             for status, model in op.responses.items():
                 if isinstance(model, str):
                     entry["responses"][str(status)] = {"description": "OK", "content": {model: {}}}

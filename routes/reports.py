@@ -16,6 +16,7 @@ from postal.reports import exports, figures, periods
 from routes.api import spec
 from routes.auth import page_for, roles_required
 from routes.i18n import message_of
+from routes.inputs import day_in, month_in
 from routes.session import get_session
 
 bp = Blueprint("reports", __name__)
@@ -28,13 +29,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def day_arg(args: Mapping[str, str], name: str, default: date) -> date:
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Unprocessable(field=name, detail=Phrase(N_("ngày phải có dạng YYYY-MM-DD"))) from None
+    return day_in(args, name, default)
 
 
 def period_of(args: Mapping[str, str]) -> periods.Period:
@@ -44,15 +39,7 @@ def period_of(args: Mapping[str, str]) -> periods.Period:
 
 
 def month_of(args: Mapping[str, str], default: date) -> tuple[int, int]:
-    raw = (args.get("month") or "").strip()
-    if not raw:
-        return default.year, default.month
-    try:
-        year, month = (int(part) for part in raw.split("-"))
-        date(year, month, 1)
-    except ValueError:
-        raise Unprocessable(field="month", detail=Phrase(N_("tháng phải có dạng YYYY-MM"))) from None
-    return year, month
+    return month_in(args, "month", default)
 
 
 @bp.get("/api/v1/reports/agencies")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, Response, request
 
@@ -11,9 +11,9 @@ from models.enums import DRIVERS, STAFF
 from models.runs import AssignIn, RunClosedOut, RunOut, RunsOut, RunTemplateCreatedOut, RunTemplateIn, RunTemplatesOut
 from postal import runs
 from postal.clock import local, utcnow
-from postal.errors import N_, Phrase, Unprocessable
 from routes.api import parse, spec
 from routes.auth import current_actor, roles_required
+from routes.inputs import day_in
 from routes.session import get_session, settings
 
 bp = Blueprint("runs_api", __name__, url_prefix="/api/v1")
@@ -41,11 +41,7 @@ def create_template():
                 query={"date": "YYYY-MM-DD, local date; today by default"})
 @roles_required(*STAFF)
 def list_runs():
-    raw = request.args.get("date")
-    try:
-        day = date.fromisoformat(raw) if raw else local(utcnow()).date()
-    except ValueError:
-        raise Unprocessable(field="date", detail=Phrase(N_("ngày phải có dạng YYYY-MM-DD"))) from None
+    day = day_in(request.args, "date", local(utcnow()).date())
     return runs.runs_of_day(get_session(), day).model_dump(mode="json")
 
 

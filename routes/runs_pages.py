@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, gettext
@@ -18,11 +18,12 @@ from models.enums import DRIVERS, RUN_READERS
 from models.runs import AssignIn, RunTemplateIn
 from postal import labels, runs, sites
 from postal.clock import local, utcnow
-from postal.errors import NotFound, PostalError
+from postal.errors import N_, NotFound, PostalError, Unprocessable
 from postal.workdays import DEFAULT_CALENDAR
 from routes.auth import page_for
 from routes.formats import SITE_KINDS, vn_time
 from routes.i18n import message_of
+from routes.inputs import day_in
 from routes.session import get_session, settings
 
 bp = Blueprint("runs_pages", __name__)
@@ -49,14 +50,10 @@ def today() -> date:
     return local(utcnow()).date()
 
 
-def parse_day(raw: str | None) -> date | None:
-    """?date= as the date picker sends it (YYYY-MM-DD) or as people write it (dd/mm/yyyy)."""
-    for shape in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(raw or "", shape).date()
-        except ValueError:
-            continue
-    return None
+def parse_day(args) -> date:
+    """?date= as the date picker sends it (YYYY-MM-DD) or as people write it (dd/mm/yyyy); today by default."""
+    return day_in(args, "date", today(), shapes=("%Y-%m-%d", "%d/%m/%Y"),
+                  wording=N_("hãy chọn ngày theo dạng dd/mm/yyyy"))
 
 
 # -- the day's runs -------------------------------------------------------------------------------
@@ -65,16 +62,16 @@ def parse_day(raw: str | None) -> date | None:
 @bp.get("/runs")
 @page_for(*RUN_READERS)
 def run_list():
-    raw = request.args.get("date", "").strip()
-    day = parse_day(raw) if raw else today()
-    bad_date = day is None
-    day = day or today()
+    try:
+        day, bad_date = parse_day(request.args), None
+    except Unprocessable as err:  # today's runs, with what was wrong with the day asked for
+        day, bad_date = today(), message_of(err)
     found = runs.day_runs(get_session(), day, viewer=current_user.user)
     return render_template(
         "runs/list.html", runs=found, day=day, today=today(), bad_date=bad_date, weekday=format_date(day, "EEEE"),
         previous=day - timedelta(days=1), following=day + timedelta(days=1),
         day_off=not DEFAULT_CALENDAR.is_working_day(day), holiday=DEFAULT_CALENDAR.holiday_name(day),
-    )
+    ), 422 if bad_date else 200
 
 
 # -- one run --------------------------------------------------------------------------------------
@@ -204,7 +201,7 @@ def scan_runs() -> tuple[list[runs.RunSummary], int | None]:
 
 class TemplateForm(FlaskForm):
     name = StringField(_l("Tên tuyến"), validators=[DataRequired(), Length(max=120)])
-    departs = StringField(_l("Giờ xuất phát (HH:MM)"), validators=[DataRequired(), Regexp(r"^([01]\d|2[0-3]):[0-5]\d$")])
+    departs = StringField(_l("Giờ xuất phát (HH:MM)"), validators=[DataRequired(), Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")])
     post_office = SelectField(_l("Bưu điện"), choices=[])
     kind = SelectField(_l("Loại chuyến"), choices=[SelectChoice(k.value, RUN_KINDS[k]) for k in RunKind])
     stops = FieldList(StringField(_l("Điểm dừng"), validators=[Optional(), Length(max=32)]), min_entries=STOP_SLOTS,

@@ -61,3 +61,15 @@ def test_svg_label_carries_the_human_code():
     svg = labels.label_svg(KEY, code).decode()
     assert svg.startswith("<?xml") or svg.startswith("<svg")
     assert labels.spaced(code) in svg
+
+
+def test_a_code_in_other_digits_is_not_a_code():
+    """Unicode digits pass \\d: an S10 code is ASCII, as its check digit is computed."""
+    key = "test-label-key"
+    code = labels.make_code("HC", 12345678)
+    arabic = code[:2] + "".join("٠١٢٣٤٥٦٧٨٩"[int(c)] for c in code[2:11]) + code[11:]
+    fullwidth = code[:2] + "".join(chr(0xFF10 + int(c)) for c in code[2:11]) + code[11:]
+    for typed in (arabic, fullwidth, f"{fullwidth}:{labels.mac(key, code)}", f"{code}\n:{labels.mac(key, code)}"):
+        with pytest.raises(ForgedLabel):
+            labels.read(key, typed)
+    assert labels.read(key, code.lower()).code == code

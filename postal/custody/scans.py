@@ -13,7 +13,7 @@ from postal import db, labels
 from postal.config import Settings
 from postal.custody.recording import Batch
 from postal.custody.values import BagHolding, Holding, Outcome
-from postal.errors import InvalidScan, PostalError
+from postal.errors import InvalidScan, PostalError, shown
 
 _scan_list = TypeAdapter(list[ScanIn])
 _scan = TypeAdapter(ScanIn)
@@ -44,7 +44,9 @@ def parse_scans(raw: list[dict | ScanIn]) -> list[ScanIn | Judged]:
             parsed.append(_scan.validate_python(item))
         except ValidationError as err:
             scan_id = item.get("id") if isinstance(item, dict) else None
-            parsed.append(Judged(str(scan_id), "rejected", InvalidScan.of(err.errors()[0])))
+            # The id as the device sent it, to match the answer (fit to be answered); none: in order only.
+            echoed = shown(str(scan_id), 64) if scan_id is not None else ""
+            parsed.append(Judged(echoed, "rejected", InvalidScan.of(err.errors()[0])))
     return parsed
 
 

@@ -223,7 +223,8 @@ function renderMap(data) {
   for (const s of data.sites) {
     const colour = SITE_COLOURS[s.kind] || "#546e7a";
     L.circleMarker([s.lat, s.lon], { radius: s.kind === "center" ? 9 : 7, color: "#fff", weight: 2, fillColor: colour, fillOpacity: 0.95, className: `site-marker site-${s.kind}` })
-      .bindTooltip(`${s.name} (${S.site_kinds[s.kind] || s.kind})`)
+      // an element with text, never a string: Leaflet puts a string in as HTML, and a site's name is anyone's text
+      .bindTooltip(el("span", { text: `${s.name} (${S.site_kinds[s.kind] || s.kind})` }))
       .addTo(siteLayer);
     points.push([s.lat, s.lon]);
   }
