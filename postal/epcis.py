@@ -67,22 +67,31 @@ def stamp(at: datetime) -> str:
     return as_utc(at).isoformat().replace("+00:00", "Z")
 
 
-def events(session: Session, since: datetime | None = None, until: datetime | None = None, *,
-           batch: int = 2000) -> Iterator[dict]:
-    """The ledger's events as EPCIS events, in chain order, read in batches (memory stays flat)."""
+def ledger_rows(since: datetime | None = None, until: datetime | None = None):
+    """The ledger's rows with the codes an EPCIS event names, in chain order."""
     query = (
         select(CustodyEvent, Parcel.code, Bag.code, Site.code)
         .outerjoin(Parcel, Parcel.id == CustodyEvent.parcel_id)
         .outerjoin(Bag, Bag.id == CustodyEvent.bag_id)
         .outerjoin(Site, Site.id == CustodyEvent.site_id)
         .order_by(CustodyEvent.seq)
-        .execution_options(yield_per=batch)
     )
     if since is not None:
         query = query.where(CustodyEvent.server_at >= since)
     if until is not None:
         query = query.where(CustodyEvent.server_at < until)
-    for event, parcel_code, bag_code, site_code in session.execute(query):
+    return query
+
+
+def events(session: Session, since: datetime | None = None, until: datetime | None = None, *,
+           batch: int = 2000) -> Iterator[dict]:
+    """The ledger's events as EPCIS events, in chain order, read in batches (memory stays flat)."""
+    yield from as_epcis(session.execute(ledger_rows(since, until).execution_options(yield_per=batch)))
+
+
+def as_epcis(rows) -> Iterator[dict]:
+    """EPCIS events of ledger rows (one row may be told as two: a bag opened with a parcel missing)."""
+    for event, parcel_code, bag_code, site_code in rows:
         if event.parcel_id is None:  # the bag's own event
             yield from bag_events(event, bag_code, site_code)
         elif event.action in BAG_MAPPING:

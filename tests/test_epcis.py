@@ -130,3 +130,58 @@ def test_export_command_writes_a_file_and_checks_its_dates(app, make, tmp_path):
     for option in ("--since", "--until"):
         bad = CliRunner().invoke(cli, ["export-epcis", option, "yesterday"], env=env)
         assert bad.exit_code == 2 and option in bad.output
+
+
+# -- the query interface: GET /api/v1/epcis/events -----------------------------------------------------------
+
+
+def test_the_query_pages_through_the_callers_events_as_gs1_accepts(client, make):
+    codes = [make.parcel(held_by="nva") for _ in range(3)]
+    for code in codes:
+        make.scan_as("nva", code, "handover", site="STP")
+        make.scan_as("stp.linh", code, "receive")
+    seen, url, pages = [], "/api/v1/epcis/events?perPage=5", 0
+    while url:
+        r = client.get(url, headers=make.token("gs.lan"))
+        assert r.status_code == 200, r.get_data(as_text=True)
+        doc = valid(r.get_json())
+        assert doc["type"] == "EPCISQueryDocument"
+        seen += doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        link = r.headers.get("Link")
+        url = link[link.index("<") + 1:link.index(">")].replace("http://localhost", "") if link else None
+        pages += 1
+    assert pages == 3 and [e["hsbd:seq"] for e in seen] == list(range(1, 13))  # 12 events, 5 a page, none twice
+
+
+def test_the_query_filters_as_the_rest_binding_names_them(client, make):
+    first, second = make.parcel(held_by="nva"), make.parcel(held_by="nva")
+    make.scan_as("nva", first, "handover", site="STP")
+    make.scan_as("stp.linh", first, "receive")
+    headers = make.token("gs.lan")
+
+    def found(query: str) -> list[dict]:
+        r = client.get(f"/api/v1/epcis/events?{query}", headers=headers)
+        assert r.status_code == 200, r.get_data(as_text=True)
+        return valid(r.get_json())["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+
+    assert {e["epcList"][0] for e in found(f"MATCH_epc=urn:upu:s10:{second}")} == {f"urn:upu:s10:{second}"}
+    assert [e["bizStep"] for e in found("EQ_bizStep=receiving")] == ["receiving"]
+    assert {e["bizLocation"]["id"] for e in found("EQ_bizLocation=urn:hoso-buudien:site:STP")} == {
+        "urn:hoso-buudien:site:STP"}
+    assert found("LT_eventTime=2001-01-01T00:00:00%2B07:00") == []
+    assert len(found("GE_eventTime=2001-01-01T00:00:00Z")) == 6
+    for bad, field in [("perPage=0", "perPage"), ("EQ_bizStep=sold", "EQ_bizStep"), ("MATCH_epc=HC1", "MATCH_epc"),
+                       ("GE_eventTime=today", "GE_eventTime"), ("nextPageToken=xyz", "nextPageToken")]:
+        r = client.get(f"/api/v1/epcis/events?{bad}", headers=headers)
+        assert r.status_code == 422 and field in r.get_json()["error"]["message"], bad
+
+
+def test_a_clerk_reads_only_the_events_at_their_own_site_and_a_courier_none(client, make):
+    code = make.parcel(held_by="nva")
+    make.scan_as("nva", code, "handover", site="STP")
+    make.scan_as("stp.linh", code, "receive")
+    r = client.get("/api/v1/epcis/events", headers=make.token("stp.linh"))
+    events = valid(r.get_json())["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert [e["bizStep"] for e in events] == ["arriving", "receiving"]  # at Sở Tư pháp; not the center's accept
+    assert client.get("/api/v1/epcis/events", headers=make.token("nva")).status_code == 403
+    assert client.get("/api/v1/epcis/events").status_code == 401
