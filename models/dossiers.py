@@ -105,6 +105,30 @@ class DossierIn(InShape):
     origin: str | None = PydanticField(default=None, max_length=32)  # the receiving center; default: the caller's site
 
 
+class ApologyIn(InShape):
+    """An apology and re-appointment issued for a late (or at-risk) dossier: the new day and why."""
+
+    new_due: date
+    reason: str = PydanticField(min_length=1, max_length=500)
+
+
+class ApologyOut(BaseModel):
+    """An issued apology, as kept: who, when, from which appointment to which, why; its slip's address."""
+
+    id: int
+    dossier: str
+    issued_at: datetime
+    issued_by: str
+    previous_due: date
+    new_due: date
+    reason: str
+    pdf_url: str
+
+
+class ApologiesOut(BaseModel):
+    apologies: list[ApologyOut]
+
+
 class ParcelIn(InShape):
     direction: Literal["to_agency", "to_center", "to_citizen", "from_citizen"]
     origin: str = PydanticField(min_length=1, max_length=32)

@@ -14,10 +14,10 @@ from sqlmodel import Session
 
 from models import Direction, Role, Site, SiteKind, User
 from models.enums import CLERKS
-from models.dossiers import DossierIn, ParcelIn, RedirectIn
+from models.dossiers import ApologyIn, DossierIn, ParcelIn, RedirectIn
 from models.runs import AssignIn, RunOut, RunTemplateIn
-from postal import accounts, custody, demo_data, dossiers, labels, runs, sites, workdays
-from postal.clock import LOCAL_TZ, as_utc
+from postal import accounts, apologies, custody, demo_data, dossiers, labels, runs, sites, workdays
+from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
 
 DEMO_NAMESPACE = uuid.UUID("0b9f4a52-9a57-4f0e-8d3b-45a2016e0001")
@@ -294,6 +294,7 @@ def seed(session: Session, settings: Settings, now: datetime, progress: Callable
     history.build(users["admin"])
     steps = history.replay(progress, total)
     corrections(session, settings, users, now)
+    late_with_apology(session, settings, users, now)
     return {"sites": len(history.sites), "users": len(users), "templates": templates, "steps": steps}
 
 
@@ -322,6 +323,30 @@ def corrections(session: Session, settings: Settings, users: dict[str, User], no
     reason = f"Thủ tục thuộc thẩm quyền của {other.name} theo phân cấp mới; Trung tâm chuyển lại cho đúng cơ quan."
     custody.redirect(session, codes[1], RedirectIn(destination=other.code, reason=reason), actor=users["gs.lan"],
                      settings=settings, now=now - timedelta(minutes=10))
+
+
+def late_with_apology(session: Session, settings: Settings, users: dict[str, User], now: datetime) -> str:
+    """A dossier the agency has had past its appointment, and the apology the supervisor issued for it: the
+    citizen reads the new day on /track; the dossier page lists the slip. Its code."""
+    center, courier, boss = users["ntha"], next(u for u in users.values() if u.role == Role.COURIER), users["gs.lan"]
+    procedure = demo_data.PROCEDURES[1 % len(demo_data.PROCEDURES)]
+    agency = session.execute(select(Site).where(Site.code == procedure["agency"])).scalars().one()
+    clerk = next(u for u in users.values() if u.site_id == agency.id and u.role == Role.AGENCY_CLERK)
+    received = now - timedelta(days=16)
+    data = DossierIn(code=f"000.00.22.H47-{as_utc(received).astimezone(LOCAL_TZ):%y%m%d}-9003", procedure=procedure["name"],
+                     agency=agency.code, applicant={"name": demo_data.APPLICANTS[3 % len(demo_data.APPLICANTS)],
+                                                    "phone": "0912009003"},
+                     received_at=received, due_at=received + timedelta(days=12), return_method="counter", origin="TTHCC")
+    answer, _ = dossiers.register(session, data, actor=center, settings=settings, now=received)
+    parcel = answer.parcel.code
+    for actor, action, hours, site in ((center, "accept", 1, "TTHCC"), (courier, "pickup", 2, "TTHCC"),
+                                       (courier, "handover", 3, agency.code), (clerk, "receive", 4, None)):
+        record_one(session, settings, actor, parcel, action, received + timedelta(hours=hours),
+                   **({"site": site} if site else {}))
+    new_due = workdays.DEFAULT_CALENDAR.add_working_days(local(now).date(), 3)
+    apologies.issue(session, data.code, ApologyIn(new_due=new_due, reason="Cần lấy ý kiến của cơ quan liên quan "
+                                                  "trước khi giải quyết."), actor=boss, settings=settings, now=now)
+    return data.code
 
 
 def record_one(session: Session, settings: Settings, actor: User, code: str, action: str, at: datetime, **fields):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import ApologySlip, Bag, CustodyEvent, Direction, Dossier, Parcel, ParcelState, Site, SiteKind, User
+from models import Bag, CustodyEvent, Direction, Dossier, Parcel, ParcelState, Site, SiteKind, User
 from models.dossiers import (
     ApplicantOut,
     DossierCreatedOut,
@@ -25,11 +25,10 @@ from models.dossiers import (
     SiteRefOut,
 )
 from models.enums import CLERKS, POSTAL_DESK, REGISTRARS
-from postal import db, labels, runs, workdays
-from postal.clock import as_utc, local
+from postal import db, labels, runs
+from postal.clock import as_utc
 from postal.config import Settings
-from postal.documents import apology
-from postal.errors import N_, DossierExists, Forbidden, NotFound, NotLate, Phrase, SiteForbidden, Unprocessable
+from postal.errors import N_, DossierExists, Forbidden, NotFound, Phrase, SiteForbidden, Unprocessable
 from postal.replays import fingerprint
 
 RECEIVING_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.POST_OFFICE}
@@ -306,34 +305,3 @@ def parcel_out(session: Session, parcel: Parcel, settings: Settings, base_url: s
         label_url=f"{base_url}/api/v1/parcels/{parcel.code}/label.png",
         timeline=timeline(session, parcel),
     )
-
-
-DEFAULT_DELAY_REASON = N_("Cơ quan giải quyết cần thêm thời gian thẩm định, xác minh hồ sơ.")
-
-
-def apology_slip(session: Session, code: str, *, new_due: date | None, reason: str | None, actor: User,
-                 settings: Settings, now: datetime) -> bytes:
-    """The apology and re-appointment slip (mẫu 04) of a late dossier, recorded as issued."""
-    dossier = get_dossier(session, code)
-    due, finished = as_utc(dossier.due_at), dossier.returned_at is not None
-    if finished or due > now:
-        raise NotLate(code=dossier.code, due=local(due).strftime("%d/%m/%Y"))
-    today = local(now).date()
-    if new_due is None:
-        new_due = workdays.DEFAULT_CALENDAR.add_working_days(today, settings.apology_extra_days)
-    elif new_due <= today:
-        raise Unprocessable(field="new_due", detail=Phrase(N_("ngày hẹn mới phải sau hôm nay")))
-    elif not workdays.DEFAULT_CALENDAR.is_working_day(new_due):
-        raise Unprocessable(field="new_due", detail=Phrase(N_("ngày hẹn mới phải là ngày làm việc")))
-    reason = (reason or "").strip() or DEFAULT_DELAY_REASON
-    db.begin_write(session)
-    session.add(ApologySlip(dossier_id=dossier.id, new_due=new_due, reason=reason[:500], issued_at=now,
-                            issued_by_id=actor.id))
-    session.commit()
-    center = session.get(Site, dossier.center_id)
-    return apology.render_apology_slip(apology.ApologySlip(
-        province_body=f"UBND tỉnh {settings.province}", unit_name=center.name, place=settings.province, number=None,
-        issued_on=today, applicant_name=dossier.applicant_name, applicant_address=dossier.applicant_address,
-        dossier_code=dossier.code, procedure=dossier.procedure, received_at=as_utc(dossier.received_at), due_at=due,
-        new_due=new_due, reason=reason,
-    ))

@@ -265,7 +265,8 @@ class NotForDelivery(ScanRejected):
 
 
 class NotLate(Conflict):
-    code, message = "not_late", N_("Hồ sơ %(code)s chưa trễ hẹn (hẹn trả %(due)s): không cần phiếu xin lỗi.")
+    code, message = "not_late", N_("Hồ sơ %(code)s chưa trễ hẹn và chưa sắp đến hạn (hẹn trả %(due)s): chưa cần phiếu "
+                                   "xin lỗi, hẹn lại.")
 
 
 class Phrase:

@@ -19,13 +19,13 @@ from models.dossiers import (
     ParcelOut,
     RedirectIn,
 )
-from models.enums import REDIRECTORS, REGISTRARS, STAFF
+from models.enums import REDIRECTORS, STAFF
 from postal import control_sheet, custody, dossiers, labels, sites
 from postal.clock import utcnow
 from postal.errors import InvalidPayload, detail_of
 from routes.auth import current_actor, limiter, roles_required
 from routes.i18n import message_of
-from routes.inputs import SCAN_BATCH_BYTES, body_limit, day_in
+from routes.inputs import SCAN_BATCH_BYTES, body_limit
 from routes.openapi import Spec
 from routes.session import get_session, settings
 
@@ -84,19 +84,6 @@ def get_dossier(code: str):
     detail = dossiers.dossier_detail(get_session(), code, viewer=current_actor(), settings=settings(),
                                      now=utcnow(), base_url=base_url())
     return detail.model_dump(mode="json")
-
-
-@bp.get("/dossiers/<code>/apology.pdf")
-@spec.operation("get", "/dossiers/<code>/apology.pdf", "Apology and re-appointment slip (mẫu 04) of a late dossier",
-                responses={200: "application/pdf"}, query={"new_due": "YYYY-MM-DD (default: a few working days on)",
-                                                          "reason": "why it is late"})
-@roles_required(*REGISTRARS)
-def apology_pdf(code: str):
-    new_due = day_in(request.args, "new_due")
-    pdf = dossiers.apology_slip(get_session(), code, new_due=new_due, reason=request.args.get("reason"),
-                                actor=current_actor(), settings=settings(), now=utcnow())
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="phieu-xin-loi-{code}.pdf"'})
 
 
 @bp.get("/dossiers/<path:code>/control-sheet.pdf")

@@ -10,7 +10,7 @@ from models import Action, Role, SiteKind
 from models.custody import SCAN_ACTIONS
 from models.dossiers import RedirectIn
 from models.enums import REDIRECTORS, STAFF
-from postal import control_sheet, custody, labels, sites
+from postal import apologies, control_sheet, custody, labels, sites
 from postal.clock import utcnow
 from postal.errors import PostalError
 from routes.auth import page_for
@@ -139,4 +139,6 @@ def redirect_parcel(code: str):
 @page_for(*STAFF)
 def dossier(code: str):
     sheet = control_sheet.for_dossier(get_session(), code, viewer=current_user.user, settings=settings(), now=utcnow())
-    return render_template("staff/dossier.html", sheet=sheet, dossier=sheet.dossier, printed_at=utcnow())
+    apology = apologies.panel(get_session(), sheet.dossier.code, viewer=current_user.user, settings=settings(), now=utcnow())
+    return render_template("staff/dossier.html", sheet=sheet, dossier=sheet.dossier, apology=apology,
+                           printed_at=utcnow())

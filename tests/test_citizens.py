@@ -70,34 +70,6 @@ def late_dossier(client, make) -> str:
     return code
 
 
-def test_a_late_dossier_gets_an_apology_slip_in_vietnamese(client, make):
-    code = late_dossier(client, make)
-    r = client.get(f"/api/v1/dossiers/{code}/apology.pdf?reason=Cần xác minh thêm tại địa phương", headers=make.token("ntha"))
-    assert r.status_code == 200 and r.mimetype == "application/pdf"
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages)
-    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in text and code in text
-    assert "Cần xác minh thêm tại địa phương" in text and "Nguyễn Văn An" in text
-    tracked = client.post("/api/v1/track", json={"code": code, "phone_last4": "5678"}).get_json()
-    assert tracked["late"] is True and tracked["new_due"] is not None
-
-
-def test_an_apology_slip_for_a_dossier_on_time_is_409(client, make):
-    code, _ = registered(client, make)
-    r = client.get(f"/api/v1/dossiers/{code}/apology.pdf", headers=make.token("ntha"))
-    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_late"
-
-
-def test_a_new_due_date_must_be_a_future_working_day(client, make):
-    code = late_dossier(client, make)
-    headers = make.token("ntha")
-    assert client.get(f"/api/v1/dossiers/{code}/apology.pdf?new_due=2020-01-01", headers=headers).status_code == 422
-    assert client.get(f"/api/v1/dossiers/{code}/apology.pdf?new_due=not-a-date", headers=headers).status_code == 422
-    sunday = utcnow().date() + timedelta(days=(6 - utcnow().date().weekday()) % 7 or 7)
-    r = client.get(f"/api/v1/dossiers/{code}/apology.pdf?new_due={sunday}", headers=headers)
-    assert r.status_code == 422 and "new_due" in r.get_json()["error"]["message"]
-    assert client.get(f"/api/v1/dossiers/{code}/apology.pdf", headers=make.token("nva")).status_code == 403
-
-
 def track(client, code: str, lang: str | None = None) -> dict:
     headers = {"Accept-Language": lang} if lang else {}
     r = client.post("/api/v1/track", json={"code": code, "phone_last4": "5678"}, headers=headers)

@@ -51,6 +51,7 @@ from postal.notifications.queueing import (
     queue_returned,
 )
 from postal.notifications.texts import (
+    apology_text,
     attempt_failed_text,
     delivered_text,
     on_its_way_text,
@@ -66,7 +67,7 @@ from postal.notifications.transports import (
 )
 
 __all__ = [
-    "LEASE", "SAFETY", "NotConfigured", "Outgoing", "Rejected", "SendReport", "Transport", "attempt_failed_text",
+    "LEASE", "apology_text", "SAFETY", "NotConfigured", "Outgoing", "Rejected", "SendReport", "Transport", "attempt_failed_text",
     "backoff", "claim", "delivered_text", "event_json", "mark_sent", "on_its_way_text", "on_scans",
     "out_for_delivery_text", "queue", "queue_many", "queue_otp", "queue_returned", "ready_for_pickup_text",
     "receipt_text", "release", "retry_or_fail", "send_due", "send_pending", "signature",

@@ -37,6 +37,11 @@ def out_for_delivery_text(code: str, otp: str) -> str:
             "Chỉ đọc mã này cho bưu tá khi đã nhận đúng kết quả.")
 
 
+def apology_text(code: str, new_due) -> str:
+    return (f"Bưu điện: xin lỗi Ông/Bà, hồ sơ {code} chưa có kết quả đúng hẹn. Ngày hẹn trả kết quả mới: "
+            f"{new_due:%d/%m/%Y}. Tra cứu bằng mã hồ sơ và 4 số cuối điện thoại.")
+
+
 def delivered_text(code: str, at: datetime) -> str:
     return f"Bưu điện: kết quả hồ sơ {code} đã được giao lúc {_moment(at)}. Cảm ơn Ông/Bà."
 
