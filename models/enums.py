@@ -85,6 +85,7 @@ class AlertKind(StrEnum):
     OVERDUE = "overdue"
     MISROUTED = "misrouted"  # a handover, receipt or delivery tried somewhere the parcel is not addressed to
     PROOF_LOCKED = "proof_locked"  # too many wrong delivery codes or new codes: no code delivers it until resolved
+    OVERDUE_AGAIN = "overdue_again"  # past the new day of the latest apology too, and still not returned
     GATEWAY_FAULT = "gateway_fault"  # a gateway refuses our configuration (401/403/404, no URL): messages kept back
 
 

@@ -25,6 +25,7 @@ SEVERITY = {
     AlertKind.OVERDUE: Severity.CRITICAL,
     AlertKind.MISROUTED: Severity.CRITICAL,
     AlertKind.PROOF_LOCKED: Severity.CRITICAL,
+    AlertKind.OVERDUE_AGAIN: Severity.CRITICAL,
     AlertKind.GATEWAY_FAULT: Severity.CRITICAL,
 }
 

@@ -14,6 +14,7 @@ that holds only what can be due, so a rule's cost follows what is due, not the s
 | bag_mismatch | opened by unbag; resolved here when every parcel missing from the bag is found | the open alerts |
 | due_at_risk | not returned, due before the end of the next `watch_risk_working_days` working day(s), and no parcel for the way back accepted yet | ix_dossier_open_due (due_at where returned_at IS NULL) |
 | overdue | past due_at and not returned | ix_dossier_open_due |
+| overdue_again | past the new day of the latest apology issued (postal/apologies.py) and not returned | ix_apology_slip_dossier_id |
 
 Each candidate row is then checked against ix_alert_subject (one probe), and resolving starts from the open
 alerts of a kind (uq_alert_open_subject) joined to their subject by primary key: a set that is due by
@@ -73,6 +74,7 @@ class Moments:
     late_before: object  # a run that ended before this is late for what it still carries
     receipt_before: object  # a handover before this should have been confirmed
     horizon: object  # a dossier due before this is at risk
+    today: object  # the local day: an apology's new day before it is past
 
 
 def risk_horizon(now: datetime, working_days: int, calendar: Calendar = DEFAULT_CALENDAR) -> datetime:
@@ -88,6 +90,7 @@ def moments(session: Session, now: datetime, limits: Thresholds, calendar: Calen
         now=db.time_param(session, now), since=db.time_param(session, now - limits.lookback),
         late_before=db.time_param(session, now - limits.late_after), receipt_before=db.time_param(session, now - limits.receipt_within),
         horizon=db.time_param(session, risk_horizon(now, limits.risk_working_days, calendar)),
+        today=local(now).date().isoformat() if db.is_sqlite(session) else local(now).date(),
     )
 
 
@@ -166,6 +169,13 @@ OVERDUE = """SELECT d.id AS subject_id, d.code AS subject_code, d.received_at AS
     FROM dossier d
     WHERE d.returned_at IS NULL AND d.due_at <= ?"""
 
+# The latest apology's new day: a dossier re-appointed is judged against it as well as against due_at.
+LATEST_NEW_DUE = "(SELECT max(ap.new_due) FROM apology_slip ap WHERE ap.dossier_id = {dossier}.id)"
+OVERDUE_AGAIN = f"""SELECT d.id AS subject_id, d.code AS subject_code, d.received_at AS since,
+        'Đã quá cả ngày hẹn lại trong phiếu xin lỗi mà chưa trả kết quả.' AS note
+    FROM dossier d
+    WHERE d.returned_at IS NULL AND d.due_at <= ? AND {LATEST_NEW_DUE.format(dossier="d")} < ?"""
+
 # Why a parcel's alert cleared, from where the parcel is now.
 PARCEL_WHY = "CASE s.state " + " ".join(f"WHEN {q(state)} THEN {q(note)}" for state, note in {
     ParcelState.IN_TRANSIT: "Tự đóng: bì đã được bưu tá nhận chuyển.",
@@ -227,6 +237,9 @@ RULES: tuple[Rule, ...] = (
     Rule(AlertKind.DUE_AT_RISK, "dossier", DUE_AT_RISK,
          f"s.returned_at IS NOT NULL OR s.due_at <= ? OR {RESULT_MOVING.format(dossier='s')}", DUE_AT_RISK_WHY),
     Rule(AlertKind.OVERDUE, "dossier", OVERDUE, "s.returned_at IS NOT NULL", RETURNED),
+    Rule(AlertKind.OVERDUE_AGAIN, "dossier", OVERDUE_AGAIN,
+         f"s.returned_at IS NOT NULL OR NOT {LATEST_NEW_DUE.format(dossier='s')} < ?",
+         f"CASE WHEN s.returned_at IS NOT NULL THEN {RETURNED} ELSE {q('Tự đóng: đã hẹn lại một ngày mới.')} END"),
 )
 
 
@@ -239,6 +252,7 @@ def open_params(kind: AlertKind, m: Moments) -> tuple:
         AlertKind.AWAITING_RECEIPT: (m.receipt_before,),
         AlertKind.DUE_AT_RISK: (m.now, m.horizon),
         AlertKind.OVERDUE: (m.now,),
+        AlertKind.OVERDUE_AGAIN: (m.now, m.today),
     }[kind]
 
 
@@ -249,6 +263,7 @@ def resolve_params(kind: AlertKind, m: Moments) -> tuple:
         AlertKind.AWAITING_RECEIPT: (m.receipt_before,),
         AlertKind.SUSPECTED_LOSS: (m.now,),
         AlertKind.DUE_AT_RISK: (m.now, m.now),
+        AlertKind.OVERDUE_AGAIN: (m.today,),
     }.get(kind, ())
 
 

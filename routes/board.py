@@ -36,6 +36,7 @@ ALERT_KINDS = {
     "overdue": _l("Quá hạn trả kết quả"),
     "misrouted": _l("Giao nhầm nơi nhận"),
     "proof_locked": _l("Khoá giao bằng mã OTP"),
+    "overdue_again": _l("Quá cả ngày hẹn lại"),
     "gateway_fault": _l("Cổng gửi tin từ chối cấu hình"),
 }
 SEVERITIES = {"critical": _l("Nghiêm trọng"), "warning": _l("Cảnh báo"), "info": _l("Thông tin")}

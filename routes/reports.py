@@ -24,6 +24,7 @@ FORMATS = ("json", "csv", "xlsx")
 COLUMNS = (
     _l("Mã cơ quan"), _l("Cơ quan"), _l("Tiếp nhận"), _l("Đã trả kết quả"), _l("Đúng hạn"), _l("Trễ hạn"),
     _l("Tỷ lệ đúng hạn (%)"), _l("Lượt chuyển"), _l("Thất lạc"), _l("Thời gian chuyển trung vị (phút)"),
+    _l("Trễ cả ngày hẹn lại"),
 )
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

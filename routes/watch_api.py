@@ -28,7 +28,7 @@ def optional_body(model: type[M]) -> M:
 @spec.operation("get", "/alerts", "Alerts of the watch, newest first", responses={200: AlertsOut},
                 query={"state": "open | acknowledged | resolved (several: comma-separated)",
                        "kind": "missed_run | late_in_transit | awaiting_receipt | suspected_loss | bag_mismatch | "
-                               "due_at_risk | overdue | misrouted | proof_locked | gateway_fault"})
+                               "due_at_risk | overdue | misrouted | proof_locked | overdue_again | gateway_fault"})
 @roles_required(*POSTAL_DESK)
 def list_alerts():
     found = alerts.list_alerts(get_session(), viewer=current_actor(), state=request.args.get("state"),

@@ -99,3 +99,31 @@ def test_the_dossier_page_issues_it_and_links_the_slip(client, make):
     r = client.post(f"/dossiers/{code}/apologies", data={"csrf_token": csrf_of(text), "new_due": "", "reason": ""},
                     follow_redirects=True)
     assert "Cần chọn ngày hẹn mới và ghi lý do." in r.get_data(as_text=True) and count(make, ApologySlip) == 1
+
+
+def test_the_watch_judges_a_reappointed_dossier_against_the_new_day_too(client, make):
+    from datetime import datetime, time
+
+    from models import Alert
+    from models.dossiers import ApologyIn
+    from postal import apologies, watch
+    from postal.clock import LOCAL_TZ
+
+    code = late_dossier(client, make)
+    new_due = working_day(1)
+    assert issue(client, make, code, new_due=new_due).status_code == 201
+
+    def alerts(kind: str) -> list[str]:
+        make.fresh()
+        return [a.state for a in make.session.execute(select(Alert).where(Alert.kind == kind)).scalars()]
+
+    watch.sweep(make.session, utcnow(), settings=make.settings)
+    assert alerts("overdue") == ["open"] and alerts("overdue_again") == []  # late against the original only
+    after = datetime.combine(DEFAULT_CALENDAR.add_working_days(new_due, 1), time(9), tzinfo=LOCAL_TZ)
+    watch.sweep(make.session, after, settings=make.settings)
+    assert alerts("overdue_again") == ["open"]  # and now against the new day as well
+    later = DEFAULT_CALENDAR.add_working_days(after.date(), 3)
+    apologies.issue(make.session, code, ApologyIn(new_due=later, reason="Chờ kết quả xác minh"),
+                    actor=make.staff("gs.lan"), settings=make.settings, now=after)
+    watch.sweep(make.session, after, settings=make.settings)
+    assert alerts("overdue_again") == ["resolved"] and alerts("overdue") == ["open"]

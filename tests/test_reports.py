@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from openpyxl import load_workbook
 
+from sqlalchemy import select
+
 from models import Dossier, User
 from models.dossiers import DossierIn, ParcelIn
 from models.runs import RunTemplateIn
@@ -155,7 +157,7 @@ def test_the_csv_download_has_a_bom_and_vietnamese_names(client, history):
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["Mã cơ quan", "Cơ quan", "Tiếp nhận"]
     stp = next(row for row in rows if row[0] == "STP")
-    assert stp[1] == "Sở Tư pháp" and stp[2:] == ["2", "2", "1", "1", "50.0", "4", "0", "95.0"]
+    assert stp[1] == "Sở Tư pháp" and stp[2:] == ["2", "2", "1", "1", "50.0", "4", "0", "95.0", "0"]
     assert rows[-1][1] == "Tổng cộng" and rows[-1][7] == "4"
     english = client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "csv"},
                          headers={**history.token("gs.lan"), "Accept-Language": "en"})
@@ -169,7 +171,7 @@ def test_the_xlsx_download_opens_with_a_bold_header_and_the_rows(client, history
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][1] == "Cơ quan" and sheet["A1"].font.bold
     stp = next(row for row in rows if row[0] == "STP")
-    assert stp[1:] == ("Sở Tư pháp", 2, 2, 1, 1, 50.0, 4, 0, 95.0)
+    assert stp[1:] == ("Sở Tư pháp", 2, 2, 1, 1, 50.0, 4, 0, 95.0, 0)
     sxd = next(row for row in rows if row[0] == "SXD")
     assert sxd[6] is None and sxd[8] == 1  # no returns: no percentage; one lost
     assert rows[-1][1] == "Tổng cộng"
@@ -211,3 +213,31 @@ def test_the_reports_page_shows_the_table_downloads_and_the_month_line(client, h
     assert "<script>" not in page
     bad = client.get("/reports", query_string={"from": "05/10/2026"})
     assert bad.status_code == 422 and "from" in bad.get_data(as_text=True)
+
+
+def test_a_reappointed_dossier_is_late_against_the_original_and_again_against_its_new_day(history, client):
+    """Reports show both: returned after the original appointment (late), and after the new day of the
+    apology too (late again); one returned by its new day is late only."""
+    from models.dossiers import ApologyIn
+    from postal import apologies
+
+    make = history
+    for new_due, name in ((NEXT, "Lê Văn Cường"), (AFTER, "Phạm Thị Dung")):  # both due on D, both returned AFTER
+        parcel = dossier(make, "STP", at(D, 7, 0), at(D, 17, 0))
+        code = make.session.get(Dossier, make.parcel_row(parcel).dossier_id).code
+        apologies.issue(make.session, code, ApologyIn(new_due=new_due, reason="Cần xác minh"),
+                        actor=user(make, "gs.lan"), settings=make.settings, now=at(D, 17, 30))
+        scan(make, "nva", parcel, "pickup", at(D, 8, 0), site="TTHCC")
+        scan(make, "nva", parcel, "handover", at(D, 8, 30), site="STP")
+        scan(make, "stp.linh", parcel, "receive", at(D, 8, 40), site="STP")
+        back = result(make, parcel, "STP", "stp.linh", at(AFTER, 8, 0))
+        scan(make, "ttb", back, "pickup", at(AFTER, 8, 20), site="STP")
+        scan(make, "ttb", back, "handover", at(AFTER, 8, 50), site="TTHCC")
+        scan(make, "ntha", back, "receive", at(AFTER, 9, 0), site="TTHCC")
+        scan(make, "ntha", back, "deliver", at(AFTER, 11, 0), site="TTHCC", evidence={"recipient_name": name})
+    make.fresh()
+    stp = next(a for a in agency_report(make.session, period(D, AFTER)).agencies if a.agency == "STP")
+    assert (stp.returned, stp.late, stp.late_again) == (4, 3, 1)  # the one re-appointed to NEXT is late again
+    r = client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "csv"}, headers=make.token("gs.lan"))
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert rows[0][-1] == "Trễ cả ngày hẹn lại" and next(row for row in rows if row[0] == "STP")[-1] == "1"

@@ -15,7 +15,7 @@ from postal.reports.figures import AgencyFigures, AgencyReportOut
 
 def figures_row(a: AgencyFigures) -> list:
     return [a.agency, a.agency_name, a.received, a.returned, a.on_time, a.late, a.on_time_pct, a.transfers, a.lost,
-            a.median_transit_min]
+            a.median_transit_min, a.late_again]
 
 
 def report_rows(report: AgencyReportOut, total_label: str) -> list[list]:

@@ -17,6 +17,7 @@ from postal.reports.queries import (
     RUNS,
     SITES,
     TRANSFER,
+    late_again_by_agency,
     lost_by_agency,
     received_by_agency,
     returns_by_agency,
@@ -34,6 +35,7 @@ class AgencyFigures(BaseModel):
     returned: int = 0  # results returned to the citizen in the period
     on_time: int = 0  # of those, returned by the due date
     late: int = 0  # of those, returned after it
+    late_again: int = 0  # of the late, re-appointed by an apology and returned after its new day as well
     on_time_pct: float | None = None  # on_time / returned, in percent; none when nothing was returned
     transfers: int = 0  # handoffs between sites of the agency's parcels
     lost: int = 0  # parcels reported or suspected lost in the period and not found since
@@ -64,6 +66,7 @@ def agency_report(session: Session, p: Period) -> AgencyReportOut:
     transfers = transfers_by_agency(session, p)
     lost = lost_by_agency(session, p)
     transit = transit_minutes(session, p)
+    again = late_again_by_agency(session, p)
     sites = {row.id: row for row in session.execute(select(SITES.c.id, SITES.c.code, SITES.c.name, SITES.c.kind))}
     ids = {i for i, s in sites.items() if s.kind == SiteKind.AGENCY}
     ids |= set(received) | set(returns) | set(transfers) | set(lost) | set(transit)
@@ -75,6 +78,7 @@ def agency_report(session: Session, p: Period) -> AgencyReportOut:
             agency=site.code, agency_name=site.name, received=received.get(agency_id, 0), returned=returned,
             on_time=on_time, late=late, on_time_pct=percent(on_time, returned), transfers=transfers.get(agency_id, 0),
             lost=lost.get(agency_id, 0), median_transit_min=median(transit.get(agency_id, [])),
+            late_again=again.get(agency_id, 0),
         ))
     agencies.sort(key=lambda a: (a.agency_name, a.agency))
     returned, on_time = sum(a.returned for a in agencies), sum(a.on_time for a in agencies)
@@ -83,6 +87,7 @@ def agency_report(session: Session, p: Period) -> AgencyReportOut:
         late=sum(a.late for a in agencies), on_time_pct=percent(on_time, returned),
         transfers=sum(a.transfers for a in agencies), lost=sum(a.lost for a in agencies),
         median_transit_min=median([m for values in transit.values() for m in values]),
+        late_again=sum(a.late_again for a in agencies),
     )
     return AgencyReportOut(period_from=p.first, period_to=p.last, agencies=agencies, total=total)
 

@@ -50,6 +50,24 @@ def returns_by_agency(session: Session, p: Period) -> dict[int, tuple[int, int, 
     return {agency: (n, int(ok or 0), int(bad or 0)) for agency, n, ok, bad in session.execute(q)}
 
 
+def late_again_by_agency(session: Session, p: Period) -> dict[int, int]:
+    """Per agency: of the dossiers returned late in the period and re-appointed by an apology, those returned
+    after the new day of their latest apology too."""
+    from models import ApologySlip
+    from postal.clock import local
+
+    latest = (select(ApologySlip.dossier_id, func.max(ApologySlip.new_due).label("new_due"))
+              .group_by(ApologySlip.dossier_id).subquery())
+    q = (select(DOSSIERS.c.agency_id, DOSSIERS.c.returned_at, latest.c.new_due)
+         .join(latest, latest.c.dossier_id == DOSSIERS.c.id)
+         .where(between(DOSSIERS.c.returned_at, p), DOSSIERS.c.returned_at > DOSSIERS.c.due_at))
+    counts: dict[int, int] = defaultdict(int)
+    for agency_id, returned_at, new_due in session.execute(q):
+        if local(returned_at).date() > new_due:
+            counts[agency_id] += 1
+    return dict(counts)
+
+
 def transfers_by_agency(session: Session, p: Period) -> dict[int, int]:
     q = (select(DOSSIERS.c.agency_id, func.count())
          .select_from(EVENTS.join(PARCELS, PARCELS.c.id == EVENTS.c.parcel_id)
