@@ -17,7 +17,7 @@ from routes.api import spec
 from routes.auth import page_for, roles_required
 from routes.i18n import message_of
 from routes.inputs import day_in, month_in
-from routes.session import get_session
+from routes.session import get_session, settings
 
 bp = Blueprint("reports", __name__)
 FORMATS = ("json", "csv", "xlsx")
@@ -63,7 +63,11 @@ def agencies():
     if fmt == "csv":
         body, mimetype = exports.agencies_csv(report, headers, total_label=total), "text/csv; charset=utf-8"
     else:
-        body, mimetype = exports.agencies_xlsx(report, headers, title=gettext("Báo cáo"), total_label=total), XLSX
+        heading = gettext("Báo cáo kết quả giải quyết hồ sơ theo cơ quan — UBND tỉnh %(province)s — từ ngày %(first)s "
+                          "đến ngày %(last)s") % {"province": settings().province, "first": f"{period.first:%d/%m/%Y}",
+                                                   "last": f"{period.last:%d/%m/%Y}"}
+        body = exports.agencies_xlsx(report, headers, title=gettext("Báo cáo"), total_label=total, heading=heading)
+        mimetype = XLSX
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                       "Cache-Control": "no-store"})
 

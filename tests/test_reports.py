@@ -169,7 +169,10 @@ def test_the_xlsx_download_opens_with_a_bold_header_and_the_rows(client, history
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(r.data)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][1] == "Cơ quan" and sheet["A1"].font.bold
+    assert rows[0][0] == "Báo cáo kết quả giải quyết hồ sơ theo cơ quan — UBND tỉnh Quảng Ninh — từ ngày 05/10/2026 đến ngày 07/10/2026"
+    assert sheet["A1"].font.bold and "A1:K1" in sheet.merged_cells  # the title row: the unit and the period
+    rows = rows[1:]
+    assert rows[0][1] == "Cơ quan" and sheet["A2"].font.bold
     stp = next(row for row in rows if row[0] == "STP")
     assert stp[1:] == ("Sở Tư pháp", 2, 2, 1, 1, 50.0, 4, 0, 95.0, 0)
     sxd = next(row for row in rows if row[0] == "SXD")
@@ -241,3 +244,46 @@ def test_a_reappointed_dossier_is_late_against_the_original_and_again_against_it
     r = client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "csv"}, headers=make.token("gs.lan"))
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert rows[0][-1] == "Trễ cả ngày hẹn lại" and next(row for row in rows if row[0] == "STP")[-1] == "1"
+
+
+def test_text_that_a_spreadsheet_would_run_is_written_as_text(client, history):
+    """A site named like a formula (CSV/XLSX injection) reaches the downloads as plain text."""
+    import openpyxl
+
+    history.site("EVIL", "agency", "=HYPERLINK(\"http://x\",\"bấm\")")
+    csv_rows = list(csv.reader(io.StringIO(client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "csv"},
+                                                      headers=history.token("gs.lan")).data.decode("utf-8-sig"))))
+    assert next(row for row in csv_rows if row[0] == "EVIL")[1].startswith("'=HYPERLINK")
+    r = client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "xlsx"}, headers=history.token("gs.lan"))
+    sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
+    [cell] = [row[1] for row in sheet.iter_rows() if row[0].value == "EVIL"]
+    assert cell.data_type == "s" and cell.value == "=HYPERLINK(\"http://x\",\"bấm\")"  # a string, not a formula
+    numbers = [row for row in sheet.iter_rows(values_only=True) if row[0] == "STP"][0]
+    assert all(isinstance(v, int) for v in numbers[2:6])  # figures stay numbers
+
+
+def test_the_page_the_csv_and_the_xlsx_agree_on_every_figure(client, history):
+    import re
+
+    import openpyxl
+
+    login(client, "gs.lan")
+    page = client.get("/reports", query_string=WHOLE).get_data(as_text=True)
+    body = page[page.index("<tbody>"):page.index("</tfoot>")]
+    shown = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        code = re.search(r'<span class="muted code">([^<]+)</span>', row)
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        shown[code.group(1) if code else "total"] = [c.replace(",", ".").replace("—", "") for c in cells]
+    csv_rows = list(csv.reader(io.StringIO(client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "csv"},
+                                                      headers=history.token("gs.lan")).data.decode("utf-8-sig"))))
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "xlsx"},
+                                                         headers=history.token("gs.lan")).data)).active
+    xlsx_rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(min_row=3, values_only=True)]
+    for rows in (csv_rows[1:], xlsx_rows):
+        found = {(row[0] or "total"): [str(float(v)) if v.replace(".", "", 1).isdigit() else v for v in row[2:]]
+                 for row in rows}
+        assert set(found) == set(shown)
+        for key, cells in shown.items():
+            page_values = [str(float(v)) if v.replace(".", "", 1).isdigit() else v for v in cells]
+            assert page_values == found[key], key

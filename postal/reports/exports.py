@@ -13,6 +13,18 @@ from openpyxl.utils import get_column_letter
 from postal.reports.figures import AgencyFigures, AgencyReportOut
 
 
+# A text a spreadsheet would read as a formula (CSV injection): neutralised with a leading apostrophe in CSV,
+# and written as a string cell, never a formula, in XLSX.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(value):
+    """A cell's value as a spreadsheet may open it: numbers as they are, risky text made plain text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def figures_row(a: AgencyFigures) -> list:
     return [a.agency, a.agency_name, a.received, a.returned, a.on_time, a.late, a.on_time_pct, a.transfers, a.lost,
             a.median_transit_min, a.late_again]
@@ -30,31 +42,40 @@ def agencies_csv(report: AgencyReportOut, headers: Sequence[str], *, total_label
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(headers)
     for row in report_rows(report, total_label):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else neutral(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def agencies_xlsx(report: AgencyReportOut, headers: Sequence[str], *, title: str, total_label: str) -> bytes:
-    """One sheet: a bold header row, the agencies, a bold total; columns wide enough for their text."""
+def agencies_xlsx(report: AgencyReportOut, headers: Sequence[str], *, title: str, total_label: str,
+                  heading: str = "") -> bytes:
+    """One sheet as supervisors file it: a title row (the unit and the period), a bold header row, the agencies,
+    a bold total; numbers as numbers, every text a string cell (never a formula); columns fit their text."""
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]  # Excel's limit for a sheet name
+    sheet.append([heading or title])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    sheet["A1"].font = Font(bold=True, size=13)
     sheet.append(list(headers))
     rows = report_rows(report, total_label)
     for row in rows:
         sheet.append(row)
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # openpyxl would store "=…" as a formula
     bold = Font(bold=True)
-    for cell in sheet[1]:
+    for cell in sheet[2]:
         cell.font = bold
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for cell in sheet[sheet.max_row]:
         cell.font = bold
-    for row in sheet.iter_rows(min_row=2, min_col=7, max_col=7):
+    for row in sheet.iter_rows(min_row=3, min_col=7, max_col=7):
         row[0].number_format = "0.00"
     for i, header in enumerate(headers, start=1):
         longest = max([len(str(r[i - 1])) for r in rows if r[i - 1] is not None] + [min(len(header), 18), 6])
         sheet.column_dimensions[get_column_letter(i)].width = min(longest + 2, 60)
-    sheet.freeze_panes = "C2"
+    sheet.freeze_panes = "C3"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
