@@ -102,7 +102,7 @@ def test_the_message_is_in_english_when_asked(client, make):
 PATHS = [  # (url, field named); each a 400 before the view looks anything up
     ("/api/v1/dossiers/AB%00C", "code"),
     ("/api/v1/dossiers/AB%00C/control-sheet.pdf", "code"),
-    ("/api/v1/dossiers/AB%00C/apology.pdf", "code"),
+    ("/api/v1/dossiers/AB%00C/apologies/1.pdf", "code"),
     ("/api/v1/parcels/HC%00", "code"),
     ("/api/v1/parcels/HC%1B/label.png", "code"),
     ("/api/v1/parcels/HC%7F/label.svg", "code"),
@@ -112,7 +112,7 @@ PATHS = [  # (url, field named); each a 400 before the view looks anything up
     ("/api/v1/runs?date=2026-12-07%00", "date"),
     ("/api/v1/reports/agencies?from=%00", "from"),
     ("/api/v1/reports/agencies?to=2026-12-01&format=csv%00", "format"),
-    ("/api/v1/dossiers/X/apology.pdf?reason=tr%E1%BB%85%00", "reason"),
+    ("/api/v1/dossiers/X/control-sheet.pdf?reason=tr%E1%BB%85%00", "reason"),
     ("/api/v1/sites?x%00y=1", "xU+0000y"),
 ]
 
