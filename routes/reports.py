@@ -21,11 +21,15 @@ from routes.session import get_session, settings
 
 bp = Blueprint("reports", __name__)
 FORMATS = ("json", "csv", "xlsx")
-COLUMNS = (
-    _l("Mã cơ quan"), _l("Cơ quan"), _l("Tiếp nhận"), _l("Đã trả kết quả"), _l("Đúng hạn"), _l("Trễ hạn"),
-    _l("Tỷ lệ đúng hạn (%)"), _l("Lượt chuyển"), _l("Thất lạc"), _l("Thời gian chuyển trung vị (phút)"),
-    _l("Trễ cả ngày hẹn lại"),
-)
+HEADERS = {
+    "agency": _l("Mã cơ quan"), "agency_name": _l("Cơ quan"), "received": _l("Tiếp nhận"),
+    "returned": _l("Đã trả kết quả"), "early": _l("Trước hạn"), "on_due_day": _l("Đúng hạn"), "late": _l("Quá hạn"),
+    "on_time_pct": _l("Tỷ lệ đúng hạn (%)"), "pending_in_time": _l("Đang giải quyết trong hạn"),
+    "pending_late": _l("Đang giải quyết quá hạn"), "late_again": _l("Quá cả ngày hẹn lại"),
+    "transfers": _l("Lượt chuyển"), "lost": _l("Thất lạc"), "median_transit_min": _l("Thời gian chuyển trung vị (phút)"),
+}
+COLUMNS = tuple((name, HEADERS[name]) for name in exports.FIELDS)
+BAD = {"late", "pending_late", "late_again", "lost"}  # shown in red when not nought
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -55,10 +59,10 @@ def agencies():
     if fmt not in FORMATS:
         raise Unprocessable(field="format", detail=Phrase(N_("phải là json, csv hoặc xlsx")))
     period = period_of(request.args)
-    report = figures.agency_report(get_session(), period)
+    report = figures.agency_report(get_session(), period, now=utcnow())
     if fmt == "json":
         return report.model_dump(mode="json", by_alias=True)
-    headers, total = [str(c) for c in COLUMNS], gettext("Tổng cộng")
+    headers, total = [str(header) for _, header in COLUMNS], gettext("Tổng cộng")
     name = f"bao-cao-co-quan_{period.first:%Y-%m-%d}_{period.last:%Y-%m-%d}.{fmt}"
     if fmt == "csv":
         body, mimetype = exports.agencies_csv(report, headers, total_label=total), "text/csv; charset=utf-8"
@@ -79,12 +83,11 @@ def month_sentence(figure: figures.MonthFigure) -> str:
                    runs=format_number(figure.runs), lost=format_number(figure.lost))
 
 
-def pct(value: float | None) -> str:
-    return "—" if value is None else format_decimal(value, "0.00")
-
-
-def minutes(value: float | None) -> str:
-    return "—" if value is None else format_decimal(value, "0.#")
+def shown(name: str, value) -> str:
+    """A figure as the page shows it: counts as they are, a percentage and the minutes with a decimal comma."""
+    if name not in exports.DECIMALS:
+        return format_number(value)
+    return "—" if value is None else format_decimal(value, "0.00" if name == "on_time_pct" else "0.#")
 
 
 @bp.get("/reports")
@@ -103,7 +106,7 @@ def page():
         errors.append(message_of(err))
         year, month = period.last.year, period.last.month
     session = get_session()
-    report = figures.agency_report(session, period)
+    report = figures.agency_report(session, period, now=utcnow())
     figure = figures.month_figure(session, year, month)
     last_month = today.replace(day=1) - date.resolution
     presets = [
@@ -116,5 +119,5 @@ def page():
                                                      "format": fmt}) for fmt in ("csv", "xlsx")}
     html = render_template("reports/index.html", period=period, report=report, columns=COLUMNS, presets=presets,
                            downloads=downloads, month_value=f"{year:04d}-{month:02d}", sentence=month_sentence(figure),
-                           figure=figure, errors=errors, pct=pct, minutes=minutes)
+                           figure=figure, errors=errors, shown=shown, bad=BAD)
     return html, 422 if errors else 200

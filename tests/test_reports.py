@@ -23,6 +23,7 @@ from tests.test_pages import login
 D = date(2026, 10, 5)  # a Monday: the history happens on D, D+1 and D+2
 NEXT, AFTER = D + timedelta(days=1), D + timedelta(days=2)
 WHOLE = {"from": D.isoformat(), "to": AFTER.isoformat()}
+NOW = datetime(2026, 11, 2, 3, 0, tzinfo=LOCAL_TZ)  # long after the history: every period has ended
 
 
 def at(day: date, hh: int, mm: int) -> datetime:
@@ -110,9 +111,12 @@ def by_code(answer: dict) -> dict[str, dict]:
 
 
 def test_figures_of_a_period_per_agency(history):
-    report = agency_report(history.session, period(D, AFTER))
+    report = agency_report(history.session, period(D, AFTER), now=NOW)
     stp, sxd = (next(a for a in report.agencies if a.agency == code) for code in ("STP", "SXD"))
     assert (stp.received, stp.returned, stp.on_time, stp.late, stp.on_time_pct) == (2, 2, 1, 1, 50.0)
+    assert (stp.early, stp.on_due_day) == (1, 0)  # A1 came back three days before its appointment
+    # Still being decided when the period ends: the one received the day before (STP), both of SXD's.
+    assert (stp.pending_in_time, stp.pending_late, sxd.pending_in_time, sxd.pending_late) == (1, 0, 2, 0)
     assert (stp.transfers, stp.lost, stp.median_transit_min) == (4, 0, 95.0)
     assert stp.agency_name == "Sở Tư pháp"
     assert (sxd.received, sxd.returned, sxd.on_time_pct, sxd.transfers, sxd.lost, sxd.median_transit_min) == (2, 0, None, 0, 1, None)
@@ -121,8 +125,38 @@ def test_figures_of_a_period_per_agency(history):
     assert total.median_transit_min == 95.0
 
 
+def test_decided_before_on_and_after_the_appointment_and_still_being_decided(make):
+    """As the circular's report counts them: returned before the appointment's day (trước hạn), on that day in
+    time (đúng hạn), after it (quá hạn); and, at the end of the period, not yet returned with the appointment
+    still ahead (trong hạn) or passed (quá hạn)."""
+    make.network()
+
+    def returned(received: datetime, due: datetime, back: datetime) -> None:
+        parcel = dossier(make, "STP", received, due)
+        make.session.get(Dossier, make.parcel_row(parcel).dossier_id).returned_at = back
+        make.session.commit()
+
+    returned(at(D, 8, 0), at(AFTER, 17, 0), at(NEXT, 15, 0))  # early
+    returned(at(D, 8, 10), at(AFTER, 17, 0), at(AFTER, 16, 30))  # on the day, in time
+    returned(at(D, 8, 20), at(NEXT, 17, 0), at(AFTER, 9, 0))  # late
+    returned(at(D, 8, 30), at(NEXT, 11, 0), at(NEXT, 14, 0))  # on the day but after the hour: late
+    dossier(make, "STP", at(D, 9, 0), at(NEXT, 17, 0))  # not returned, due within the period: pending, late
+    dossier(make, "STP", at(D, 9, 10), at(AFTER + timedelta(days=3), 17, 0))  # pending, in time
+    returned(at(D, 9, 20), at(AFTER + timedelta(days=3), 17, 0), at(AFTER + timedelta(days=1), 9, 0))  # after the period: pending
+    dossier(make, "STP", at(AFTER + timedelta(days=1), 9, 0), at(AFTER + timedelta(days=5), 17, 0))  # received after: not counted
+    make.fresh()
+    stp = next(a for a in agency_report(make.session, period(D, AFTER), now=at(AFTER + timedelta(days=30), 8, 0)).agencies
+               if a.agency == "STP")
+    assert (stp.returned, stp.early, stp.on_due_day, stp.late, stp.on_time, stp.on_time_pct) == (4, 1, 1, 2, 2, 50.0)
+    assert (stp.pending_in_time, stp.pending_late) == (2, 1)
+    # The period still running: judged as of now, not as of its last day's end.
+    running = next(a for a in agency_report(make.session, period(D, AFTER + timedelta(days=10)),
+                                            now=at(NEXT, 12, 0)).agencies if a.agency == "STP")
+    assert (running.pending_in_time, running.pending_late) == (3, 0)  # the one due on NEXT at 17:00 is not late yet
+
+
 def test_a_shorter_period_counts_only_its_own_days(history):
-    report = agency_report(history.session, period(D, D))
+    report = agency_report(history.session, period(D, D), now=NOW)
     stp = next(a for a in report.agencies if a.agency == "STP")
     # On D only the two outbound handovers, and the two parcels that reached STP (100 and 160 min).
     assert (stp.received, stp.returned, stp.transfers, stp.median_transit_min) == (2, 0, 2, 130.0)
@@ -157,8 +191,10 @@ def test_the_csv_download_has_a_bom_and_vietnamese_names(client, history):
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["Mã cơ quan", "Cơ quan", "Tiếp nhận"]
     stp = next(row for row in rows if row[0] == "STP")
-    assert stp[1] == "Sở Tư pháp" and stp[2:] == ["2", "2", "1", "1", "50.0", "4", "0", "95.0", "0"]
-    assert rows[-1][1] == "Tổng cộng" and rows[-1][7] == "4"
+    assert rows[0][4:7] == ["Trước hạn", "Đúng hạn", "Quá hạn"]
+    assert rows[0][8:10] == ["Đang giải quyết trong hạn", "Đang giải quyết quá hạn"]
+    assert stp[1] == "Sở Tư pháp" and stp[2:] == ["2", "2", "1", "0", "1", "50.0", "1", "0", "0", "4", "0", "95.0"]
+    assert rows[-1][1] == "Tổng cộng" and rows[-1][11] == "4" and rows[-1][8] == "3"
     english = client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "csv"},
                          headers={**history.token("gs.lan"), "Accept-Language": "en"})
     assert english.data.decode("utf-8-sig").startswith("Agency code,Agency,Received")
@@ -170,13 +206,13 @@ def test_the_xlsx_download_opens_with_a_bold_header_and_the_rows(client, history
     sheet = load_workbook(io.BytesIO(r.data)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "Báo cáo kết quả giải quyết hồ sơ theo cơ quan — UBND tỉnh Quảng Ninh — từ ngày 05/10/2026 đến ngày 07/10/2026"
-    assert sheet["A1"].font.bold and "A1:K1" in sheet.merged_cells  # the title row: the unit and the period
+    assert sheet["A1"].font.bold and "A1:N1" in sheet.merged_cells  # the title row: the unit and the period
     rows = rows[1:]
     assert rows[0][1] == "Cơ quan" and sheet["A2"].font.bold
     stp = next(row for row in rows if row[0] == "STP")
-    assert stp[1:] == ("Sở Tư pháp", 2, 2, 1, 1, 50.0, 4, 0, 95.0, 0)
+    assert stp[1:] == ("Sở Tư pháp", 2, 2, 1, 0, 1, 50.0, 1, 0, 0, 4, 0, 95.0)
     sxd = next(row for row in rows if row[0] == "SXD")
-    assert sxd[6] is None and sxd[8] == 1  # no returns: no percentage; one lost
+    assert sxd[7] is None and sxd[12] == 1  # no returns: no percentage; one lost
     assert rows[-1][1] == "Tổng cộng"
     assert sheet.column_dimensions["B"].width >= len("Sở Xây dựng")  # the names fit their column
 
@@ -239,11 +275,11 @@ def test_a_reappointed_dossier_is_late_against_the_original_and_again_against_it
         scan(make, "ntha", back, "receive", at(AFTER, 9, 0), site="TTHCC")
         scan(make, "ntha", back, "deliver", at(AFTER, 11, 0), site="TTHCC", evidence={"recipient_name": name})
     make.fresh()
-    stp = next(a for a in agency_report(make.session, period(D, AFTER)).agencies if a.agency == "STP")
+    stp = next(a for a in agency_report(make.session, period(D, AFTER), now=NOW).agencies if a.agency == "STP")
     assert (stp.returned, stp.late, stp.late_again) == (4, 3, 1)  # the one re-appointed to NEXT is late again
     r = client.get("/api/v1/reports/agencies", query_string={**WHOLE, "format": "csv"}, headers=make.token("gs.lan"))
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-    assert rows[0][-1] == "Trễ cả ngày hẹn lại" and next(row for row in rows if row[0] == "STP")[-1] == "1"
+    assert rows[0][10] == "Quá cả ngày hẹn lại" and next(row for row in rows if row[0] == "STP")[10] == "1"
 
 
 def test_text_that_a_spreadsheet_would_run_is_written_as_text(client, history):

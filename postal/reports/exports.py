@@ -25,9 +25,15 @@ def neutral(value):
     return value
 
 
+# The report's columns, in the order of the circular's report on dossiers decided: received; decided before,
+# on and after the appointment; still being decided in time and late; then the carrying figures.
+FIELDS = ("agency", "agency_name", "received", "returned", "early", "on_due_day", "late", "on_time_pct",
+          "pending_in_time", "pending_late", "late_again", "transfers", "lost", "median_transit_min")
+DECIMALS = {"on_time_pct": "0.00", "median_transit_min": "0.0"}
+
+
 def figures_row(a: AgencyFigures) -> list:
-    return [a.agency, a.agency_name, a.received, a.returned, a.on_time, a.late, a.on_time_pct, a.transfers, a.lost,
-            a.median_transit_min, a.late_again]
+    return [getattr(a, name) for name in FIELDS]
 
 
 def report_rows(report: AgencyReportOut, total_label: str) -> list[list]:
@@ -70,8 +76,10 @@ def agencies_xlsx(report: AgencyReportOut, headers: Sequence[str], *, title: str
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for cell in sheet[sheet.max_row]:
         cell.font = bold
-    for row in sheet.iter_rows(min_row=3, min_col=7, max_col=7):
-        row[0].number_format = "0.00"
+    for name, number_format in DECIMALS.items():
+        column = FIELDS.index(name) + 1
+        for row in sheet.iter_rows(min_row=3, min_col=column, max_col=column):
+            row[0].number_format = number_format
     for i, header in enumerate(headers, start=1):
         longest = max([len(str(r[i - 1])) for r in rows if r[i - 1] is not None] + [min(len(header), 18), 6])
         sheet.column_dimensions[get_column_letter(i)].width = min(longest + 2, 60)

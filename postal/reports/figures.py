@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -17,8 +17,10 @@ from postal.reports.queries import (
     RUNS,
     SITES,
     TRANSFER,
+    early_by_agency,
     late_again_by_agency,
     lost_by_agency,
+    pending_by_agency,
     received_by_agency,
     returns_by_agency,
     transfers_by_agency,
@@ -33,10 +35,14 @@ class AgencyFigures(BaseModel):
     agency_name: str
     received: int = 0  # dossiers received in the period
     returned: int = 0  # results returned to the citizen in the period
-    on_time: int = 0  # of those, returned by the due date
-    late: int = 0  # of those, returned after it
+    on_time: int = 0  # of those, returned by the due date: early + on_due_day
+    early: int = 0  # of those, returned before the appointment's day (trước hạn)
+    on_due_day: int = 0  # of those, returned on the appointment's day, in time (đúng hạn)
+    late: int = 0  # of those, returned after it (quá hạn)
     late_again: int = 0  # of the late, re-appointed by an apology and returned after its new day as well
     on_time_pct: float | None = None  # on_time / returned, in percent; none when nothing was returned
+    pending_in_time: int = 0  # still being decided at the period's end, appointment not yet passed
+    pending_late: int = 0  # still being decided at the period's end, appointment passed (đang giải quyết quá hạn)
     transfers: int = 0  # handoffs between sites of the agency's parcels
     lost: int = 0  # parcels reported or suspected lost in the period and not found since
     median_transit_min: float | None = None  # origin (accept or pickup) → receive at destination, per parcel
@@ -59,36 +65,40 @@ def median(values: Sequence[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
-def agency_report(session: Session, p: Period) -> AgencyReportOut:
-    """Received, returned, on time, late, transfers, lost and median transit per agency over the period."""
+COUNTS = ("received", "returned", "on_time", "early", "on_due_day", "late", "late_again", "pending_in_time",
+          "pending_late", "transfers", "lost")
+
+
+def agency_report(session: Session, p: Period, *, now: datetime) -> AgencyReportOut:
+    """Per agency over the period, as the circular's report lays it out: received; returned before, on and after
+    the appointment; still being decided in time or late; transfers, losses and the median transit."""
     received = received_by_agency(session, p)
     returns = returns_by_agency(session, p)
+    early = early_by_agency(session, p)
+    pending = pending_by_agency(session, p, now)
     transfers = transfers_by_agency(session, p)
     lost = lost_by_agency(session, p)
     transit = transit_minutes(session, p)
     again = late_again_by_agency(session, p)
     sites = {row.id: row for row in session.execute(select(SITES.c.id, SITES.c.code, SITES.c.name, SITES.c.kind))}
     ids = {i for i, s in sites.items() if s.kind == SiteKind.AGENCY}
-    ids |= set(received) | set(returns) | set(transfers) | set(lost) | set(transit)
+    ids |= set(received) | set(returns) | set(transfers) | set(lost) | set(transit) | set(pending)
     agencies = []
     for agency_id in ids:
         returned, on_time, late = returns.get(agency_id, (0, 0, 0))
+        in_time, overdue = pending.get(agency_id, (0, 0))
         site = sites[agency_id]
         agencies.append(AgencyFigures(
             agency=site.code, agency_name=site.name, received=received.get(agency_id, 0), returned=returned,
-            on_time=on_time, late=late, on_time_pct=percent(on_time, returned), transfers=transfers.get(agency_id, 0),
-            lost=lost.get(agency_id, 0), median_transit_min=median(transit.get(agency_id, [])),
-            late_again=again.get(agency_id, 0),
+            on_time=on_time, early=early.get(agency_id, 0), on_due_day=on_time - early.get(agency_id, 0), late=late,
+            on_time_pct=percent(on_time, returned), pending_in_time=in_time, pending_late=overdue,
+            transfers=transfers.get(agency_id, 0), lost=lost.get(agency_id, 0),
+            median_transit_min=median(transit.get(agency_id, [])), late_again=again.get(agency_id, 0),
         ))
     agencies.sort(key=lambda a: (a.agency_name, a.agency))
-    returned, on_time = sum(a.returned for a in agencies), sum(a.on_time for a in agencies)
-    total = AgencyFigures(
-        agency="", agency_name="", received=sum(a.received for a in agencies), returned=returned, on_time=on_time,
-        late=sum(a.late for a in agencies), on_time_pct=percent(on_time, returned),
-        transfers=sum(a.transfers for a in agencies), lost=sum(a.lost for a in agencies),
-        median_transit_min=median([m for values in transit.values() for m in values]),
-        late_again=sum(a.late_again for a in agencies),
-    )
+    sums = {name: sum(getattr(a, name) for a in agencies) for name in COUNTS}
+    total = AgencyFigures(agency="", agency_name="", **sums, on_time_pct=percent(sums["on_time"], sums["returned"]),
+                          median_transit_min=median([m for values in transit.values() for m in values]))
     return AgencyReportOut(period_from=p.first, period_to=p.last, agencies=agencies, total=total)
 
 

@@ -7,6 +7,7 @@ destination) pairs.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, type_coerce, union
 from sqlmodel import Session
@@ -48,6 +49,32 @@ def returns_by_agency(session: Session, p: Period) -> dict[int, tuple[int, int, 
     q = (select(DOSSIERS.c.agency_id, func.count(), on_time, late).where(between(DOSSIERS.c.returned_at, p))
          .group_by(DOSSIERS.c.agency_id))
     return {agency: (n, int(ok or 0), int(bad or 0)) for agency, n, ok, bad in session.execute(q)}
+
+
+def early_by_agency(session: Session, p: Period) -> dict[int, int]:
+    """Per agency: of the dossiers returned on time in the period, those returned before the local day of their
+    appointment (trước hạn); the rest of the on-time ones were returned on that day (đúng hạn)."""
+    from postal.clock import local
+
+    q = (select(DOSSIERS.c.agency_id, DOSSIERS.c.returned_at, DOSSIERS.c.due_at)
+         .where(between(DOSSIERS.c.returned_at, p), DOSSIERS.c.returned_at <= DOSSIERS.c.due_at))
+    counts: dict[int, int] = defaultdict(int)
+    for agency_id, returned_at, due_at in session.execute(q):
+        if local(returned_at).date() < local(due_at).date():
+            counts[agency_id] += 1
+    return dict(counts)
+
+
+def pending_by_agency(session: Session, p: Period, now: datetime) -> dict[int, tuple[int, int]]:
+    """Per agency: (in time, late) of the dossiers still being decided at the end of the period (received before
+    it ends, not returned by then): late when the appointment has passed by the period's end, or by now when the
+    period runs on."""
+    as_of = min(p.end, now)
+    late = func.sum(case((DOSSIERS.c.due_at < as_of, 1), else_=0))
+    q = (select(DOSSIERS.c.agency_id, func.count(), late)
+         .where(DOSSIERS.c.received_at < p.end, or_(DOSSIERS.c.returned_at.is_(None), DOSSIERS.c.returned_at >= p.end))
+         .group_by(DOSSIERS.c.agency_id))
+    return {agency: (n - int(bad or 0), int(bad or 0)) for agency, n, bad in session.execute(q)}
 
 
 def late_again_by_agency(session: Session, p: Period) -> dict[int, int]:
