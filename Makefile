@@ -25,6 +25,7 @@ node_modules/.installed: package.json package-lock.json
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d translations --use-fuzzy >/dev/null
+	$(BIN)/pybabel compile -d translations -D wtforms >/dev/null
 
 system-deps:  ## Chromium for the browser tests, poppler for the PDF checks (Debian packages)
 	@bash scripts/system-deps.sh

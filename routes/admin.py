@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, make_response, redirect, render
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from routes.forms import Form
 from wtforms import FloatField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -22,17 +22,18 @@ from routes.session import get_session, settings
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-class SiteForm(FlaskForm):
+class SiteForm(Form):
     code = StringField(_l("Mã điểm"), validators=[DataRequired(), Length(max=32)])
     kind = SelectField(_l("Loại"), choices=[SelectChoice(k.value, SITE_KINDS[k.value]) for k in SiteKind])
     name = StringField(_l("Tên"), validators=[DataRequired(), Length(max=200)])
     address = StringField(_l("Địa chỉ"), validators=[Optional(), Length(max=300)])
-    ward_code = StringField(_l("Mã xã, phường (5 chữ số)"), validators=[Optional(), Regexp(r"^[0-9]{5}$")])
+    ward_code = StringField(_l("Mã xã, phường (5 chữ số)"), validators=[
+        Optional(), Regexp(r"^[0-9]{5}$", message=_l("Gồm đúng 5 chữ số, ví dụ 06673."))])
     lat = FloatField(_l("Vĩ độ"), validators=[Optional(), NumberRange(-90, 90)])
     lon = FloatField(_l("Kinh độ"), validators=[Optional(), NumberRange(-180, 180)])
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)])
     full_name = StringField(_l("Họ và tên"), validators=[Optional(), Length(max=120)])
     role = SelectField(_l("Vai trò"), choices=[SelectChoice(r.value, ROLE_NAMES[r.value]) for r in Role])
@@ -40,7 +41,7 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(), Length(min=8, max=200)])
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     username = SelectField(_l("Tài khoản"), choices=[])
     name = StringField(_l("Tên thiết bị hoặc hệ thống"), validators=[Optional(), Length(max=100)])
 

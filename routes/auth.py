@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from flask_wtf import FlaskForm
+from routes.forms import Form
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -220,7 +220,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 # -- pages ----------------------------------------------------------------------------------
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(), Length(max=200)])
 

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from routes.forms import Form
 from pydantic import ValidationError
 from wtforms import FieldList, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
@@ -77,7 +77,7 @@ def run_list():
 # -- one run --------------------------------------------------------------------------------------
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     courier = SelectField(_l("Bưu tá"), choices=[])
     vehicle = StringField(_l("Phương tiện (biển số)"), validators=[Optional(), Length(max=40)])
 
@@ -199,9 +199,10 @@ def scan_runs() -> tuple[list[runs.RunSummary], int | None]:
 # -- run templates (admin) ---------------------------------------------------------------------------
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(Form):
     name = StringField(_l("Tên tuyến"), validators=[DataRequired(), Length(max=120)])
-    departs = StringField(_l("Giờ xuất phát (HH:MM)"), validators=[DataRequired(), Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")])
+    departs = StringField(_l("Giờ xuất phát (HH:MM)"), validators=[
+        DataRequired(), Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", message=_l("Giờ có dạng HH:MM, ví dụ 07:30."))])
     post_office = SelectField(_l("Bưu điện"), choices=[])
     kind = SelectField(_l("Loại chuyến"), choices=[SelectChoice(k.value, RUN_KINDS[k]) for k in RunKind])
     stops = FieldList(StringField(_l("Điểm dừng"), validators=[Optional(), Length(max=32)]), min_entries=STOP_SLOTS,

@@ -35,8 +35,9 @@ def pytest_report_header(config) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def compiled_translations() -> None:
     """Compile the message catalogs once, as the set-up command does."""
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-d", str(ROOT / "translations")],
-                   check=True, capture_output=True)
+    for domain in ("messages", "wtforms"):
+        subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-d", str(ROOT / "translations"),
+                        "-D", domain], check=True, capture_output=True)
 
 
 @pytest.fixture(autouse=True)
