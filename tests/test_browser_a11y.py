@@ -1,5 +1,6 @@
-"""Accessibility: axe-core (from npm, through the lockfile) finds no serious or critical violation on any
-page a person of each role can reach from their home page, nor on the citizen's public pages."""
+"""Accessibility on a phone: axe-core (from npm, through the lockfile) finds no serious or critical violation
+on any page a person of each role can reach from their home page, nor on the citizen's public pages, and no
+page is wider than a 390 px screen."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.test_browser import PASSWORD, shot
+from tests.test_browser import PASSWORD, PHONE, shot
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +30,19 @@ def violations_of(page) -> list[str]:
                           targets: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}));
     }""")
     return [f"{v['impact']} {v['id']}: {v['help']} at {', '.join(v['targets'])}" for v in found]
+
+
+def overflow_of(page) -> list[str]:
+    """On a phone, the page itself never scrolls sideways: wide tables scroll in their own box or reflow."""
+    wide = page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        if (document.documentElement.scrollWidth <= width + 1) return [];
+        return [...document.querySelectorAll("body *")].filter((el) => {
+            const box = el.getBoundingClientRect();
+            return box.right > width + 1 && getComputedStyle(el).position !== "fixed" && !el.closest(".table-wrap, .leaflet-container");
+        }).slice(0, 3).map((el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.split(" ")[0] : ""));
+    }""")
+    return [f"overflow: the page is wider than the {PHONE['width']} px screen at {', '.join(wide)}"] if wide else []
 
 
 def links_of(page, base: str) -> list[str]:
@@ -57,7 +71,8 @@ def crawl(page, base: str, start: list[str], name: str) -> dict[str, list[str]]:
         if response is None or response.status >= 400 or not response.headers.get("content-type", "").startswith("text/html"):
             continue
         page.wait_for_load_state("networkidle")  # the board and the lists fill themselves from the API
-        if found := violations_of(page):
+        found = violations_of(page) + overflow_of(page)
+        if found:
             problems[url.removeprefix(base)] = found
             shot(page, f"a11y-{name}-{len(seen)}")
         queue += links_of(page, base)
@@ -85,7 +100,7 @@ def world(make, client):
 ])
 def test_no_serious_or_critical_violation_on_any_page_of_a_role(live_server, context_for, world, username, home):
     assert AXE.exists(), "axe-core is not installed: run `npm ci` (make setup does)"
-    page = context_for(bypass_csp=True).new_page()  # lets the test inject axe; the app keeps its policy
+    page = context_for(viewport=PHONE, bypass_csp=True).new_page()  # CSP bypassed to inject axe only
     page.goto(f"{live_server}/login")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
@@ -98,7 +113,7 @@ def test_no_serious_or_critical_violation_on_any_page_of_a_role(live_server, con
 
 
 def test_no_serious_or_critical_violation_on_the_citizens_pages(live_server, context_for, world):
-    page = context_for(bypass_csp=True).new_page()  # lets the test inject axe; the app keeps its policy
+    page = context_for(viewport=PHONE, bypass_csp=True).new_page()  # CSP bypassed to inject axe only
     problems = crawl(page, live_server, ["/track", "/delivery", "/login"], "citizen")
     assert not problems, "\n".join(f"{url}: {line}" for url, lines in problems.items() for line in lines)
 

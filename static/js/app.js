@@ -5,6 +5,30 @@ for (const button of document.querySelectorAll("[data-print]")) {
   button.addEventListener("click", () => window.print());
 }
 
+// A table wider than the screen scrolls in its own box: that box takes the keyboard's focus (arrow keys
+// scroll it) and is named by the table's caption or the heading before it, for screen readers.
+function focusableWhenScrolling() {
+  for (const wrap of document.querySelectorAll(".table-wrap")) {
+    const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+    if (scrolls && !wrap.hasAttribute("tabindex")) {
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      const caption = wrap.querySelector("caption");
+      let heading = wrap.previousElementSibling;
+      while (heading && !/^H[1-6]$/.test(heading.tagName)) heading = heading.previousElementSibling;
+      const name = (caption || heading || document.querySelector("h1"))?.textContent.trim();
+      if (name) wrap.setAttribute("aria-label", name);
+    } else if (!scrolls && wrap.getAttribute("role") === "region") {
+      wrap.removeAttribute("tabindex");
+      wrap.removeAttribute("role");
+      wrap.removeAttribute("aria-label");
+    }
+  }
+}
+focusableWhenScrolling();
+window.addEventListener("resize", focusableWhenScrolling);
+new MutationObserver(focusableWhenScrolling).observe(document.querySelector("main") || document.body, { childList: true, subtree: true });
+
 const user = document.body.dataset.user;
 const logout = document.querySelector("form.logout");
 if (logout && user) {
