@@ -16,7 +16,7 @@ from postal.errors import PostalError
 from routes.api import parse, spec
 from routes.auth import current_actor, page_for, roles_required
 from routes.i18n import message_of
-from routes.inputs import day_in
+from routes.inputs import PAGE_DAY, PAGE_DAY_WORDING, day_in
 from routes.session import get_session, settings
 
 bp = Blueprint("apologies", __name__)
@@ -48,7 +48,7 @@ def slip_pdf(code: str, apology_id: int):
 def page_issue(code: str):
     """The dossier page's form: the new day (dd/mm/yyyy or the date picker's ISO) and the reason."""
     try:
-        new_due = day_in(request.form, "new_due", shapes=("%Y-%m-%d", "%d/%m/%Y"))
+        new_due = day_in(request.form, "new_due", shapes=PAGE_DAY, wording=PAGE_DAY_WORDING)
         data = ApologyIn(new_due=new_due, reason=request.form.get("reason", "")[:500] or " ")
         issued = apologies.issue(get_session(), code, data, actor=current_user.user, settings=settings(), now=utcnow())
     except PostalError as err:

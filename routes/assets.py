@@ -20,6 +20,11 @@ VENDOR_FILES = frozenset({
     "leaflet/dist/leaflet.css",
     "dejavu-fonts-ttf/ttf/DejaVuSans.ttf",
     "dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf",
+    "flatpickr/dist/flatpickr.min.js",
+    "flatpickr/dist/flatpickr.min.css",
+    "flatpickr/dist/l10n/vn.js",
+    "flatpickr/dist/plugins/monthSelect/index.js",
+    "flatpickr/dist/plugins/monthSelect/style.css",
 })
 VENDOR_FOLDERS = ("leaflet/dist/images/",)
 # What the scan page needs to open with no network: the service worker keeps a copy.

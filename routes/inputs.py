@@ -20,6 +20,9 @@ from models.shapes import (
 from postal.errors import N_, Phrase, Unprocessable, UnstorableInput, shown
 
 ISO_DAY = ("%Y-%m-%d",)
+# A page's day fields (templates/_date.html) send dd/mm/yyyy; links and older bookmarks carry YYYY-MM-DD.
+PAGE_DAY = ("%d/%m/%Y", "%Y-%m-%d")
+PAGE_DAY_WORDING = N_("ngày phải có dạng dd/mm/yyyy, ví dụ 07/12/2026")
 # A request's body: a dossier, a form or a bag fits many times over; a device's batch of scans has its own.
 BODY_BYTES = 256 * 1024
 SCAN_BATCH_BYTES = 8 * 1024 * 1024
@@ -87,16 +90,21 @@ def day_in(args: Mapping[str, str], name: str, default: date | None = None, *, s
     raise Unprocessable(field=name, detail=Phrase(wording))
 
 
-def month_in(args: Mapping[str, str], name: str, default: date) -> tuple[int, int]:
-    """A month from the query (YYYY-MM; the month of `default` when left out), within the service's years."""
+def month_in(args: Mapping[str, str], name: str, default: date, *, page: bool = False) -> tuple[int, int]:
+    """A month from the query (YYYY-MM, and on a page also mm/yyyy as its month field sends it; the month of
+    `default` when left out), within the service's years."""
     raw = (args.get(name) or "").strip()
     if not raw:
         return default.year, default.month
     try:
-        year, month = (int(part) for part in raw.split("-"))
+        if page and "/" in raw:
+            month, year = (int(part) for part in raw.split("/"))
+        else:
+            year, month = (int(part) for part in raw.split("-"))
         first = date(year, month, 1)
     except ValueError:
-        raise Unprocessable(field=name, detail=Phrase(N_("tháng phải có dạng YYYY-MM"))) from None
+        wording = N_("tháng phải có dạng mm/yyyy, ví dụ 12/2026") if page else N_("tháng phải có dạng YYYY-MM")
+        raise Unprocessable(field=name, detail=Phrase(wording)) from None
     within_years(name, first)
     return year, month
 

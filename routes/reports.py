@@ -16,7 +16,7 @@ from postal.reports import exports, figures, periods
 from routes.api import spec
 from routes.auth import page_for, roles_required
 from routes.i18n import message_of
-from routes.inputs import day_in, month_in
+from routes.inputs import PAGE_DAY, PAGE_DAY_WORDING, day_in, month_in
 from routes.session import get_session, settings
 
 bp = Blueprint("reports", __name__)
@@ -33,18 +33,12 @@ BAD = {"late", "pending_late", "late_again", "lost"}  # shown in red when not no
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def day_arg(args: Mapping[str, str], name: str, default: date) -> date:
-    return day_in(args, name, default)
-
-
-def period_of(args: Mapping[str, str]) -> periods.Period:
-    """`from` and `to` (local dates, both included); this month so far when left out."""
+def period_of(args: Mapping[str, str], *, page: bool = False) -> periods.Period:
+    """`from` and `to` (local dates, both included; YYYY-MM-DD, and dd/mm/yyyy on the page); this month so far
+    when left out."""
     today = local(utcnow()).date()
-    return periods.period(day_arg(args, "from", today.replace(day=1)), day_arg(args, "to", today))
-
-
-def month_of(args: Mapping[str, str], default: date) -> tuple[int, int]:
-    return month_in(args, "month", default)
+    shapes = {"shapes": PAGE_DAY, "wording": PAGE_DAY_WORDING} if page else {}
+    return periods.period(day_in(args, "from", today.replace(day=1), **shapes), day_in(args, "to", today, **shapes))
 
 
 @bp.get("/api/v1/reports/agencies")
@@ -96,12 +90,12 @@ def page():
     errors: list[str] = []
     today = local(utcnow()).date()
     try:
-        period = period_of(request.args)
+        period = period_of(request.args, page=True)
     except Unprocessable as err:
         errors.append(message_of(err))
         period = periods.period(today.replace(day=1), today)
     try:
-        year, month = month_of(request.args, period.last)  # the month the period ends in, by default
+        year, month = month_in(request.args, "month", period.last, page=True)  # by default the period's last month
     except Unprocessable as err:
         errors.append(message_of(err))
         year, month = period.last.year, period.last.month
@@ -118,6 +112,6 @@ def page():
     downloads = {fmt: url_for("reports.agencies", **{"from": period.first.isoformat(), "to": period.last.isoformat(),
                                                      "format": fmt}) for fmt in ("csv", "xlsx")}
     html = render_template("reports/index.html", period=period, report=report, columns=COLUMNS, presets=presets,
-                           downloads=downloads, month_value=f"{year:04d}-{month:02d}", sentence=month_sentence(figure),
+                           downloads=downloads, month_value=f"{year:04d}-{month:02d}", month_year=year, month_number=month, sentence=month_sentence(figure),
                            figure=figure, errors=errors, shown=shown, bad=BAD)
     return html, 422 if errors else 200

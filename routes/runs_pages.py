@@ -23,7 +23,7 @@ from postal.workdays import DEFAULT_CALENDAR
 from routes.auth import page_for
 from routes.formats import SITE_KINDS, vn_time
 from routes.i18n import message_of
-from routes.inputs import day_in
+from routes.inputs import PAGE_DAY, PAGE_DAY_WORDING, day_in
 from routes.session import get_session, settings
 
 bp = Blueprint("runs_pages", __name__)
@@ -51,9 +51,8 @@ def today() -> date:
 
 
 def parse_day(args) -> date:
-    """?date= as the date picker sends it (YYYY-MM-DD) or as people write it (dd/mm/yyyy); today by default."""
-    return day_in(args, "date", today(), shapes=("%Y-%m-%d", "%d/%m/%Y"),
-                  wording=N_("hãy chọn ngày theo dạng dd/mm/yyyy"))
+    """?date= as the day field sends it (dd/mm/yyyy) or as links carry it (YYYY-MM-DD); today by default."""
+    return day_in(args, "date", today(), shapes=PAGE_DAY, wording=PAGE_DAY_WORDING)
 
 
 # -- the day's runs -------------------------------------------------------------------------------

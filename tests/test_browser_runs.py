@@ -34,14 +34,17 @@ def test_a_courier_drives_his_run_from_a_phone(live_server, make, context_for, m
     card = page.locator(".run-card", has_text="Tuyến thử")
     expect(card).to_contain_text("chưa phân công")
     expect(page.locator("h1")).to_contain_text(run.date.strftime("%d/%m/%Y"))
-    expect(page.locator(".day-button")).to_have_text(run.date.strftime("%d/%m/%Y"))  # whatever the phone's format
+    expect(page.locator("input[name=date]")).to_have_value(run.date.strftime("%d/%m/%Y"))  # whatever the phone's format
     shot(page, "runs-list-phone")
-    page.click(".day-button")  # opens the browser's own date picker
-    page.keyboard.press("Escape")
-    expect(page.locator(".day-button")).to_be_visible()  # showPicker() did not fail
     following = run.date + timedelta(days=1)
-    page.fill("input[name=date]", following.isoformat())  # what choosing a day in the picker does
-    page.wait_for_url(f"{live_server}/runs?date={following.isoformat()}")
+    page.click("input[name=date]")  # opens the calendar
+    calendar = page.locator(".flatpickr-calendar.open")
+    expect(calendar).to_be_visible()
+    shot(page, "runs-list-calendar-phone")
+    if following.month != run.date.month:
+        calendar.locator(".flatpickr-next-month").click()
+    calendar.locator(".flatpickr-day:not(.prevMonthDay):not(.nextMonthDay)").get_by_text(str(following.day), exact=True).click()
+    page.wait_for_url(f"{live_server}/runs?date={following.strftime('%d/%m/%Y').replace('/', '%2F')}")
     expect(page.locator("h1")).to_contain_text(following.strftime("%d/%m/%Y"))
     page.go_back()
 

@@ -250,8 +250,14 @@ def test_the_reports_page_shows_the_table_downloads_and_the_month_line(client, h
     assert "Tháng 10/2026: 4 lượt chuyển hồ sơ, 1 chuyến, 1 thất lạc" in page
     assert "/api/v1/reports/agencies?from=2026-10-05&amp;to=2026-10-07&amp;format=xlsx" in page
     assert "<script>" not in page
-    bad = client.get("/reports", query_string={"from": "05/10/2026"})
-    assert bad.status_code == 422 and "from" in bad.get_data(as_text=True)
+    typed = client.get("/reports", query_string={"from": "05/10/2026", "to": "07/10/2026", "month": "10/2026"})
+    assert typed.status_code == 200  # the page's fields send dd/mm/yyyy and mm/yyyy
+    assert typed.get_data(as_text=True).count("Sở Tư pháp") == page.count("Sở Tư pháp")
+    assert 'value="05/10/2026"' in typed.get_data(as_text=True) and 'value="10/2026"' in typed.get_data(as_text=True)
+    bad = client.get("/reports", query_string={"from": "32/10/2026"})
+    assert bad.status_code == 422 and "from" in bad.get_data(as_text=True) and "dd/mm/yyyy" in bad.get_data(as_text=True)
+    api = client.get("/api/v1/reports/agencies", query_string={"from": "05/10/2026"}, headers=history.token("gs.lan"))
+    assert api.status_code == 422  # the API takes YYYY-MM-DD, as its document says
 
 
 def test_a_reappointed_dossier_is_late_against_the_original_and_again_against_its_new_day(history, client):

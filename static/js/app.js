@@ -29,6 +29,8 @@ focusableWhenScrolling();
 window.addEventListener("resize", focusableWhenScrolling);
 new MutationObserver(focusableWhenScrolling).observe(document.querySelector("main") || document.body, { childList: true, subtree: true });
 
+if (document.querySelector("input[data-date], input[data-month]")) import("./dates.js");
+
 const user = document.body.dataset.user;
 const logout = document.querySelector("form.logout");
 if (logout && user) {

@@ -1,26 +1,12 @@
-// Run pages: the date picker opens the day it shows, buttons that change a run send once,
+// Run pages: a day chosen opens its runs, buttons that change a run send once,
 // and the template form shows one more stop picker at a time.
 
 for (const form of document.querySelectorAll("form[data-autosubmit]")) {
-  const day = form.querySelector('input[type="date"]');
-  const shown = form.querySelector(".day-button");
+  const day = form.querySelector("input[data-date]");
   if (!day) continue;
-  day.addEventListener("change", () => { if (day.value) form.submit(); });
-  // The field itself shows the phone's date format; the button shows dd/mm/yyyy and opens the same picker.
-  if (shown && typeof day.showPicker === "function") {
-    shown.hidden = false;
-    day.classList.add("day-field-behind");
-    form.querySelector(".day-go")?.setAttribute("hidden", "");
-    shown.addEventListener("click", () => {
-      try {
-        day.showPicker();
-      } catch (err) {
-        shown.hidden = true;
-        day.classList.remove("day-field-behind");
-        day.focus();
-      }
-    });
-  }
+  // A day picked in the calendar, or typed in full (dd/mm/yyyy), opens that day's runs.
+  day.addEventListener("change", () => { if (day.checkValidity() && day.value) form.submit(); });
+  form.querySelector(".day-go")?.setAttribute("hidden", "");
 }
 
 // A second tap on a slow network would post the same step twice.
