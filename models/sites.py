@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 
 from pydantic import BaseModel
-from sqlalchemy import String
+from sqlalchemy import String, true
 from sqlmodel import Field, SQLModel
 
 
@@ -23,6 +23,8 @@ class Site(SQLModel, table=True):
     lon: float | None = None
     opens_at: time = Field(default=time(7, 30))
     closes_at: time = Field(default=time(17, 0))
+    # A site no longer in the network: kept for the history that names it, offered nowhere new.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class SitePublic(BaseModel):
@@ -33,3 +35,4 @@ class SitePublic(BaseModel):
     ward_code: str | None
     lat: float | None
     lon: float | None
+    active: bool = True
