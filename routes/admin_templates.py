@@ -7,7 +7,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ValidationError
-from wtforms import SelectMultipleField
+from wtforms import SelectChoice, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import Role
@@ -21,8 +21,8 @@ from routes.runs_pages import STOP_SLOTS, TemplateForm, offices, stop_groups
 from routes.session import get_session
 
 bp = Blueprint("admin_templates", __name__, url_prefix="/admin")
-WEEKDAYS = [("1", _l("Thứ Hai")), ("2", _l("Thứ Ba")), ("3", _l("Thứ Tư")), ("4", _l("Thứ Năm")), ("5", _l("Thứ Sáu")),
-            ("6", _l("Thứ Bảy")), ("7", _l("Chủ nhật"))]
+WEEKDAYS = [SelectChoice(str(i), name) for i, name in enumerate(
+    (_l("Thứ Hai"), _l("Thứ Ba"), _l("Thứ Tư"), _l("Thứ Năm"), _l("Thứ Sáu"), _l("Thứ Bảy"), _l("Chủ nhật")), 1)]
 KEPT_BECAUSE = {"started": _l("chuyến đã bắt đầu"), "closed": _l("chuyến đã kết thúc"),
                 "scanned": _l("đã có lượt quét trên chuyến"), "frozen": _l("bảng kê đã chốt (đã qua giờ chốt)")}
 
