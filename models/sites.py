@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import time
 
+from typing import Literal
+
 from pydantic import BaseModel
+from pydantic import Field as PydanticField
 from sqlalchemy import String, true
 from sqlmodel import Field, SQLModel
+
+from models.shapes import InShape
 
 
 class Site(SQLModel, table=True):
@@ -36,3 +41,22 @@ class SitePublic(BaseModel):
     lat: float | None
     lon: float | None
     active: bool = True
+
+
+class SiteIn(InShape):
+    """A site as an admin saves it under its code (the code is in the path)."""
+
+    kind: Literal["center", "commune_center", "agency", "post_office"]
+    name: str = PydanticField(min_length=1, max_length=200)
+    address: str = PydanticField(default="", max_length=300)
+    ward_code: str | None = PydanticField(default=None, pattern=r"^[0-9]{5}$")
+    lat: float | None = PydanticField(default=None, ge=-90, le=90)
+    lon: float | None = PydanticField(default=None, ge=-180, le=180)
+    opens_at: time | None = None
+    closes_at: time | None = None
+
+
+class SiteOut(BaseModel):
+    """One site."""
+
+    site: SitePublic

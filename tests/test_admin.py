@@ -164,3 +164,27 @@ def test_the_audit_page_shows_who_what_when_before_and_after_filtered_by_object_
     staff = network.app.test_client()
     login(staff, "gs.lan")
     assert staff.get("/admin/audit").status_code == 403
+
+
+def test_sites_are_saved_and_taken_out_over_the_api_by_admins_only(client, network):
+    body = {"kind": "commune_center", "name": "TT PVHCC phường Bãi Cháy", "ward_code": "06673", "lat": 20.96,
+            "lon": 107.05, "opens_at": "07:30", "closes_at": "17:00"}
+    assert client.put("/api/v1/sites/PX-BAI-CHAY", json=body, headers=network.token("gs.lan")).status_code == 403
+    r = client.put("/api/v1/sites/px-bai-chay", json=body, headers=network.token("admin"))
+    assert r.status_code == 200 and r.get_json()["site"] | {"lat": 0} == {
+        "code": "PX-BAI-CHAY", "kind": "commune_center", "name": "TT PVHCC phường Bãi Cháy", "address": "",
+        "ward_code": "06673", "lat": 0, "lon": 107.05, "active": True}
+    assert client.put("/api/v1/sites/X", json={**body, "lat": 91}, headers=network.token("admin")).status_code == 400
+    r = client.put("/api/v1/sites/X", json={**body, "opens_at": "18:00"}, headers=network.token("admin"))
+    assert r.status_code == 422 and "giờ đóng cửa" in r.get_json()["error"]["message"]
+    network.parcel()
+    r = client.post("/api/v1/sites/TTHCC/deactivate", headers=network.token("admin"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "site_in_use"
+    r = client.post("/api/v1/sites/PX-BAI-CHAY/deactivate", headers=network.token("admin"))
+    assert r.status_code == 200 and r.get_json()["site"]["active"] is False
+    assert client.post("/api/v1/sites/NOWHERE/deactivate", headers=network.token("admin")).status_code == 404
+    client.post("/api/v1/run-templates", json={"name": "Tuyến 1", "departs": "08:00", "stops": ["TTHCC", "SXD"],
+                                               "post_office": "BD-TINH"}, headers=network.token("admin"))
+    r = client.post("/api/v1/sites/SXD/deactivate", headers=network.token("admin"))
+    assert r.status_code == 409 and "Tuyến 1 08:00" in r.get_json()["error"]["message"]
+    assert [c.action for c in log_of(network, "site") if c.object_key == "PX-BAI-CHAY"] == ["created", "deactivated"]
