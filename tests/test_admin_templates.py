@@ -108,3 +108,19 @@ def test_template_edits_are_refused_clearly_and_write_nothing(client, make):
     assert r.status_code == 422 and "NOWHERE" in r.get_json()["error"]["message"]
     assert client.get(url, headers=make.token("admin")).get_json()["run_template"]["stops"] == ["TTHCC", "STP"]
     assert client.post(f"{url}/deactivate", headers=make.token("ntha")).status_code == 403
+
+
+def test_a_line_of_every_weekday_runs_on_a_saturday_worked_in_place_of_one_and_a_line_of_some_days_does_not(client, make):
+    from datetime import date
+
+    from postal.workdays import Calendar
+
+    make.network()
+    every = client.post("/api/v1/run-templates", json=LINE, headers=make.token("admin")).get_json()["run_template"]["id"]
+    some = client.post("/api/v1/run-templates", json={**LINE, "departs": "14:00", "weekdays": [1, 3]},
+                       headers=make.token("admin")).get_json()["run_template"]["id"]
+    saturday, monday, tuesday = date(2027, 3, 6), date(2027, 3, 8), date(2027, 3, 9)
+    calendar = Calendar(extra_working_days={saturday})
+    runs.generate(make.session, saturday, 4, utcnow(), calendar=calendar)
+    made = {(r.template_id, r.day) for r in day_runs(make, every) + day_runs(make, some)}
+    assert made == {(every, saturday), (every, monday), (every, tuesday), (some, monday)}

@@ -43,8 +43,10 @@ class Line:
     breach: HoursBreach | None = None
 
     def runs_on(self, day: date) -> bool:
-        """Whether the line runs on this (working) day of the week."""
-        return str(day.isoweekday()) in self.template.weekdays
+        """Whether the line runs on this working day: its weekday is one of the line's, or it is a weekend day
+        worked in place of a weekday (a substitute working day) and the line runs every weekday."""
+        weekday = day.isoweekday()
+        return str(weekday) in self.template.weekdays or (weekday >= 6 and set("12345") <= set(self.template.weekdays))
 
     def timed(self, day: date) -> dict:
         """A run's times on this day, from the line's departure and offsets."""
