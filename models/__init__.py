@@ -2,6 +2,7 @@
 
 from models.accounts import ApiToken, User
 from models.alerts import Alert
+from models.changes import AdminChange
 from models.custody import Bag, ChainHead, CustodyEvent, DeliveryOtp, LedgerCheckpoint
 from models.delivery import DeliveryKind, DeliveryRequest, DeliveryState, DeliveryStop, GeocodeCache, GeocodeSource, SlotPeriod
 from models.dossiers import ApologySlip, Dossier, Parcel
@@ -23,7 +24,7 @@ from models.scheduler import SchedulerJob
 from models.sites import Site, SitePublic
 
 __all__ = [
-    "Action", "Alert", "ApologySlip", "AlertKind", "AlertState", "ApiToken", "Bag", "BagState", "ChainHead",
+    "Action", "AdminChange", "Alert", "ApologySlip", "AlertKind", "AlertState", "ApiToken", "Bag", "BagState", "ChainHead",
     "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "LedgerCheckpoint", "ManifestEntry", "Parcel", "ParcelState",
     "ReturnMethod", "Role",
     "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerJob",

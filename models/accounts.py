@@ -39,3 +39,6 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(sa_type=utc())
     revoked_at: datetime | None = Field(default=None, sa_type=utc())
     expires_at: datetime = Field(sa_type=utc())
+    # When a request last carried it, to the quarter hour (postal.accounts.LAST_USE_GRAIN): a write per token
+    # at most that often, not one per request.
+    last_used_at: datetime | None = Field(default=None, sa_type=utc())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
@@ -37,6 +37,8 @@ class RunTemplate(SQLModel, table=True):
     departs: time  # local wall-clock time (Asia/Ho_Chi_Minh) of leaving the post office
     post_office_id: int = Field(foreign_key="site.id")
     active: bool = True
+    # The ISO weekdays it runs on (1 Monday … 7 Sunday), among the working days: "12345" every working day.
+    weekdays: str = Field(default="12345", max_length=7, sa_column_kwargs={"server_default": "12345"})
     request_hash: str = Field(max_length=64)  # the same body again is a replay, another a conflict
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(sa_type=utc())
@@ -124,6 +126,10 @@ class ManifestEntry(SQLModel, table=True):
 # -- in and out ----------------------------------------------------------------------------------------
 
 
+EVERY_WORKING_DAY = (1, 2, 3, 4, 5)
+Weekday = Annotated[int, PydanticField(ge=1, le=7)]
+
+
 class RunTemplateIn(InShape):
     """A template as an admin creates it; the first stop is the hub (the center)."""
 
@@ -132,6 +138,8 @@ class RunTemplateIn(InShape):
     stops: list[Code] = PydanticField(min_length=2, max_length=60)
     kind: Literal["shuttle", "delivery"] = "shuttle"
     post_office: str = PydanticField(min_length=1, max_length=32)
+    # ISO weekdays (1 Monday … 7 Sunday) it runs on, among the working days; every working day by default.
+    weekdays: list[Weekday] = PydanticField(default=list(EVERY_WORKING_DAY), min_length=1, max_length=7)
 
 
 class RunTemplateOut(BaseModel):
@@ -141,7 +149,41 @@ class RunTemplateOut(BaseModel):
     kind: str
     post_office: str
     stops: list[str]
+    weekdays: list[int]
     active: bool
+
+
+KeptBecause = Literal["started", "closed", "scanned", "frozen", "departed"]
+
+
+class AffectedRunOut(BaseModel):
+    """A run already made from a template before it changed: made anew from the template, or kept as it was."""
+
+    id: int
+    date: date
+    departs_at: datetime
+    state: str
+    scans: int  # custody events recorded on it
+    regenerable: bool  # planned, before its cutoff, nothing scanned on it: it may be made anew
+    kept_because: KeptBecause | None = None  # why it may not be
+
+
+class RunTemplateChangeOut(BaseModel):
+    """A template as it is now, the first day it applies to, and the runs already made that it does not."""
+
+    run_template: RunTemplateOut
+    effective_from: date  # the first day no run of the template has been generated for yet
+    affected: list[AffectedRunOut]
+
+
+class RegeneratedOut(BaseModel):
+    """What regenerating a template's runs did: runs made anew, runs removed (the template no longer runs
+    that day), and runs kept as they were, each with why."""
+
+    run_template: RunTemplateOut
+    regenerated: list[AffectedRunOut]
+    removed: list[AffectedRunOut]
+    kept: list[AffectedRunOut]
 
 
 class RunTemplatesOut(BaseModel):

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import time
 
+from typing import Literal
+
 from pydantic import BaseModel
-from sqlalchemy import String
+from pydantic import Field as PydanticField
+from sqlalchemy import String, true
 from sqlmodel import Field, SQLModel
+
+from models.shapes import InShape
 
 
 class Site(SQLModel, table=True):
@@ -23,6 +28,8 @@ class Site(SQLModel, table=True):
     lon: float | None = None
     opens_at: time = Field(default=time(7, 30))
     closes_at: time = Field(default=time(17, 0))
+    # A site no longer in the network: kept for the history that names it, offered nowhere new.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class SitePublic(BaseModel):
@@ -33,3 +40,23 @@ class SitePublic(BaseModel):
     ward_code: str | None
     lat: float | None
     lon: float | None
+    active: bool = True
+
+
+class SiteIn(InShape):
+    """A site as an admin saves it under its code (the code is in the path)."""
+
+    kind: Literal["center", "commune_center", "agency", "post_office"]
+    name: str = PydanticField(min_length=1, max_length=200)
+    address: str = PydanticField(default="", max_length=300)
+    ward_code: str | None = PydanticField(default=None, pattern=r"^[0-9]{5}$")
+    lat: float | None = PydanticField(default=None, ge=-90, le=90)
+    lon: float | None = PydanticField(default=None, ge=-180, le=180)
+    opens_at: time | None = None
+    closes_at: time | None = None
+
+
+class SiteOut(BaseModel):
+    """One site."""
+
+    site: SitePublic

@@ -16,20 +16,24 @@ from sqlmodel import Session
 
 from models import ApiToken, Role, Site, User
 from models.enums import SITED
-from postal import db
+from postal import changes, db
+from postal.changes import Person
 from postal.clock import as_utc, local
 from postal.config import Settings
 from postal.errors import (
     N_,
     AccountDeactivated,
     Conflict,
+    LastAdmin,
     NotFound,
     Phrase,
     TokenExpired,
     TokenRevoked,
     Unprocessable,
+    WriteBusy,
 )
 
+LAST_USE_GRAIN = timedelta(minutes=15)  # a token's last use is written at most this often
 TOKEN_DAYS = Settings.model_fields["token_days"].default  # a token's lifetime when the caller names none
 
 
@@ -50,26 +54,81 @@ def hash_token(token: str) -> str:
 
 
 def add_user(session: Session, username: str, *, role: str, site_code: str | None, password: str | None,
-             full_name: str = "", at: datetime) -> User:
+             full_name: str = "", at: datetime, by: Person | None = None) -> User:
     """Create a member of staff (a clerk or a courier works from a home site)."""
     with db.writing(session):
-        if role not in set(Role):
-            raise Unprocessable(field="role", detail=", ".join(Role))
         username = username.strip().lower()
         if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
             raise Unprocessable(field="username", detail=Phrase(N_("chỉ chữ, số, dấu chấm, gạch")))
         if session.execute(select(User.id).where(User.username == username)).first():
             raise Conflict(N_("Tên đăng nhập %(username)s đã có."), username=username)
-        site = None
-        if site_code:
-            site = session.execute(select(Site).where(Site.code == site_code)).scalars().first()
-            if site is None:
-                raise NotFound(what=Phrase(N_("điểm giao nhận")), code=site_code)
-        elif role in SITED:
-            raise Unprocessable(field="site", detail=Phrase(N_("nhân viên và bưu tá cần có nơi làm việc")))
+        site = home_site(session, role, site_code)
         user = User(username=username, full_name=full_name, role=role, site_id=site.id if site else None,
                     password_hash=_hasher().hash(password) if password else None, created_at=at)
         session.add(user)
+        changes.record(session, by, "user", username, "created", after=user_fields(user, site), at=at)
+    return user
+
+
+def home_site(session: Session, role: str, site_code: str | None) -> Site | None:
+    """The site an account with this role works from: required for clerks and couriers, and still in use."""
+    if role not in set(Role):
+        raise Unprocessable(field="role", detail=", ".join(Role))
+    if not site_code:
+        if role in SITED:
+            raise Unprocessable(field="site", detail=Phrase(N_("nhân viên và bưu tá cần có nơi làm việc")))
+        return None
+    site = session.execute(select(Site).where(Site.code == site_code.strip().upper())).scalars().first()
+    if site is None:
+        raise NotFound(what=Phrase(N_("điểm giao nhận")), code=site_code)
+    if not site.active:
+        raise Unprocessable(field="site", detail=Phrase(N_("điểm %(code)s đã ngừng dùng"), code=site.code))
+    return site
+
+
+def user_fields(user: User, site: Site | None) -> dict:
+    """An account as the audit log keeps it (never its password)."""
+    return {"full_name": user.full_name, "role": user.role, "site": site.code if site else None, "active": user.active}
+
+
+def update_user(session: Session, username: str, *, full_name: str, role: str, site_code: str | None,
+                at: datetime, by: Person | None = None) -> User:
+    """Change an account's name, role or home site; it takes effect on its next request (pages and tokens
+    read the account each time). The last active admin keeps the admin role."""
+    with db.writing(session):
+        user = user_named(session, username)
+        before = user_fields(user, session.get(Site, user.site_id) if user.site_id else None)
+        site = home_site(session, role, site_code)
+        if user.role == Role.ADMIN and role != Role.ADMIN and user.active:
+            refuse_last_admin(session, user, Phrase(N_("đổi vai trò")))
+        user.full_name, user.role, user.site_id = full_name.strip(), role, site.id if site else None
+        session.add(user)
+        old, new = changes.differences(before, user_fields(user, site))
+        if new:
+            changes.record(session, by, "user", user.username, "edited", before=old, after=new, at=at)
+    return user
+
+
+def refuse_last_admin(session: Session, user: User, action: Phrase) -> None:
+    """LastAdmin unless another active admin remains (the rows are locked on PostgreSQL, so two admins
+    removing each other at once cannot both succeed)."""
+    others = select(User.id).where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    if not db.is_sqlite(session):  # SQLite's writer holds the whole database already
+        others = others.with_for_update()
+    if not session.execute(others).first():
+        raise LastAdmin(action=action, username=user.username)
+
+
+def reset_password(session: Session, username: str, password: str, *, at: datetime, by: Person | None = None) -> User:
+    """Give an account a new password: its page sessions end at once (its tokens keep working)."""
+    with db.writing(session):
+        if not 8 <= len(password) <= 200:
+            raise Unprocessable(field="password", detail=Phrase(N_("từ 8 đến 200 ký tự")))
+        user = user_named(session, username)
+        user.password_hash = _hasher().hash(password)
+        user.session_version += 1
+        session.add(user)
+        changes.record(session, by, "user", user.username, "password_reset", after={"password": "******"}, at=at)
     return user
 
 
@@ -113,7 +172,8 @@ def user_named(session: Session, username: str) -> User:
     return user
 
 
-def issue_token(session: Session, username: str, *, name: str = "", at: datetime, days: int = TOKEN_DAYS) -> str:
+def issue_token(session: Session, username: str, *, name: str = "", at: datetime, days: int = TOKEN_DAYS,
+                by: Person | None = None) -> str:
     """A new bearer token for an active user, valid for `days`; only its hash is stored, so it is shown once."""
     with db.writing(session):
         user = user_named(session, username)
@@ -122,8 +182,12 @@ def issue_token(session: Session, username: str, *, name: str = "", at: datetime
         if days < 1:
             raise Unprocessable(field="days", detail=Phrase(N_("ít nhất 1 ngày")))
         token = secrets.token_urlsafe(32)
-        session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, created_at=at,
-                             expires_at=at + timedelta(days=days)))
+        row = ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, created_at=at,
+                       expires_at=at + timedelta(days=days))
+        session.add(row)
+        session.flush()
+        changes.record(session, by, "token", row.id, "issued", at=at,
+                       after={"user": user.username, "name": name, "expires_at": local(row.expires_at).isoformat()})
     return token
 
 
@@ -137,6 +201,7 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime | None = None
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:
@@ -152,31 +217,41 @@ def list_tokens(session: Session, username: str | None = None, *, token_id: int 
     if token_id is not None:
         query = query.where(ApiToken.id == token_id)
     return [TokenInfo(t.id, name, t.name, as_utc(t.created_at), as_utc(t.expires_at),
-                      as_utc(t.revoked_at) if t.revoked_at else None) for t, name in session.execute(query)]
+                      as_utc(t.revoked_at) if t.revoked_at else None, as_utc(t.last_used_at) if t.last_used_at else None)
+            for t, name in session.execute(query)]
 
 
-def revoke_token(session: Session, token_id: int, *, at: datetime) -> TokenInfo:
+def revoke_token(session: Session, token_id: int, *, at: datetime, by: Person | None = None) -> TokenInfo:
     """Revoke a token: the next request carrying it is refused (revoking it again changes nothing)."""
     with db.writing(session):
-        token = session.get(ApiToken, token_id)
+        token = session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
         if token is None:
             raise NotFound(what=Phrase(N_("mã truy cập")), code=str(token_id))
         if token.revoked_at is None:
             token.revoked_at = at
             session.add(token)
+            changes.record(session, by, "token", token.id, "revoked", before={"revoked_at": None},
+                           after={"revoked_at": local(at).isoformat()}, at=at)
     return list_tokens(session, token_id=token_id)[0]
 
 
-def deactivate_user(session: Session, username: str, *, at: datetime) -> int:
-    """Lock an account at once: its page sessions end, its tokens are revoked; how many tokens were live."""
+def deactivate_user(session: Session, username: str, *, at: datetime, by: Person | None = None) -> int:
+    """Lock an account at once: its page sessions end, its tokens are revoked; how many tokens were live.
+    The last active admin cannot be locked."""
     with db.writing(session):
         user = user_named(session, username)
-        if user.active:
+        was_active = user.active
+        if was_active:
+            if user.role == Role.ADMIN:
+                refuse_last_admin(session, user, Phrase(N_("khoá")))
             user.active, user.deactivated_at = False, at
             user.session_version += 1
             session.add(user)
         revoked = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                                   .values(revoked_at=at)).rowcount
+        if was_active or revoked:
+            changes.record(session, by, "user", user.username, "deactivated", before={"active": True},
+                           after={"active": False, "tokens_revoked": revoked}, at=at)
     return revoked
 
 
@@ -209,6 +284,8 @@ class Actor:
 
 
 class TokenRow(NamedTuple):
+    token_id: int
+    last_used_at: object
     id: int
     username: str
     full_name: str
@@ -224,7 +301,7 @@ def user_for_token(session: Session, token: str, *, now: datetime) -> Actor | No
     revoked, expired or of a deactivated account."""
     # Every API request asks this: one driver-level query by the token's unique hash, and a plain value
     # rather than an ORM row.
-    row = db.raw(session, "SELECT u.id, u.username, u.full_name, u.role, u.site_id, u.active, t.revoked_at, "
+    row = db.raw(session, "SELECT t.id, t.last_used_at, u.id, u.username, u.full_name, u.role, u.site_id, u.active, t.revoked_at, "
                  "t.expires_at FROM user_account u JOIN api_token t ON t.user_id = u.id "
                  "WHERE t.token_hash = ?", (hash_token(token),)).first_into(TokenRow)
     if row is None:
@@ -236,4 +313,18 @@ def user_for_token(session: Session, token: str, *, now: datetime) -> Actor | No
     expires = db.time_read(row.expires_at)
     if expires <= now:
         raise TokenExpired(at=local(expires).strftime("%H:%M %d/%m/%Y"))
+    if row.last_used_at is None or db.time_read(row.last_used_at) <= now - LAST_USE_GRAIN:
+        note_use(session, row.token_id, now)
     return Actor(row.id, row.username, row.full_name, row.role, row.site_id, True)
+
+
+def note_use(session: Session, token_id: int, now: datetime) -> None:
+    """Write when a token was last used (the admin's list shows it). Bookkeeping, not the request's work: when
+    the write lock does not come in time, the next request writes it."""
+    try:
+        with db.writing(session):
+            db.raw(session, "UPDATE api_token SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR "
+                   "last_used_at < ?)", (db.time_param(session, now), token_id,
+                                          db.time_param(session, now - LAST_USE_GRAIN)))
+    except WriteBusy:
+        pass

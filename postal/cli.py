@@ -94,12 +94,14 @@ def tokens_issue(settings: Settings, username: str, name: str, days: int | None)
 @click.argument("username", required=False)
 @click.pass_obj
 def tokens_list(settings: Settings, username: str | None) -> None:
-    """The tokens issued (to USERNAME, or to everyone): id, user, state, expiry, what for; never the token."""
+    """The tokens issued (to USERNAME, or to everyone): id, user, state, expiry, last use, what for; never the token."""
     now = utcnow()
     with db.session_for(settings) as session:
         tokens = accounts.list_tokens(session, username)
     for t in tokens:
-        click.echo(f"{t.id:>6}  {t.username:<16} {t.state(now):<8} expires {local(t.expires_at):%Y-%m-%d %H:%M}  {t.name}")
+        used = f"last used {local(t.last_used_at):%d/%m/%Y %H:%M}" if t.last_used_at else "never used"
+        click.echo(f"{t.id:>6}  {t.username:<16} {t.state(now):<8} expires {local(t.expires_at):%Y-%m-%d %H:%M}  "
+                   f"{used:<27} {t.name}")
 
 
 @tokens_group.command("revoke")

@@ -323,3 +323,22 @@ class RunTemplateExists(Conflict):
 # The watch (cảnh báo).
 class AlertClosed(Conflict):
     code, message = "alert_resolved", N_("Cảnh báo số %(alert)s đã được đóng lúc %(at)s.")
+
+
+# The admin's changes.
+class LastAdmin(Conflict):
+    code, message = "last_admin", N_("Không thể %(action)s tài khoản %(username)s: đây là quản trị viên cuối cùng còn "
+                                     "hoạt động. Hãy tạo hoặc cấp quyền quản trị cho một tài khoản khác trước.")
+
+
+class SiteInUse(Conflict):
+    code, message = "site_in_use", N_("Không thể ngừng dùng điểm %(code)s: còn %(count)s bì hồ sơ đang ở đó.")
+
+
+class SiteOnLines(Conflict):
+    code, message = "site_on_lines", N_("Không thể ngừng dùng điểm %(code)s: %(count)s mẫu chuyến đang dùng còn dừng ở "
+                                        "đó (%(names)s). Hãy sửa hoặc ngừng các mẫu chuyến đó trước.")
+
+
+class SiteInactive(Conflict):
+    code, message = "site_inactive", N_("Điểm %(code)s đã ngừng dùng.")

@@ -9,7 +9,7 @@ from flask_babel import Babel
 
 from postal.config import ROOT, Settings
 from postal.db import make_engine
-from routes import admin, api, assets, auth, citizen, errors, formats, inputs, staff
+from routes import admin, admin_api, admin_templates, api, assets, auth, citizen, errors, formats, inputs, staff
 from routes import runs_api
 from routes import watch_api
 from routes import runs_pages
@@ -40,6 +40,8 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(runs_api.bp)  # /api/v1/run-templates, /api/v1/runs
     app.register_blueprint(watch_api.bp)  # /api/v1/alerts
     app.register_blueprint(runs_pages.bp)  # /runs, /runs/<id>, /admin/run-templates
+    app.register_blueprint(admin_api.bp)  # /api/v1/sites/<code>: saved, taken out of the network
+    app.register_blueprint(admin_templates.bp)  # /admin/run-templates/<id>: edit, stop, make its runs anew
     app.register_blueprint(board.bp)  # /board, /board/data
     app.register_blueprint(reports.bp)  # /reports, /api/v1/reports/agencies
     app.register_blueprint(desk.bp)  # /desk, /api/v1/desk, /api/v1/dossiers/<code>/result

@@ -8,7 +8,17 @@ from flask import Blueprint, Response, request
 
 from models import Role
 from models.enums import DRIVERS, STAFF
-from models.runs import AssignIn, RunClosedOut, RunOut, RunsOut, RunTemplateCreatedOut, RunTemplateIn, RunTemplatesOut
+from models.runs import (
+    AssignIn,
+    RegeneratedOut,
+    RunClosedOut,
+    RunOut,
+    RunsOut,
+    RunTemplateChangeOut,
+    RunTemplateCreatedOut,
+    RunTemplateIn,
+    RunTemplatesOut,
+)
 from postal import runs
 from postal.clock import local, utcnow
 from routes.api import parse, spec
@@ -34,6 +44,53 @@ def create_template():
     data = parse(RunTemplateIn)
     template, created = runs.create_template(get_session(), data, actor=current_actor(), now=utcnow())
     return RunTemplateCreatedOut(run_template=template).model_dump(mode="json"), 201 if created else 200
+
+
+@bp.get("/run-templates/<int:template_id>")
+@spec.operation("get", "/run-templates/<template_id>", "A run template, the first day it applies to, and its runs "
+                "already made from today on (each: may it be made anew, or why it is kept)",
+                responses={200: RunTemplateChangeOut})
+@roles_required(*STAFF)
+def get_template(template_id: int):
+    return runs.template_change(get_session(), template_id, utcnow()).model_dump(mode="json")
+
+
+@bp.put("/run-templates/<int:template_id>")
+@spec.operation("put", "/run-templates/<template_id>", "Edit a run template (admin): it applies from the first day "
+                "not yet generated; the runs already made are listed, unchanged", body=RunTemplateIn,
+                responses={200: RunTemplateChangeOut})
+@roles_required(Role.ADMIN)
+def edit_template(template_id: int):
+    data = parse(RunTemplateIn)
+    change = runs.edit_template(get_session(), template_id, data, actor=current_actor(), now=utcnow())
+    return change.model_dump(mode="json")
+
+
+@bp.post("/run-templates/<int:template_id>/deactivate")
+@spec.operation("post", "/run-templates/<template_id>/deactivate", "Stop a run template (admin) from the first day "
+                "not yet generated; the runs already made are listed, unchanged", responses={200: RunTemplateChangeOut})
+@roles_required(Role.ADMIN)
+def deactivate_template(template_id: int):
+    change = runs.set_template_active(get_session(), template_id, False, actor=current_actor(), now=utcnow())
+    return change.model_dump(mode="json")
+
+
+@bp.post("/run-templates/<int:template_id>/activate")
+@spec.operation("post", "/run-templates/<template_id>/activate", "Use a stopped run template again (admin)",
+                responses={200: RunTemplateChangeOut})
+@roles_required(Role.ADMIN)
+def activate_template(template_id: int):
+    change = runs.set_template_active(get_session(), template_id, True, actor=current_actor(), now=utcnow())
+    return change.model_dump(mode="json")
+
+
+@bp.post("/run-templates/<int:template_id>/regenerate")
+@spec.operation("post", "/run-templates/<template_id>/regenerate", "Make anew from the template (admin) its runs from "
+                "today on with no scans, not started and before their cutoff; remove those on days it no longer "
+                "runs; the rest are kept, each with why", responses={200: RegeneratedOut})
+@roles_required(Role.ADMIN)
+def regenerate_template(template_id: int):
+    return runs.regenerate(get_session(), template_id, actor=current_actor(), now=utcnow()).model_dump(mode="json")
 
 
 @bp.get("/runs")

@@ -210,15 +210,21 @@ class TemplateForm(Form):
 
 def stop_groups() -> list[tuple[str, list]]:
     """The sites a line can stop at, grouped by kind: centers first (a shuttle starts at one)."""
-    network = sorted(sites.by_code(get_session()).values(), key=lambda s: s.name)
+    network = sorted((s for s in sites.by_code(get_session()).values() if s.active), key=lambda s: s.name)
     kinds = (SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.AGENCY)
     return [(str(SITE_KINDS[k.value]), members) for k in kinds if (members := [s for s in network if s.kind == k])]
 
 
+def offices() -> list[SelectChoice]:
+    """The post offices still in use, for a template's form."""
+    found = sorted((s for s in sites.by_code(get_session()).values() if s.kind == SiteKind.POST_OFFICE and s.active),
+                   key=lambda s: s.name)
+    return [SelectChoice(s.code, s.name) for s in found]
+
+
 def template_form() -> TemplateForm:
     form = TemplateForm()
-    offices = sorted((s for s in sites.by_code(get_session()).values() if s.kind == SiteKind.POST_OFFICE), key=lambda s: s.name)
-    form.post_office.choices = [SelectChoice(s.code, s.name) for s in offices]
+    form.post_office.choices = offices()
     return form
 
 

@@ -7,6 +7,7 @@ import re
 import uuid
 
 import pytest
+from sqlalchemy import text
 
 from postal.clock import utcnow
 from routes import create_app
@@ -293,11 +294,17 @@ def test_admin_adds_a_site_a_user_and_issues_a_token_shown_once(client, network)
     assert "nơi làm việc" in r.get_data(as_text=True)
 
     r = client.post("/admin/tokens", data={"username": "bc.hoa", "name": "máy quét quầy 1", "csrf_token": token})
+    assert r.status_code == 303 and r.headers["Location"] == "/admin/tokens"  # POST-redirect-GET
+    cookie = r.headers["Set-Cookie"]  # carries the new token, sealed, to the page that shows it once
+    r = client.get("/admin/tokens")
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     issued = re.search(r'<pre class="token" id="new-token">([^<]+)</pre>', r.get_data(as_text=True)).group(1)
+    assert issued not in cookie
     api = network.app.test_client()
     assert api.get("/api/v1/sites", headers={"Authorization": f"Bearer {issued}"}).status_code == 200
-    assert issued not in client.get("/admin/tokens").get_data(as_text=True)
+    again = client.get("/admin/tokens").get_data(as_text=True)  # a reload: shown no more, and no other issued
+    assert issued not in again and 'id="new-token"' not in again
+    assert len(network.session.execute(text("SELECT id FROM api_token")).all()) == 1
 
     fresh = network.app.test_client()
     assert login(fresh, "bc.hoa", "mat-khau-dai").status_code == 302

@@ -367,7 +367,8 @@ def test_run_templates_api(client, make):
     r = client.post("/api/v1/run-templates", json=body, headers=make.token("admin"))
     assert r.status_code == 201
     assert r.get_json()["run_template"] | {"id": 0} == {"id": 0, "name": "Tuyến 1", "departs": "08:00", "kind": "shuttle",
-                                                          "post_office": "BD-TINH", "stops": ["TTHCC", "STP", "SXD"], "active": True}
+                                                          "post_office": "BD-TINH", "stops": ["TTHCC", "STP", "SXD"],
+                                                          "weekdays": [1, 2, 3, 4, 5], "active": True}
     assert client.post("/api/v1/run-templates", json=body, headers=make.token("admin")).status_code == 200
     r = client.post("/api/v1/run-templates", json={**body, "stops": ["TTHCC", "STP"]}, headers=make.token("admin"))
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "run_template_exists"

@@ -12,7 +12,9 @@ freezes, the stops with nothing to drop or pick go, and the rest are ordered by 
 Every write to manifests takes the chain-head lock that scan batches take, so they are serialised.
 
 The parts: `common` (constants, tables, a run's names, the manifests' lock), `planning` (arrival times and
-the stop order), `templates` (lines, saved within working hours), `generation` (the runs of working days),
+the stop order), `templates` (lines, saved within working hours), `editing` (a template changed or stopped
+from the first day not generated, and its runs already made, made anew when not under way), `generation`
+(the runs of working days),
 `manifests` (placing parcels, and the freeze at the cutoff), `reading` (runs as the API shows them),
 `driving` (assign, start, depart, close; what an actor may do), `hooks` (what custody asks of runs around
 a scan batch) and `papers` (the printed manifest and its handover records, the run pages' sheets).
@@ -28,6 +30,8 @@ from postal.runs.common import (
     run_code,
     run_label,
 )
+from postal.runs.editing import edit_template, regenerate, template_change
+from postal.runs.editing import set_active as set_template_active
 from postal.runs.driving import RunAbilities, abilities, assign, close, depart, start
 from postal.runs.generation import generate
 from postal.runs.hooks import after_scans, check_scan
@@ -72,6 +76,7 @@ __all__ = [
     "day_runs",
     "depart",
     "drivers",
+    "edit_template",
     "freeze_due",
     "generate",
     "list_templates",
@@ -81,6 +86,7 @@ __all__ = [
     "network",
     "optimise",
     "place",
+    "regenerate",
     "reload",
     "render_manifest",
     "run_code",
@@ -90,8 +96,10 @@ __all__ = [
     "run_sheet",
     "runs_of_day",
     "scan_runs",
+    "set_template_active",
     "solver_seconds",
     "start",
+    "template_change",
     "timing",
     "withdraw",
 ]

@@ -42,6 +42,24 @@ class Line:
     distance_km: float | None
     breach: HoursBreach | None = None
 
+    def runs_on(self, day: date) -> bool:
+        """Whether the line runs on this working day: its weekday is one of the line's, or it is a weekend day
+        worked in place of a weekday (a substitute working day) and the line runs every weekday."""
+        weekday = day.isoweekday()
+        return str(weekday) in self.template.weekdays or (weekday >= 6 and set("12345") <= set(self.template.weekdays))
+
+    def timed(self, day: date) -> dict:
+        """A run's times on this day, from the line's departure and offsets."""
+        departs_at = as_utc(datetime.combine(day, self.template.departs, tzinfo=LOCAL_TZ))
+        return {"departs_at": departs_at, "cutoff_at": departs_at - CUTOFF, "ends_at": departs_at + self.back,
+                "distance_km": self.distance_km}
+
+    def stop_rows(self, run: Run) -> list[dict]:
+        """The rows of a run's stops on this line, planned from the run's departure."""
+        return [{"run_id": run.id, "seq": seq, "site_id": site.id, "hub": seq in (1, len(self.route)),
+                 "planned_at": run.departs_at + offset, "arrived_at": None, "departed_at": None}
+                for seq, (site, offset) in enumerate(zip(self.route, self.offsets), 1)]
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -64,12 +82,14 @@ class Generated(int):
         return value
 
 
-def lines(session: Session) -> list[Line]:
+def lines(session: Session, template_id: int | None = None) -> list[Line]:
     """The active shuttle templates with their routes timed once, not once per day, and checked against the
     sites' working hours as they are now (a site's hours may have changed since its lines were saved)."""
     sites = {s.id: s for s in session.execute(select(Site)).scalars()}
-    templates = session.execute(select(RunTemplate).where(RunTemplate.active.is_(True), RunTemplate.kind == RunKind.SHUTTLE)
-                                .order_by(RunTemplate.departs, RunTemplate.id)).scalars().all()
+    query = select(RunTemplate).where(RunTemplate.active.is_(True), RunTemplate.kind == RunKind.SHUTTLE)
+    if template_id is not None:
+        query = query.where(RunTemplate.id == template_id)
+    templates = session.execute(query.order_by(RunTemplate.departs, RunTemplate.id)).scalars().all()
     stops: dict[int, list[Site]] = defaultdict(list)
     for tid, site_id in session.execute(select(RunTemplateStop.template_id, RunTemplateStop.site_id).order_by(RunTemplateStop.seq)):
         stops[tid].append(sites[site_id])
@@ -107,7 +127,7 @@ def generate(session: Session, start: date, days: int, now: datetime, *, calenda
                         f"{line.template.departs:%H:%M}", len(dates), line.breach.describe())
     created = 0
     for day in dates:
-        missing = [line for line in kept if (line.template.id, day) not in existing]
+        missing = [line for line in kept if (line.template.id, day) not in existing and line.runs_on(day)]
         if missing:
             created += generate_day(session, day, missing, now)
     if created:
@@ -123,20 +143,13 @@ def generate_day(session: Session, day: date, candidates: Sequence[Line], now: d
         for line in candidates:
             if line.template.id in present:
                 continue  # made meanwhile by another process
-            departs_at = as_utc(datetime.combine(day, line.template.departs, tzinfo=LOCAL_TZ))
             run = Run(template_id=line.template.id, day=day, name=line.template.name, kind=line.template.kind,
-                      state=RunState.PLANNED, post_office_id=line.template.post_office_id, departs_at=departs_at,
-                      cutoff_at=departs_at - CUTOFF, ends_at=departs_at + line.back, distance_km=line.distance_km,
-                      created_at=now)
+                      state=RunState.PLANNED, post_office_id=line.template.post_office_id, created_at=now,
+                      **line.timed(day))
             created.append((run, line))
         session.add_all([run for run, _ in created])
         session.flush()
-        rows = [
-            {"run_id": run.id, "seq": seq, "site_id": site.id, "hub": seq in (1, len(line.route)),
-             "planned_at": run.departs_at + offset, "arrived_at": None, "departed_at": None}
-            for run, line in created
-            for seq, (site, offset) in enumerate(zip(line.route, line.offsets), 1)
-        ]
+        rows = [row for run, line in created for row in line.stop_rows(run)]
         if rows:
             session.execute(insert(STOPS), rows)
     return len(created)

@@ -20,11 +20,13 @@ from models import (
     User,
 )
 from models.runs import (
+    EVERY_WORKING_DAY,
     RunTemplateIn,
     RunTemplateOut,
     RunTemplatesOut,
 )
-from postal import db
+from postal import changes, db
+from postal.accounts import Actor
 from postal.clock import LOCAL_TZ
 from postal.errors import (
     N_,
@@ -40,12 +42,12 @@ from postal.runs.manifests import forget_network
 from postal.runs.planning import HOURS_REFERENCE_DAY, hours_breach, timing
 
 
-def create_template(session: Session, data: RunTemplateIn, *, actor: User, now: datetime) -> tuple[RunTemplateOut, bool]:
+def create_template(session: Session, data: RunTemplateIn, *, actor: User | Actor, now: datetime) -> tuple[RunTemplateOut, bool]:
     """Create a run template (admins only); the same body again answers the same template."""
     if actor.role != Role.ADMIN:
         raise Forbidden(role=actor.role)
     name, departs = data.name.strip(), time.fromisoformat(data.departs)
-    request_hash = fingerprint(data.model_dump(mode="json"))
+    request_hash = body_hash(data)
     try:
         with db.writing(session):
             existing = session.execute(select(RunTemplate).where(RunTemplate.name == name, RunTemplate.departs == departs)).scalars().first()
@@ -53,30 +55,59 @@ def create_template(session: Session, data: RunTemplateIn, *, actor: User, now: 
                 if existing.request_hash != request_hash:
                     raise RunTemplateExists(name=name, departs=data.departs)
                 return template_out(session, existing), False
-            codes = [c.strip().upper() for c in data.stops]
-            if len(set(codes)) != len(codes):
-                raise Unprocessable(field="stops", detail=Phrase(N_("mỗi điểm chỉ nêu một lần")))
-            sites = {s.code: s for s in session.execute(select(Site).where(Site.code.in_([*codes, data.post_office.strip().upper()]))).scalars()}
-            for code in codes:
-                if code not in sites:
-                    raise Unprocessable(field="stops", detail=Phrase(N_("không có điểm mã %(code)s"), code=code))
-            post_office = sites.get(data.post_office.strip().upper())
-            if post_office is None or post_office.kind != SiteKind.POST_OFFICE:
-                raise Unprocessable(field="post_office", detail=Phrase(N_("%(code)s không phải bưu điện"), code=data.post_office))
-            if data.kind == RunKind.SHUTTLE and sites[codes[0]].kind not in HUB_KINDS:
-                raise Unprocessable(field="stops", detail=Phrase(N_("điểm đầu tiên phải là trung tâm phục vụ hành chính công")))
-            if data.kind == RunKind.SHUTTLE:
-                route = [sites[c] for c in codes]
-                check_hours(departs, (*route, route[0]), post_office)
+            codes, sites, post_office = checked_route(session, data, departs)
             template = RunTemplate(name=name, kind=data.kind, departs=departs, post_office_id=post_office.id,
-                                   request_hash=request_hash, created_by_id=actor.id, created_at=now)
+                                   weekdays=weekday_text(data.weekdays), request_hash=request_hash,
+                                   created_by_id=actor.id, created_at=now)
             session.add(template)
             session.flush()
             session.add_all([RunTemplateStop(template_id=template.id, seq=i, site_id=sites[c].id) for i, c in enumerate(codes, 1)])
+            created = template_out(session, template)
+            changes.record(session, actor, "run_template", template.id, "created", after=template_fields(created), at=now)
     except IntegrityError:  # created a moment ago by another request: its answer, in a unit of work of its own
         return create_template(session, data, actor=actor, now=now)
     forget_network(session)  # this process places parcels on the new links at once
-    return template_out(session, template), True
+    return created, True
+
+
+def body_hash(data: RunTemplateIn) -> str:
+    """The fingerprint of a template's body; one naming every working day hashes as before weekdays existed,
+    so that a client replaying its first request still gets its template back."""
+    every_day = tuple(sorted(set(data.weekdays))) == EVERY_WORKING_DAY
+    return fingerprint(data.model_dump(mode="json", exclude={"weekdays"} if every_day else None))
+
+
+def weekday_text(weekdays: Sequence[int]) -> str:
+    return "".join(str(d) for d in sorted(set(weekdays)))
+
+
+def template_fields(out: RunTemplateOut) -> dict:
+    """A template as the audit log keeps it."""
+    return {"name": out.name, "departs": out.departs, "kind": out.kind, "post_office": out.post_office,
+            "stops": out.stops, "weekdays": out.weekdays, "active": out.active}
+
+
+def checked_route(session: Session, data: RunTemplateIn, departs: time) -> tuple[list[str], dict[str, Site], Site]:
+    """A template's stops and post office as sites, refused when one is unknown or out of use, when the line
+    does not start at a center, or when its times fall outside the sites' working hours."""
+    codes = [c.strip().upper() for c in data.stops]
+    if len(set(codes)) != len(codes):
+        raise Unprocessable(field="stops", detail=Phrase(N_("mỗi điểm chỉ nêu một lần")))
+    sites = {s.code: s for s in session.execute(select(Site).where(Site.code.in_([*codes, data.post_office.strip().upper()]))).scalars()}
+    for code in codes:
+        if code not in sites:
+            raise Unprocessable(field="stops", detail=Phrase(N_("không có điểm mã %(code)s"), code=code))
+        if not sites[code].active:
+            raise Unprocessable(field="stops", detail=Phrase(N_("điểm %(code)s đã ngừng dùng"), code=code))
+    post_office = sites.get(data.post_office.strip().upper())
+    if post_office is None or post_office.kind != SiteKind.POST_OFFICE:
+        raise Unprocessable(field="post_office", detail=Phrase(N_("%(code)s không phải bưu điện"), code=data.post_office))
+    if data.kind == RunKind.SHUTTLE and sites[codes[0]].kind not in HUB_KINDS:
+        raise Unprocessable(field="stops", detail=Phrase(N_("điểm đầu tiên phải là trung tâm phục vụ hành chính công")))
+    if data.kind == RunKind.SHUTTLE:
+        route = [sites[c] for c in codes]
+        check_hours(departs, (*route, route[0]), post_office)
+    return codes, sites, post_office
 
 
 def check_hours(departs: time, route: Sequence[Site], depot: Site) -> None:
@@ -105,7 +136,8 @@ def templates_out(session: Session, templates: Sequence[RunTemplate]) -> RunTemp
         stops[tid].append(codes[site_id])
     return RunTemplatesOut(run_templates=[
         RunTemplateOut(id=t.id, name=t.name, departs=t.departs.strftime("%H:%M"), kind=t.kind,
-                       post_office=codes[t.post_office_id], stops=stops[t.id], active=t.active)
+                       post_office=codes[t.post_office_id], stops=stops[t.id], weekdays=[int(d) for d in t.weekdays],
+                       active=t.active)
         for t in templates
     ])
 
