@@ -210,7 +210,7 @@ function hint() {
 input.addEventListener("input", hint);
 
 // -- how a bare code came in: a laser scanner "types" a whole Code 128 in a few milliseconds a key ------------
-const WEDGE_MS_PER_KEY = 35;
+const WEDGE_MS_PER_KEY = 50;  // a laser scanner: a few ms a key; the quickest typist: over 60
 let firstKeyAt = 0;
 let pasted = false;
 input.addEventListener("keydown", (event) => {
