@@ -3,6 +3,7 @@
 from models.accounts import ApiToken, User
 from models.alerts import Alert
 from models.changes import AdminChange
+from models.counter import LabelPrint, Procedure
 from models.custody import Bag, ChainHead, CustodyEvent, DeliveryOtp, LedgerCheckpoint
 from models.delivery import DeliveryKind, DeliveryRequest, DeliveryState, DeliveryStop, GeocodeCache, GeocodeSource, SlotPeriod
 from models.dossiers import ApologySlip, Dossier, Parcel
@@ -25,8 +26,8 @@ from models.sites import Site, SitePublic
 
 __all__ = [
     "Action", "AdminChange", "Alert", "ApologySlip", "AlertKind", "AlertState", "ApiToken", "Bag", "BagState", "ChainHead",
-    "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "LedgerCheckpoint", "ManifestEntry", "Parcel", "ParcelState",
-    "ReturnMethod", "Role",
+    "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "LabelPrint", "LedgerCheckpoint", "ManifestEntry", "Parcel",
+    "ParcelState", "Procedure", "ReturnMethod", "Role",
     "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerJob",
     "Severity", "Site", "SiteKind", "SitePublic", "User",
     "Channel", "OutboxMessage", "OutboxState",

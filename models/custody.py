@@ -130,6 +130,9 @@ class ScanIn(InShape):
 
     id: uuid.UUID  # made by the device; resending it is safe
     label: str = PydanticField(min_length=1, max_length=120)  # the QR payload or the typed human code
+    # How a bare human code came in: "barcode" when a 1D laser scanner read the label's Code 128 (it sends
+    # only the S10 code, no MAC); otherwise it was keyed in by hand. A QR payload is judged by its MAC alone.
+    source: Literal["barcode", "keyboard"] | None = None
     action: Literal["accept", "pickup", "handover", "receive", "unbag", "report_missing", "found", "out_for_delivery",
                     "deliver", "attempt_failed"]
     site: str | None = PydanticField(default=None, max_length=32)

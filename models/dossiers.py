@@ -34,9 +34,14 @@ class Dossier(SQLModel, table=True):
     applicant_phone: str = Field(max_length=20)
     applicant_address: str | None = Field(default=None, max_length=300)
     applicant_ward_code: str | None = Field(default=None, max_length=10)
+    applicant_id_number: str | None = Field(default=None, max_length=20)  # CCCD, when the applicant gives it
     received_at: datetime = Field(sa_type=utc())
     due_at: datetime = Field(sa_type=utc(), index=True)
     return_method: str = Field(sa_type=String(10))
+    return_slot: str | None = Field(default=None, sa_type=String(10))  # home return: morning or afternoon
+    items: int | None = None  # pages or items handed in (số lượng)
+    notes: str | None = Field(default=None, max_length=1000)
+    due_reason: str | None = Field(default=None, max_length=500)  # why the appointment is not the computed one
     returned_at: datetime | None = Field(default=None, sa_type=utc())
     # Fingerprint of the registering request: the same body again is a replay, another is a conflict.
     request_hash: str = Field(max_length=64)
@@ -88,6 +93,7 @@ class ApplicantIn(InShape):
     phone: str = PydanticField(min_length=6, max_length=20)
     address: str | None = PydanticField(default=None, max_length=300)
     ward_code: str | None = PydanticField(default=None, max_length=10)
+    id_number: str | None = PydanticField(default=None, max_length=20, pattern=r"^[0-9A-Za-z]*$")
 
 
 class DossierIn(InShape):
@@ -103,6 +109,10 @@ class DossierIn(InShape):
     due_at: AwareDatetime
     return_method: Literal["counter", "home"]
     origin: str | None = PydanticField(default=None, max_length=32)  # the receiving center; default: the caller's site
+    return_slot: Literal["morning", "afternoon"] | None = None  # home return: the half-day the citizen chose
+    items: int | None = PydanticField(default=None, ge=1, le=10_000)  # pages or items handed in
+    notes: str | None = PydanticField(default=None, max_length=1000)
+    due_reason: str | None = PydanticField(default=None, max_length=500)  # why due_at is not the procedure's time
 
 
 class ApologyIn(InShape):
@@ -164,6 +174,7 @@ class ApplicantOut(BaseModel):
     phone: str  # masked unless the caller handles the applicant's contact
     address: str | None
     ward_code: str | None
+    id_number: str | None = None  # shown like the address: to the counter and those over it
 
 
 class DossierOut(BaseModel):
@@ -178,6 +189,10 @@ class DossierOut(BaseModel):
     status: str
     late: bool
     returned_at: datetime | None = None
+    return_slot: str | None = None
+    items: int | None = None
+    notes: str | None = None
+    due_reason: str | None = None
 
 
 class DossierCreatedOut(BaseModel):

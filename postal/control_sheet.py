@@ -210,6 +210,8 @@ class Reader:
             draft = self.event(e)
             if (e.evidence or {}).get("typed"):
                 draft.notes.append(Phrase(N_("nhập mã bằng tay")))
+            elif (e.evidence or {}).get("barcode"):
+                draft.notes.append(Phrase(N_("đọc mã vạch")))
         return self.rows
 
     def add(self, e: EventOut, giver: Party, receiver: Party, *notes: Text) -> Draft:

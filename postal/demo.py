@@ -14,9 +14,10 @@ from sqlmodel import Session
 
 from models import Direction, Role, Site, SiteKind, User
 from models.enums import CLERKS
+from models.counter import CounterDossierIn
 from models.dossiers import ApologyIn, DossierIn, ParcelIn, RedirectIn
 from models.runs import AssignIn, RunOut, RunTemplateIn
-from postal import accounts, apologies, custody, demo_data, dossiers, labels, runs, sites, workdays
+from postal import accounts, apologies, counter, custody, demo_data, dossiers, labels, runs, sites, workdays
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
 
@@ -289,12 +290,16 @@ def seed(session: Session, settings: Settings, now: datetime, progress: Callable
     """Seed the demo province into an empty database: network, run templates, runs and a week of history."""
     now = as_utc(now)
     users = seed_network(session, now)
+    for procedure in demo_data.PROCEDURES:  # the counters' catalogue
+        counter.save_procedure(session, name=procedure["name"], agency=procedure["agency"],
+                               processing_days=procedure["days"])
     templates = seed_templates(session, users["admin"], now)
     history = History(session, settings, users, now)
     history.build(users["admin"])
     steps = history.replay(progress, total)
     corrections(session, settings, users, now)
     late_with_apology(session, settings, users, now)
+    at_the_counter(session, settings, users, now)
     return {"sites": len(history.sites), "users": len(users), "templates": templates, "steps": steps}
 
 
@@ -354,3 +359,26 @@ def record_one(session: Session, settings: Settings, actor: User, code: str, act
             "label": labels.qr_payload(settings.label_key, code), **fields}
     [outcome] = custody.record_scans(session, [scan], actor=actor, settings=settings, now=at + timedelta(seconds=5))
     return outcome
+
+
+def at_the_counter(session: Session, settings: Settings, users: dict[str, User], now: datetime) -> None:
+    """Two dossiers the center's clerk received at the counter in the last half hour: one to be returned at home
+    in the afternoon, one whose appointment she moved with a reason."""
+    clerk = users["ntha"]
+    listed = {p.name: p.id for p in counter.procedures_for(session, clerk).procedures}
+    day = f"{as_utc(now).astimezone(LOCAL_TZ):%y%m%d}"
+    home = CounterDossierIn(
+        code=f"TTHCC-{day}-9101", procedure=listed[demo_data.PROCEDURES[-5]["name"]], applicant_name="Hoàng Thị Mai",
+        applicant_phone="0915 220 381", applicant_id_number="022185004321", applicant_address="Số 12 phố Cao Xanh",
+        return_method="home", ward_code=demo_data.APPLICANT_ADDRESSES[0]["ward_code"], return_slot="afternoon", items=4,
+        notes="Bản sao CCCD có chứng thực", received_at=now - timedelta(minutes=25))
+    counter.register(session, home, actor=clerk, settings=settings, now=now - timedelta(minutes=24))
+    received = now - timedelta(minutes=12)
+    procedure = demo_data.PROCEDURES[0]
+    computed = counter.due_for(procedure["days"], received, session.get(Site, clerk.site_id))[1]
+    moved = workdays.DEFAULT_CALENDAR.add_working_days(local(computed).date(), 2)
+    later = CounterDossierIn(
+        code=f"TTHCC-{day}-9102", procedure=listed[procedure["name"]], applicant_name="Đặng Quốc Việt",
+        applicant_phone="0983 551 027", return_method="counter", items=2, due_on=moved,
+        due_reason="Người nộp hẹn nhận sau khi đi công tác về", received_at=received)
+    counter.register(session, later, actor=clerk, settings=settings, now=received + timedelta(minutes=1))

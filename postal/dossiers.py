@@ -54,14 +54,14 @@ def normalise_phone(phone: str, field: str = "applicant.phone") -> str:
 
 def register(session: Session, data: DossierIn, *, actor: User, settings: Settings, now: datetime,
              base_url: str = "") -> tuple[DossierCreatedOut, bool]:
-    """Register a dossier and its first parcel (to the agency); a replay answers the first answer."""
+    """Register a dossier and its first parcel (to the agency); the same dossier again answers the first answer,
+    another one under the same code is refused naming what differs."""
     if actor.role not in REGISTRARS:
         raise Forbidden(role=actor.role)
     db.begin_write(session)
-    request_hash = fingerprint(data.model_dump(mode="json"))
     existing = session.execute(select(Dossier).where(Dossier.code == data.code)).scalars().first()
     if existing is not None:
-        return replay(session, existing, request_hash, actor, settings, now, base_url), False
+        return replay(session, existing, data, actor, settings, now, base_url), False
     if data.due_at < data.received_at:
         raise Unprocessable(field="due_at", detail=Phrase(N_("ngày hẹn trả trước ngày tiếp nhận")))
     if data.received_at > now + timedelta(seconds=settings.max_clock_skew_s):
@@ -69,18 +69,21 @@ def register(session: Session, data: DossierIn, *, actor: User, settings: Settin
     agency = site_by_code(session, data.agency, "agency")
     if agency.kind != SiteKind.AGENCY:
         raise Unprocessable(field="agency", detail=Phrase(N_("%(code)s không phải cơ quan giải quyết"), code=agency.code))
-    origin_code = data.origin or (session.get(Site, actor.site_id).code if actor.site_id else None)
+    origin_code = origin_of(session, data, actor)
     if origin_code is None:
         raise Unprocessable(field="origin", detail=Phrase(N_("cần nêu nơi tiếp nhận")))
     origin = site_by_code(session, origin_code, "origin")
     if origin.kind not in RECEIVING_KINDS:
         raise Unprocessable(field="origin", detail=Phrase(N_("%(code)s không phải nơi tiếp nhận hồ sơ"), code=origin.code))
+    applicant = data.applicant
     dossier = Dossier(
         code=data.code, procedure=data.procedure, agency_id=agency.id, center_id=origin.id,
-        applicant_name=data.applicant.name.strip(), applicant_phone=normalise_phone(data.applicant.phone),
-        applicant_address=data.applicant.address, applicant_ward_code=data.applicant.ward_code,
-        received_at=data.received_at, due_at=data.due_at, return_method=data.return_method,
-        request_hash=request_hash, created_by_id=actor.id, created_at=now,
+        applicant_name=applicant.name.strip(), applicant_phone=normalise_phone(applicant.phone),
+        applicant_address=applicant.address, applicant_ward_code=applicant.ward_code,
+        applicant_id_number=applicant.id_number or None, received_at=data.received_at, due_at=data.due_at,
+        return_method=data.return_method, return_slot=data.return_slot, items=data.items, notes=data.notes,
+        due_reason=data.due_reason, request_hash=fingerprint(data.model_dump(mode="json")), created_by_id=actor.id,
+        created_at=now,
     )
     session.add(dossier)
     try:
@@ -88,17 +91,59 @@ def register(session: Session, data: DossierIn, *, actor: User, settings: Settin
     except IntegrityError:  # registered a moment ago by another worker
         session.rollback()
         existing = session.execute(select(Dossier).where(Dossier.code == data.code)).scalars().one()
-        return replay(session, existing, request_hash, actor, settings, now, base_url), False
+        return replay(session, existing, data, actor, settings, now, base_url), False
     parcel = new_parcel(session, dossier, Direction.TO_AGENCY, origin=origin, destination=agency, now=now)
     session.commit()
     return DossierCreatedOut(dossier=dossier_out(session, dossier, actor, now),
                              parcel=label_out(parcel.code, settings, base_url)), True
 
 
-def replay(session: Session, dossier: Dossier, request_hash: str, actor: User, settings: Settings,
+def origin_of(session: Session, data: DossierIn, actor: User) -> str | None:
+    """Where the dossier is received: the body's origin, else the caller's own site."""
+    return data.origin or (session.get(Site, actor.site_id).code if actor.site_id else None)
+
+
+# What a dossier registered twice is compared on, with the words a clerk knows it by.
+FIELD_NAMES = {
+    "procedure": N_("thủ tục"), "agency": N_("cơ quan giải quyết"), "origin": N_("nơi tiếp nhận"),
+    "applicant.name": N_("họ tên người nộp"), "applicant.phone": N_("số điện thoại"),
+    "applicant.address": N_("địa chỉ"), "applicant.ward_code": N_("xã, phường"),
+    "applicant.id_number": N_("số giấy tờ tùy thân"), "received_at": N_("thời điểm tiếp nhận"),
+    "due_at": N_("ngày hẹn trả"), "return_method": N_("hình thức trả kết quả"), "return_slot": N_("buổi trả tại nhà"),
+    "items": N_("số lượng"), "notes": N_("ghi chú"), "due_reason": N_("lý do điều chỉnh ngày hẹn"),
+}
+
+
+def differences(session: Session, dossier: Dossier, data: DossierIn, actor: User) -> list[str]:
+    """The fields in which `data` is another dossier than the one registered under its code (API names)."""
+    a = data.applicant
+    given = {
+        "procedure": data.procedure, "agency": data.agency.strip().upper(), "origin": origin_of(session, data, actor),
+        "applicant.name": a.name.strip(), "applicant.phone": normalise_phone(a.phone), "applicant.address": a.address,
+        "applicant.ward_code": a.ward_code, "applicant.id_number": a.id_number or None,
+        "received_at": as_utc(data.received_at), "due_at": as_utc(data.due_at), "return_method": data.return_method,
+        "return_slot": data.return_slot, "items": data.items, "notes": data.notes, "due_reason": data.due_reason,
+    }
+    kept = {
+        "procedure": dossier.procedure, "agency": session.get(Site, dossier.agency_id).code.upper(),
+        "origin": session.get(Site, dossier.center_id).code, "applicant.name": dossier.applicant_name,
+        "applicant.phone": dossier.applicant_phone, "applicant.address": dossier.applicant_address,
+        "applicant.ward_code": dossier.applicant_ward_code, "applicant.id_number": dossier.applicant_id_number,
+        "received_at": as_utc(dossier.received_at), "due_at": as_utc(dossier.due_at),
+        "return_method": dossier.return_method, "return_slot": dossier.return_slot, "items": dossier.items,
+        "notes": dossier.notes, "due_reason": dossier.due_reason,
+    }
+    return [name for name in FIELD_NAMES if given[name] != kept[name] and not (name == "origin" and given[name] is None)]
+
+
+def replay(session: Session, dossier: Dossier, data: DossierIn, actor: User, settings: Settings,
            now: datetime, base_url: str) -> DossierCreatedOut:
-    if dossier.request_hash != request_hash:
-        raise DossierExists(code=dossier.code)
+    """The first answer again for the same dossier; 409 naming each field that differs for another one."""
+    if differing := differences(session, dossier, data, actor):
+        words = {f"f{i}": Phrase(N_("%(name)s (%(field)s)"), name=Phrase(FIELD_NAMES[f]), field=f)
+                 for i, f in enumerate(differing)}
+        listed = Phrase(", ".join(f"%({key})s" for key in words), **words)
+        raise DossierExists(code=dossier.code, fields=listed)
     first = session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars().first()
     return DossierCreatedOut(dossier=dossier_out(session, dossier, actor, now), parcel=label_out(first.code, settings, base_url))
 
@@ -215,10 +260,12 @@ def dossier_out(session: Session, dossier: Dossier, viewer: User | None, now: da
             phone=dossier.applicant_phone if full_contact else mask_phone(dossier.applicant_phone),
             address=dossier.applicant_address if full_contact else None,
             ward_code=dossier.applicant_ward_code,
+            id_number=dossier.applicant_id_number if full_contact else None,
         ),
         received_at=as_utc(dossier.received_at), due_at=as_utc(dossier.due_at), return_method=dossier.return_method,
         status=status_of(parcels, dossier), late=as_utc(late_at) > as_utc(dossier.due_at),
         returned_at=as_utc(dossier.returned_at) if dossier.returned_at else None,
+        return_slot=dossier.return_slot, items=dossier.items, notes=dossier.notes, due_reason=dossier.due_reason,
     )
 
 

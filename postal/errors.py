@@ -89,7 +89,8 @@ class Conflict(PostalError):
 
 
 class DossierExists(Conflict):
-    code, message = "dossier_exists", N_("Hồ sơ %(code)s đã được đăng ký với nội dung khác.")
+    code, message = "dossier_exists", N_("Hồ sơ %(code)s đã được đăng ký với nội dung khác ở: %(fields)s. Hãy kiểm tra lại "
+                                                 "mã hồ sơ, hoặc gửi đúng nội dung đã đăng ký.")
 
 
 class BagExists(Conflict):

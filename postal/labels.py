@@ -9,6 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+import barcode
 import qrcode
 import qrcode.image.svg
 from qrcode.constants import ERROR_CORRECT_M
@@ -23,6 +24,7 @@ CODE_RE = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}")  # ASCII digits (\d takes ١ a
 SEPARATOR = ":"  # within the QR alphanumeric set, so the payload stays a small QR
 MAC_BYTES = 10  # 80 bits: forging one by chance is out of reach, and base32 keeps 16 characters
 QR_MAX_VERSION = 4
+BARCODE_QUIET_MODULES = 10  # Code 128's quiet zone each side, in modules: a laser scanner needs it to lock on
 
 
 def check_digit(serial: str) -> int:
@@ -110,21 +112,37 @@ def qr_version(payload: str) -> int:
     return _qr(payload).version
 
 
+def barcode_modules(code: str) -> str:
+    """The Code 128 of an S10 code as its modules ('1' a bar, '0' a space), without the quiet zones: what a 1D
+    laser scanner at a post office reads back as the bare code."""
+    return barcode.Code128(code).build()[0]
+
+
 def label_png(key: str, code: str, caption: str | None = None) -> bytes:
-    """A printable PNG label: the QR code with the human code printed under it."""
+    """A printable PNG label: the QR code, the Code 128 of the code, and the human code printed under them."""
     from PIL import Image, ImageDraw, ImageFont
 
     qr_img = _qr(qr_payload(key, code)).make_image(fill_color="black", back_color="white").get_image().convert("RGB")
     width, height = qr_img.size
+    modules = barcode_modules(code)
+    module_px = 2
+    bars_w = (len(modules) + 2 * BARCODE_QUIET_MODULES) * module_px
+    canvas_w = max(width, bars_w)
     font = ImageFont.load_default(size=max(18, width // 11))
     lines = [spaced(code)] + ([caption] if caption else [])
     line_h = font.size + 6
-    canvas = Image.new("RGB", (width, height + line_h * len(lines) + 8), "white")
-    canvas.paste(qr_img, (0, 0))
+    bars_h = 60
+    canvas = Image.new("RGB", (canvas_w, height + bars_h + line_h * len(lines) + 16), "white")
+    canvas.paste(qr_img, ((canvas_w - width) // 2, 0))
     draw = ImageDraw.Draw(canvas)
+    left = (canvas_w - bars_w) // 2 + BARCODE_QUIET_MODULES * module_px
+    for i, module in enumerate(modules):
+        if module == "1":
+            x = left + i * module_px
+            draw.rectangle((x, height, x + module_px - 1, height + bars_h - 1), fill="black")
     for i, line in enumerate(lines):
         text_w = draw.textlength(line, font=font)
-        draw.text(((width - text_w) / 2, height - 6 + i * line_h), line, fill="black", font=font)
+        draw.text(((canvas_w - text_w) / 2, height + bars_h + 4 + i * line_h), line, fill="black", font=font)
     out = io.BytesIO()
     canvas.save(out, format="PNG")
     return out.getvalue()

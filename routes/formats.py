@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from models.enums import OVERSEERS, RUN_READERS
+from models.enums import OVERSEERS, REGISTRARS, RUN_READERS
 from postal.clock import local
 from postal.config import ROOT
 from postal.custody import ACTION_NAMES
@@ -113,4 +113,4 @@ def register(app: Flask) -> None:
         phrase=render,  # a translatable fragment from the domain (postal.errors.Phrase), in the page's language
     )
     app.jinja_env.globals.update(has_page=has_page, asset_url=asset_url, get_locale=get_locale,
-                                 OVERSEERS=OVERSEERS, RUN_READERS=RUN_READERS)  # the menu offers what each role may open
+                                 OVERSEERS=OVERSEERS, REGISTRARS=REGISTRARS, RUN_READERS=RUN_READERS)  # the menu offers what each role may open

@@ -10,7 +10,7 @@ from models import Action, Role, SiteKind
 from models.custody import SCAN_ACTIONS
 from models.dossiers import RedirectIn
 from models.enums import REDIRECTORS, STAFF
-from postal import apologies, control_sheet, custody, labels, sites
+from postal import apologies, control_sheet, custody, labels, printing, sites
 from postal.clock import utcnow
 from postal.errors import PostalError
 from routes.auth import page_for
@@ -39,6 +39,8 @@ def home():
         return redirect(url_for("admin.index"))
     if current_user.role == Role.AGENCY_CLERK:
         return redirect(url_for("desk.page"))  # the agency's worklist first
+    if current_user.role == Role.POSTAL_CLERK and current_user.site and current_user.site.kind != SiteKind.POST_OFFICE:
+        return redirect(url_for("counter.page"))  # a center's clerk receives dossiers first
     return redirect(url_for("staff.scan"))
 
 
@@ -115,7 +117,8 @@ def parcel(code: str):
     found = control_sheet.for_parcel(session, code, viewer=current_user.user, settings=settings(), now=utcnow())
     targets = custody.redirect_targets(session, found.parcel.code, actor=current_user.user)
     return render_template("staff/parcel.html", dossier=found.dossier, parcel=found.parcel,
-                           redirect_targets=targets, printed_at=utcnow())
+                           redirect_targets=targets, printed_at=utcnow(),
+                           label_prints=printing.prints_of(session, found.parcel.code, viewer=current_user.user))
 
 
 @bp.post("/parcels/<code>/redirect")

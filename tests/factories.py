@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from models import Parcel, Site, User
 from models.dossiers import DossierIn
-from postal import accounts, custody, dossiers, labels, sites
+from postal import accounts, counter, custody, dossiers, labels, sites
 from postal.clock import utcnow
 from postal.db import new_session
 
@@ -68,6 +68,12 @@ class Factory:
         if username not in self.tokens:
             self.tokens[username] = accounts.issue_token(self.session, username, at=utcnow())
         return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    def procedure(self, name: str = "Cấp Phiếu lý lịch tư pháp", agency: str = "STP", days: int = 10,
+                  site: str | None = None) -> int:
+        """A procedure of the counter's catalogue; its id."""
+        self.network()
+        return counter.save_procedure(self.session, name=name, agency=agency, processing_days=days, site=site).id
 
     # -- dossiers and parcels ----------------------------------------------------------------
     def dossier_body(self, code: str | None = None, **overrides) -> dict:

@@ -87,7 +87,7 @@ def test_sites_are_listed_under_a_plural_key(client, make):
     make.network()
     sites = client.get("/api/v1/sites", headers=make.token("nva")).get_json()["sites"]
     assert {s["code"] for s in sites} >= {"TTHCC", "STP", "BD-TINH"}
-    assert set(sites[0]) == {"code", "kind", "name", "address", "ward_code", "lat", "lon"}
+    assert set(sites[0]) == {"code", "kind", "name", "address", "ward_code", "lat", "lon", "active"}
     assert [s["code"] for s in sites] == ["STP", "SXD", "TTHCC", "PH-HONGGAI", "BD-TINH"]  # by kind, then code
 
 

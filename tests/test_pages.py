@@ -90,7 +90,7 @@ def test_the_menu_offers_each_role_the_pages_it_may_open(client, network):
         html = client.get("/scan").get_data(as_text=True)
         menus[username] = re.findall(r'<a href="([^"]+)"', re.search(r'<nav class="nav".*?</nav>', html, re.S).group(0))
         client.post("/logout", data={"csrf_token": csrf_of(html)})
-    assert menus == {"nva": ["/scan", "/runs"], "ntha": ["/scan", "/runs"], "stp.linh": ["/desk", "/scan"],
+    assert menus == {"nva": ["/scan", "/runs"], "ntha": ["/counter", "/counter/today", "/scan", "/runs"], "stp.linh": ["/desk", "/scan"],
                      "gs.lan": ["/board", "/scan", "/runs", "/reports"],
                      "admin": ["/board", "/scan", "/runs", "/reports", "/admin/"]}
     for username, links in menus.items():  # and each of them opens

@@ -93,7 +93,8 @@ class Batch:
         if scan.run is not None:  # the run exists, is not closed, is the courier's and stops at this site
             run_hooks.check_scan(self.session, self.runs, scan.run, scan.action, self.actor,
                             site=lambda: self.site_for_run(scan, code))
-        extra = {"typed": True} if typed else {}
+        # a bare code: read from the label's barcode by a laser scanner, or keyed in by hand
+        extra = ({"barcode": True} if scan.source == "barcode" else {"typed": True}) if typed else {}
         if code in self.book.bags:
             return bags.apply_to_bag(self, scan, self.book.bags[code], extra)
         h = self.book.parcels.get(code)

@@ -62,9 +62,9 @@ ACTION_NAMES = {
 
 
 # Evidence the server writes into an event (a receipt confirmed by the receiver alone, a code checked, a counter
-# hand-over, a typed code, what a bag lacked, a redirect's ends, a bag's seal): a device may not claim it.
-SERVER_EVIDENCE = frozenset({"receiver_only", "otp_verified", "at_counter", "typed", "missing", "extra", "from", "to",
-                             "bag", "seal", "parcels"})
+# hand-over, a typed code or one read from the barcode, what a bag lacked, a redirect's ends, a bag's seal): a device may not claim it.
+SERVER_EVIDENCE = frozenset({"receiver_only", "otp_verified", "at_counter", "typed", "barcode", "missing", "extra",
+                             "from", "to", "bag", "seal", "parcels"})
 
 
 class Verdict(NamedTuple):

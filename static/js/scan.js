@@ -209,6 +209,22 @@ function hint() {
 
 input.addEventListener("input", hint);
 
+// -- how a bare code came in: a laser scanner "types" a whole Code 128 in a few milliseconds a key ------------
+const WEDGE_MS_PER_KEY = 50;  // a laser scanner: a few ms a key; the quickest typist: over 60
+let firstKeyAt = 0;
+let pasted = false;
+input.addEventListener("keydown", (event) => {
+  if (!input.value && event.key.length === 1) { firstKeyAt = performance.now(); pasted = false; }
+});
+input.addEventListener("paste", () => { pasted = true; });
+
+function sourceOf(text) {
+  const keys = text.trim().length;
+  const fast = firstKeyAt && keys >= 13 && (performance.now() - firstKeyAt) / keys < WEDGE_MS_PER_KEY;
+  firstKeyAt = 0;
+  return fast && !pasted ? "barcode" : "keyboard";
+}
+
 function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));  // plain-HTTP pages have no randomUUID
@@ -223,6 +239,7 @@ const pending = new Map();  // id → {code, action} of scans made on this page,
 
 async function take(raw) {
   const info = inspect(raw);
+  const source = sourceOf(raw || "");
   input.value = "";
   hint();
   if (info.state === "empty") return;
@@ -243,7 +260,7 @@ async function take(raw) {
     collectForBag(info);
     return;
   }
-  await record({ label: info.label, action }, info.code);
+  await record(info.fromQr ? { label: info.label, action } : { label: info.label, action, source }, info.code);
 }
 
 async function record(fields, code) {
