@@ -27,3 +27,14 @@ async function loadWards() {
 if (province && ward && hint) {
   province.addEventListener("change", loadWards);
 }
+
+// A refused day offers the next working days: a click puts one in the date field.
+const day = document.querySelector("#slot_date");
+for (const choice of document.querySelectorAll("[data-day]")) {
+  choice.addEventListener("click", () => {
+    if (!day) return;
+    day.value = choice.dataset.day;
+    day.removeAttribute("aria-invalid");
+    day.focus();
+  });
+}
