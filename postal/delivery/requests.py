@@ -34,7 +34,7 @@ from models.enums import POSTAL_DESK
 from postal import db, dossiers, tracking
 from postal.config import Settings
 from postal.delivery.geocoding import locate, remember
-from postal.delivery.form import InvalidField, check_slot
+from postal.delivery.form import FIXES, InvalidField, check_slot
 from postal.delivery.wards import WardInfo, fee_for, ward_of
 from postal.errors import N_, Conflict, Forbidden, NotFound, Phrase, Unprocessable
 from postal.runs.common import MAX_ID
@@ -69,6 +69,9 @@ class Asked:
 
 def read_asked(data: DeliveryRequestIn, now: datetime) -> Asked:
     """The address, slot and phone of a booking, each refusal naming the field as the citizen sees it."""
+    digits = "".join(ch for ch in data.phone_last4 if ch.isdigit())
+    if len(digits) != 4:  # its shape only: a wrong number is tracking's 404
+        raise InvalidField("phone_last4", Phrase(FIXES["phone_last4"]))
     ward = ward_of(data.address.ward_code)
     if ward is None:
         raise InvalidField("address.ward_code", Phrase(N_("không có xã, phường mã %(code)s: hãy chọn tỉnh rồi chọn xã, "
