@@ -14,9 +14,10 @@ from sqlmodel import Session
 
 from models import Direction, Role, Site, SiteKind, User
 from models.enums import CLERKS
+from models.delivery import DeliveryRequestIn
 from models.dossiers import ApologyIn, DossierIn, ParcelIn, RedirectIn
 from models.runs import AssignIn, RunOut, RunTemplateIn
-from postal import accounts, apologies, custody, demo_data, dossiers, labels, runs, sites, workdays
+from postal import accounts, apologies, custody, delivery, demo_data, dossiers, labels, runs, sites, workdays
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
 
@@ -295,6 +296,7 @@ def seed(session: Session, settings: Settings, now: datetime, progress: Callable
     steps = history.replay(progress, total)
     corrections(session, settings, users, now)
     late_with_apology(session, settings, users, now)
+    home_delivery_booked(session, settings, users, now)
     return {"sites": len(history.sites), "users": len(users), "templates": templates, "steps": steps}
 
 
@@ -346,6 +348,28 @@ def late_with_apology(session: Session, settings: Settings, users: dict[str, Use
     new_due = workdays.DEFAULT_CALENDAR.add_working_days(local(now).date(), 3)
     apologies.issue(session, data.code, ApologyIn(new_due=new_due, reason="Cần lấy ý kiến của cơ quan liên quan "
                                                   "trước khi giải quyết."), actor=boss, settings=settings, now=now)
+    return data.code
+
+
+def home_delivery_booked(session: Session, settings: Settings, users: dict[str, User], now: datetime) -> str:
+    """A dossier at its agency whose applicant booked home delivery of the result for the next working day: on
+    /track (code, phone ending 9004) the citizen changes or cancels it. Its code."""
+    center, courier = users["ntha"], next(u for u in users.values() if u.role == Role.COURIER)
+    procedure = demo_data.PROCEDURES[0]
+    received = now - timedelta(days=2)
+    data = DossierIn(code=f"000.00.22.H47-{as_utc(received).astimezone(LOCAL_TZ):%y%m%d}-9004", procedure=procedure["name"],
+                     agency=procedure["agency"], applicant={"name": demo_data.APPLICANTS[4 % len(demo_data.APPLICANTS)],
+                                                            "phone": "0912009004"},
+                     received_at=received, due_at=received + timedelta(days=14), return_method="counter", origin="TTHCC")
+    answer, _ = dossiers.register(session, data, actor=center, settings=settings, now=received)
+    for actor, action, hours, site in ((center, "accept", 1, "TTHCC"), (courier, "pickup", 2, "TTHCC"),
+                                       (courier, "handover", 3, procedure["agency"])):
+        record_one(session, settings, actor, answer.parcel.code, action, received + timedelta(hours=hours), site=site)
+    day = workdays.DEFAULT_CALENDAR.add_working_days(local(now).date(), 1)
+    delivery.request_delivery(session, DeliveryRequestIn(
+        dossier=data.code, phone_last4="9004", kind="deliver_result",
+        address={"street": "Số 15 đường Nguyễn Văn Cừ", "ward_code": "06688"}, slot={"date": day, "period": "morning"},
+    ), settings=settings.replace(geocoder_url=None), now=now)
     return data.code
 
 
