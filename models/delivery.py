@@ -181,6 +181,17 @@ class DeliveryCancelIn(InShape):
     otp: str | None = PydanticField(default=None, max_length=6, pattern=r"^[0-9]{6}$")
 
 
+class RefusalDetailOut(BaseModel):
+    code: str  # e.g. booking_exists, out_for_delivery, booking_closed, invalid_field, not_found, too_many_codes
+    message: str  # in the request's language, naming the field as the citizen sees it
+
+
+class RefusalOut(BaseModel):
+    """Refused, nothing written: the error's code and a message saying why and how to fix it."""
+
+    error: RefusalDetailOut
+
+
 class CancelCodeSentOut(BaseModel):
     """A code to confirm the cancellation was sent by SMS to the applicant's phone (shown masked)."""
 

@@ -10,7 +10,15 @@ from typing import Literal
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
 from pydantic import BaseModel, ValidationError
 
-from models.delivery import DeliveryRequestIn, DeliveryRequestOut, DeliveryRunOut, ExemptionIn, ProvincesOut, WardsOut
+from models.delivery import (
+    DeliveryRequestIn,
+    DeliveryRequestOut,
+    DeliveryRunOut,
+    ExemptionIn,
+    ProvincesOut,
+    RefusalOut,
+    WardsOut,
+)
 from models.dossiers import TrackIn
 from models.enums import POSTAL_DESK, RUN_READERS
 from postal import delivery, tracking
@@ -147,7 +155,8 @@ def vnd(amount: int) -> str:
 
 @bp.post("/api/v1/delivery-requests")
 @spec.operation("post", "/delivery-requests", "Ask for home delivery of a result or pick-up of a dossier (public)",
-                body=DeliveryRequestIn, responses={201: DeliveryRequestOut, 200: DeliveryRequestOut}, public=True)
+                body=DeliveryRequestIn, responses={201: DeliveryRequestOut, 200: DeliveryRequestOut, 404: RefusalOut,
+                                                   409: RefusalOut, 422: RefusalOut, 429: RefusalOut}, public=True)
 @per_address
 @per_dossier
 def delivery_request_api():

@@ -337,4 +337,7 @@ def login_token(client) -> str:
 def test_the_cancel_endpoint_is_in_the_openapi_document(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     op = doc["paths"]["/api/v1/delivery-requests/{request_id}/cancel"]["post"]
-    assert {"200", "202"} <= set(op["responses"]) and "otp" in str(doc["components"]["schemas"]["DeliveryCancelIn"])
+    assert {"200", "202", "403", "404", "409", "422", "429"} <= set(op["responses"])
+    assert "otp" in str(doc["components"]["schemas"]["DeliveryCancelIn"])
+    booking = doc["paths"]["/api/v1/delivery-requests"]["post"]
+    assert "409" in booking["responses"] and "fee_status" in str(doc["components"]["schemas"]["DeliveryRequestOut"])
