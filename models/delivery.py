@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
-from sqlalchemy import Index, String, UniqueConstraint, text
+from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import utc
@@ -44,9 +44,13 @@ class DeliveryRequest(SQLModel, table=True):
 
     __tablename__ = "delivery_request"
     # The same request again (dossier, kind, slot) answers the one taken; a cancelled one frees its slot.
+    # One active request per dossier and kind: a second booking changes the first, never charges twice.
     __table_args__ = (
         Index("uq_delivery_request_slot", "dossier_id", "kind", "slot_date", "slot_period", unique=True,
               sqlite_where=text("state <> 'cancelled'"), postgresql_where=text("state <> 'cancelled'")),
+        Index("uq_delivery_request_active", "dossier_id", "kind", unique=True,
+              sqlite_where=text("state IN ('requested', 'scheduled')"),
+              postgresql_where=text("state IN ('requested', 'scheduled')")),
     )
     id: int | None = Field(default=None, primary_key=True)
     dossier_id: int = Field(foreign_key="dossier.id", index=True)
@@ -67,8 +71,33 @@ class DeliveryRequest(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
     parcel_id: int | None = Field(default=None, foreign_key="parcel.id")  # the parcel carried (pick-up: made here)
     attempts: int = 0  # failed delivery attempts of the dossier's result since the request
+    fee_paid_at: datetime | None = Field(default=None, sa_type=utc())  # recorded by the counter when paid ahead
+    cancelled_at: datetime | None = Field(default=None, sa_type=utc())
+    cancelled_by_id: int | None = Field(default=None, foreign_key="user_account.id")  # None: by the citizen
     created_at: datetime = Field(sa_type=utc())
     updated_at: datetime = Field(sa_type=utc())
+
+
+class FeeStatus(StrEnum):
+    """What the citizen owes for a request, as the pages and the API show it."""
+
+    DUE = "due"  # to be paid (at the door, or at the counter ahead)
+    PAID = "paid"
+    EXEMPT = "exempt"  # the counter recorded an exemption
+    NOT_DUE = "not_due"  # cancelled before it was paid: nothing to pay
+    TO_REFUND = "to_refund"  # cancelled after it was paid: the post office gives it back
+
+
+class CancelCode(SQLModel, table=True):
+    """The one-time code sent by SMS to the applicant to confirm cancelling a request, and its budget of
+    guesses and codes; only the code's HMAC is kept."""
+
+    __tablename__ = "delivery_cancel_code"
+    request_id: int = Field(foreign_key="delivery_request.id", primary_key=True)
+    code_hash: str = Field(max_length=64)  # empty: no live code (a new one must be sent)
+    issued_at: datetime = Field(sa_type=utc())
+    wrong_tries: int = 0  # on the current code; at the limit a new code must be sent
+    recent_codes: str = Field(default="", sa_type=Text)  # server times (ISO, UTC) of the codes of the last hour
 
 
 class DeliveryStop(SQLModel, table=True):
@@ -137,9 +166,39 @@ class DeliveryRequestOut(BaseModel):
     id: int
     state: str
     fee_vnd: int
+    fee_status: Literal["due", "paid", "exempt", "not_due", "to_refund"]
     ward: WardOut
     lat: float | None
     lon: float | None
+
+
+class DeliveryCancelIn(InShape):
+    """Cancel a request. A clerk (bearer token) sends `{}`. The citizen first sends the dossier code and the
+    last 4 digits of the phone, and gets a code by SMS; then the same with `otp`."""
+
+    dossier: str | None = PydanticField(default=None, min_length=1, max_length=40)
+    phone_last4: str | None = PydanticField(default=None, max_length=4, pattern=r"^[0-9]{4}$")
+    otp: str | None = PydanticField(default=None, max_length=6, pattern=r"^[0-9]{6}$")
+
+
+class RefusalDetailOut(BaseModel):
+    code: str  # e.g. booking_exists, out_for_delivery, booking_closed, invalid_field, not_found, too_many_codes
+    message: str  # in the request's language, naming the field as the citizen sees it
+
+
+class RefusalOut(BaseModel):
+    """Refused, nothing written: the error's code and a message saying why and how to fix it."""
+
+    error: RefusalDetailOut
+
+
+class CancelCodeSentOut(BaseModel):
+    """A code to confirm the cancellation was sent by SMS to the applicant's phone (shown masked)."""
+
+    id: int
+    state: str
+    sent_to: str
+    expires_at: datetime
 
 
 class DeliveryStopOut(BaseModel):

@@ -53,6 +53,7 @@ BOOKING_STATE_NAMES = {
     DeliveryState.REQUESTED: N_("đã đặt, chờ xếp chuyến"),
     DeliveryState.SCHEDULED: N_("đã xếp chuyến"),
     DeliveryState.DONE: N_("đã xong"),
+    DeliveryState.CANCELLED: N_("đã huỷ"),
 }
 
 
@@ -60,6 +61,7 @@ BOOKING_STATE_NAMES = {
 class Booking:
     """A home delivery or pick-up the citizen booked, and how far it is."""
 
+    id: int
     kind: str
     day: date
     period: str
@@ -155,7 +157,7 @@ def track(session: Session, code: str, phone_last4: str, *, now: datetime, hotli
             timeline.append(Step(as_utc(event.device_at), what, site.name if site else None))
     slip = session.execute(select(ApologySlip).where(ApologySlip.dossier_id == dossier.id)
                            .order_by(ApologySlip.issued_at.desc())).scalars().first()
-    bookings = [Booking(r.kind, r.slot_date, r.slot_period, r.state) for r in session.execute(
+    bookings = [Booking(r.id, r.kind, r.slot_date, r.slot_period, r.state) for r in session.execute(
         select(DeliveryRequest).where(DeliveryRequest.dossier_id == dossier.id,
                                       DeliveryRequest.state != DeliveryState.CANCELLED)
         .order_by(DeliveryRequest.slot_date.desc(), DeliveryRequest.id.desc())).scalars()]

@@ -9,7 +9,7 @@ from flask_babel import Babel
 
 from postal.config import ROOT, Settings
 from postal.db import make_engine
-from routes import admin, admin_api, admin_templates, api, assets, auth, citizen, errors, formats, inputs, staff
+from routes import admin, admin_api, admin_templates, api, assets, auth, booking, citizen, errors, formats, inputs, staff
 from routes import runs_api
 from routes import watch_api
 from routes import runs_pages
@@ -48,6 +48,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(counter.bp)  # /counter, /api/v1/counter/*, receipts, label PDFs and reprints
     app.register_blueprint(epcis_api.bp)  # /api/v1/epcis/events
     app.register_blueprint(apologies.bp)  # /api/v1/dossiers/<code>/apologies, the dossier page's form
+    app.register_blueprint(booking.bp)  # cancelling a home delivery: the citizen's page, the counter's, the API
     for bp in (staff.bp, admin.bp, assets.bp, citizen.bp):
         app.register_blueprint(bp)
     errors.register(app)

@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request
 from pydantic import BaseModel, ValidationError
 
-from models.delivery import DeliveryRequestIn, DeliveryRequestOut, DeliveryRunOut, ExemptionIn, ProvincesOut, WardsOut
+from models.delivery import (
+    DeliveryRequestIn,
+    DeliveryRequestOut,
+    DeliveryRunOut,
+    ExemptionIn,
+    ProvincesOut,
+    RefusalOut,
+    WardsOut,
+)
 from models.dossiers import TrackIn
 from models.enums import POSTAL_DESK, RUN_READERS
 from postal import delivery, tracking
 from postal.clock import local, utcnow
-from postal.errors import (
-    REFUSED,
-    InvalidPayload,
-    PostalError,
-    RefusedValue,
-    TooManyGuesses,
-    Unprocessable,
-    detail_of,
-    field_of,
-)
+from postal.errors import InvalidPayload, Phrase, PostalError, TooManyGuesses
 from routes.api import parse, spec
 from routes.auth import current_actor, limiter, roles_required
 from routes.errors import domain_error
@@ -72,6 +71,7 @@ class TrackStepOut(BaseModel):
 
 
 class TrackBookingOut(BaseModel):
+    id: int  # to change or cancel it (POST /api/v1/delivery-requests/{id}/cancel)
     kind: Literal["deliver_result", "pickup_dossier"]
     slot_date: str
     slot_period: Literal["morning", "afternoon"]
@@ -100,7 +100,7 @@ def tracking_json(found: tracking.Tracking) -> dict:
         contact=render(found.contact), due_at=found.due_at.isoformat(),
         late=found.late, new_due=found.new_due.isoformat() if found.new_due else None,
         timeline=[TrackStepOut(at=s.at.isoformat(), what=render(s.what), where=s.where) for s in found.timeline],
-        bookings=[TrackBookingOut(kind=b.kind, slot_date=b.day.isoformat(), slot_period=b.period, state=b.state,
+        bookings=[TrackBookingOut(id=b.id, kind=b.kind, slot_date=b.day.isoformat(), slot_period=b.period, state=b.state,
                                   text=render(b.text)) for b in found.bookings],
     ).model_dump()
 
@@ -140,13 +140,12 @@ UNITS_MAX_AGE = 24 * 3600  # the administrative units change by decree, not by t
 
 
 def invalid_field(err: ValidationError) -> PostalError:
-    """A request body of the wrong shape: 422 naming the first field at fault (400 when it is not JSON)."""
+    """A request body of the wrong shape: 422 naming the first field at fault as the citizen sees it (400 when it
+    is not JSON)."""
     first = err.errors()[0]
     if first["type"] == "json_invalid":
         return InvalidPayload(detail=first["msg"])
-    if first["type"] in REFUSED:  # a value no record can keep: the words name the field already
-        return RefusedValue(detail=detail_of(first))
-    return Unprocessable(field=field_of(first), detail=first["msg"])
+    return delivery.refusal(first)
 
 
 def vnd(amount: int) -> str:
@@ -156,7 +155,8 @@ def vnd(amount: int) -> str:
 
 @bp.post("/api/v1/delivery-requests")
 @spec.operation("post", "/delivery-requests", "Ask for home delivery of a result or pick-up of a dossier (public)",
-                body=DeliveryRequestIn, responses={201: DeliveryRequestOut, 200: DeliveryRequestOut}, public=True)
+                body=DeliveryRequestIn, responses={201: DeliveryRequestOut, 200: DeliveryRequestOut, 404: RefusalOut,
+                                                   409: RefusalOut, 422: RefusalOut, 429: RefusalOut}, public=True)
 @per_address
 @per_dossier
 def delivery_request_api():
@@ -207,36 +207,92 @@ def exemption_api(request_id: int):
 DELIVERY_FIELDS = ("code", "kind", "province", "ward_code", "street", "phone", "slot_date", "slot_period")
 
 
-@bp.route("/delivery", methods=["GET", "POST"])
-@per_address
-@per_dossier
-def delivery_page():
+def booking_form() -> dict[str, str]:
+    """The booking form as typed (what the page shows again), with its defaults."""
     form = {name: request.values.get(name, "").strip() for name in DELIVERY_FIELDS}
+    form["slot_date"] = shown_day(form["slot_date"])
     form["kind"] = form["kind"] if form["kind"] in ("deliver_result", "pickup_dossier") else "deliver_result"
     form["slot_period"] = form["slot_period"] or "morning"
     ward = delivery.ward_of(form["ward_code"]) if form["ward_code"] else None
     form["province"] = form["province"] or (ward.province_code if ward else settings().province_code)
-    created, error, status = None, None, 200
-    if request.method == "POST":
-        try:
-            data = DeliveryRequestIn.model_validate({
-                "dossier": form["code"], "phone_last4": request.form.get("phone_last4", "").strip(), "kind": form["kind"],
-                "address": {"street": form["street"], "ward_code": form["ward_code"]},
-                "slot": {"date": form["slot_date"], "period": form["slot_period"]}, "phone": form["phone"] or None,
-            })
-            answer, _ = delivery.request_delivery(get_session(), data, settings=settings(), now=utcnow())
-            created = {"answer": answer, "data": data}
-        except ValidationError as err:
-            error, status = message_of(invalid_field(err)), 422
-        except PostalError as err:
-            error, status = message_of(err), err.status
+    return form
+
+
+def shown_day(typed: str) -> str:
+    """The day as the page's day field shows it (dd/mm/yyyy); a link's YYYY-MM-DD is turned round, anything
+    else is kept as typed, for the refusal to name."""
+    try:
+        return datetime.strptime(typed, "%Y-%m-%d").strftime("%d/%m/%Y")
+    except ValueError:
+        return typed
+
+
+def sent_day(shown: str) -> str:
+    """The page's dd/mm/yyyy as the API's YYYY-MM-DD; what is no day goes on as typed and is refused by name."""
+    try:
+        return datetime.strptime(shown, "%d/%m/%Y").date().isoformat()
+    except ValueError:
+        return shown
+
+
+def booking_of(form: dict[str, str]) -> DeliveryRequestIn:
+    """The typed form as the API's body; a refusal names the field as the page does."""
+    try:
+        return DeliveryRequestIn.model_validate({
+            "dossier": form["code"], "phone_last4": request.form.get("phone_last4", "").strip(), "kind": form["kind"],
+            "address": {"street": form["street"], "ward_code": form["ward_code"]},
+            "slot": {"date": sent_day(form["slot_date"]), "period": form["slot_period"]}, "phone": form["phone"] or None,
+        })
+    except ValidationError as err:
+        raise invalid_field(err) from None
+
+
+def booking_page(form: dict[str, str], status: int, **shown):
+    """The booking form (to book, or to change request `change`), with what was done or refused."""
     try:
         wards = delivery.wards_of(form["province"])
     except PostalError:
         form["province"], wards = settings().province_code, delivery.wards_of(settings().province_code)
     today = local(utcnow()).date()
+    error = shown.pop("refused", None)
+    detail = error.params.get("detail") if error is not None else None
+    shown.update(error=message_of(error) if error is not None else None,
+                 field=error.params.get("field") if error is not None else None,
+                 choices=detail.params.get("choices", ()) if isinstance(detail, Phrase) else ())
     return render_template("citizen/delivery.html", form=form, provinces=delivery.provinces(), wards=wards,
-                           created=created, error=error, vnd=vnd, periods=tracking.PERIOD_NAMES,
-                           today=today.isoformat(), last_day=(today + timedelta(days=delivery.SLOT_DAYS_AHEAD)).isoformat(),
+                           vnd=vnd, periods=tracking.PERIOD_NAMES, today=today.isoformat(),
+                           last_day=(today + timedelta(days=delivery.SLOT_DAYS_AHEAD)).isoformat(),
                            fees=(settings().delivery_fee_in_province_vnd, settings().delivery_fee_other_province_vnd),
-                           status=status), status
+                           status=status, **{"created": None, "existing": None, "change": None, **shown}), status
+
+
+@bp.route("/delivery", methods=["GET", "POST"])
+@per_address
+@per_dossier
+def delivery_page():
+    form = booking_form()
+    if request.method == "GET":
+        return booking_page(form, 200)
+    try:
+        data = booking_of(form)
+        answer, _ = delivery.request_delivery(get_session(), data, settings=settings(), now=utcnow())
+    except delivery.BookingExists as err:  # offer to change the first instead: the form goes to it
+        return booking_page(form, err.status, refused=err, existing=err.params["request_id"])
+    except PostalError as err:
+        return booking_page(form, err.status, refused=err)
+    return booking_page(form, 200, created={"answer": answer, "data": data})
+
+
+@bp.route("/delivery/<int:request_id>/change", methods=["GET", "POST"])
+@per_address
+@per_dossier
+def change_page(request_id: int):
+    form = booking_form()
+    if request.method == "GET":
+        return booking_page(form, 200, change=request_id)
+    try:
+        data = booking_of(form)
+        answer, _ = delivery.change_booking(get_session(), request_id, data, settings=settings(), now=utcnow())
+    except PostalError as err:
+        return booking_page(form, err.status, refused=err, change=request_id)
+    return booking_page(form, 200, created={"answer": answer, "data": data, "changed": True}, change=request_id)

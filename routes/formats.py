@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from models.enums import OVERSEERS, REGISTRARS, RUN_READERS
+from models.enums import OVERSEERS, POSTAL_DESK, REGISTRARS, RUN_READERS
 from postal.clock import local
 from postal.config import ROOT
 from postal.custody import ACTION_NAMES
@@ -56,6 +56,13 @@ DOSSIER_STATUSES = {
     "missing": _l("Báo thất lạc"),
 }
 RETURN_METHODS = {"counter": _l("Nhận tại quầy"), "home": _l("Phát tận nhà")}
+FEE_STATUSES = {  # models.delivery.FeeStatus
+    "due": _l("trả khi bưu tá đến"),
+    "paid": _l("đã trả"),
+    "exempt": _l("được miễn"),
+    "not_due": _l("không phải trả"),
+    "to_refund": _l("sẽ được hoàn lại"),
+}
 
 
 def word(table: dict, value: str | None) -> str:
@@ -110,7 +117,9 @@ def register(app: Flask) -> None:
         role_name=lambda v: word(ROLE_NAMES, v), site_kind=lambda v: word(SITE_KINDS, v),
         parcel_state=lambda v: word(PARCEL_STATES, v), direction=lambda v: word(DIRECTIONS, v),
         dossier_status=lambda v: word(DOSSIER_STATUSES, v), return_method=lambda v: word(RETURN_METHODS, v),
+        fee_status=lambda v: word(FEE_STATUSES, v), iso_day=lambda v: "/".join(reversed(v.split("-"))),
         phrase=render,  # a translatable fragment from the domain (postal.errors.Phrase), in the page's language
     )
     app.jinja_env.globals.update(has_page=has_page, asset_url=asset_url, get_locale=get_locale,
-                                 OVERSEERS=OVERSEERS, REGISTRARS=REGISTRARS, RUN_READERS=RUN_READERS)  # the menu offers what each role may open
+                                 OVERSEERS=OVERSEERS, REGISTRARS=REGISTRARS, RUN_READERS=RUN_READERS,
+                                 POSTAL_DESK=POSTAL_DESK)  # the menu offers what each role may open

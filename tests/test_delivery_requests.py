@@ -158,8 +158,8 @@ def test_a_request_is_geocoded_on_the_2025_units_and_answered(client, make, geoc
     r = client.post("/api/v1/delivery-requests", json=body(code))
     assert r.status_code == 201, r.get_data(as_text=True)
     answer = r.get_json()
-    assert set(answer) == {"id", "state", "fee_vnd", "ward", "lat", "lon"}
-    assert answer["state"] == "requested" and answer["fee_vnd"] == 26_000
+    assert set(answer) == {"id", "state", "fee_vnd", "fee_status", "ward", "lat", "lon"}
+    assert answer["state"] == "requested" and answer["fee_vnd"] == 26_000 and answer["fee_status"] == "due"
     assert answer["ward"] == {"code": HA_LONG, "name": "Phường Hạ Long", "province": "Quảng Ninh"}
     assert (answer["lat"], answer["lon"]) == STREETS["Số 15 đường Nguyễn Văn Cừ"]
     [asked] = geocoder.queries
@@ -239,7 +239,9 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, make, geoc
     for payload, field_name in cases:
         r = client.post("/api/v1/delivery-requests", json=payload)
         assert r.status_code == 422, (field_name, r.get_data(as_text=True))
-        assert error_of(r)["code"] == "invalid_field" and field_name in error_of(r)["message"], error_of(r)
+        message = error_of(r)["message"]  # the field as the page names it, never its path
+        assert error_of(r)["code"] == "invalid_field" and message.startswith(delivery.FIELD_NAMES[field_name] + ": ")
+        assert field_name not in message, message
     assert counts(make) == before and geocoder.queries == []
 
 
@@ -313,7 +315,9 @@ def test_the_same_request_twice_answers_the_first(client, make, geocoder):
     assert first.get_json() == again.get_json()
     assert counts(make)[0] == 1 and len(geocoder.queries) == 1
     other_slot = client.post("/api/v1/delivery-requests", json=body(code, period="afternoon"))
-    assert other_slot.status_code == 201 and other_slot.get_json()["id"] != first.get_json()["id"]
+    assert other_slot.status_code == 409 and error_of(other_slot)["code"] == "booking_exists"
+    assert f"yêu cầu số {first.get_json()['id']}" in error_of(other_slot)["message"]  # named, to be changed instead
+    assert counts(make)[0] == 1
 
 
 def test_deliver_result_sets_the_dossier_to_home_delivery(client, make):
@@ -341,7 +345,7 @@ def test_pickup_makes_a_from_citizen_parcel_that_joins_the_flow_at_the_post_offi
     assert make.session.get(Site, row.post_office_id).code == "BD-CAMPHA"
     again = client.post("/api/v1/delivery-requests", json=body(code, kind="pickup_dossier", street="Số 210 đường Trần Phú",
                                                                 ward=CAM_PHA, period="afternoon"))
-    assert request_row(make, again.get_json()["id"]).parcel_id == parcel.id  # one parcel for the dossier
+    assert again.status_code == 409 and counts(make)[:2] == (1, 2)  # one request, one parcel for the dossier
     make.scan_as("bdcp.clerk", parcel.code, "accept", site="BD-CAMPHA")  # the courier brought it back
     assert make.parcel_row(parcel.code).state == "at_site"
     delivery.generate_day(make.session, next_working_day(), utcnow())
@@ -529,7 +533,7 @@ def test_the_delivery_page_posts_a_request_in_vietnamese(client, make):
     assert done.status_code == 200 and "Bưu điện đã nhận yêu cầu số" in text and "26.000 đ" in text
     assert "Phường Hạ Long" in text and "buổi chiều" in text
     bad = client.post("/delivery", data={**form, "csrf_token": token, "slot_date": "2020-01-06"})
-    assert bad.status_code == 422 and "slot.date" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Ngày hẹn: ngày 06/01/2020 đã qua" in bad.get_data(as_text=True)
     assert 'value="Số 15 đường Nguyễn Văn Cừ"' in bad.get_data(as_text=True)  # what was typed stays
     english = client.get("/delivery", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Delivery and pick-up at home" in english
@@ -554,7 +558,7 @@ def test_tracking_shows_the_booked_slot_and_how_far_it_is(client, make):
     assert r.status_code == 201, r.get_data(as_text=True)
     question = {"code": code, "phone_last4": "5678"}
     [booking] = client.post("/api/v1/track", json=question).get_json()["bookings"]
-    assert booking == {"kind": "pickup_dossier", "slot_date": day.isoformat(), "slot_period": "afternoon",
+    assert booking == {"id": r.get_json()["id"], "kind": "pickup_dossier", "slot_date": day.isoformat(), "slot_period": "afternoon",
                        "state": "requested", "text": f"Bưu điện đến nhà nhận hồ sơ: buổi chiều {day:%d/%m/%Y} "
                                                          "(đã đặt, chờ xếp chuyến)"}
     delivery.generate_day(make.session, day, utcnow())  # the post office's run for that afternoon

@@ -22,3 +22,7 @@ def test_the_demo_shows_a_refused_misroute_a_redirect_and_an_issued_apology(app,
     tracked = client.post("/api/v1/track", json={"code": dossier.code, "phone_last4": dossier.applicant_phone[-4:]})
     assert tracked.get_json()["late"] is True and tracked.get_json()["new_due"] == slip.new_due.isoformat()
     assert ledger.verify(make.session).first_bad is None  # the week's history is a sound chain
+    [booked] = make.session.execute(select(Dossier).where(Dossier.code.like("%-9004"))).scalars().all()
+    tracked = client.post("/api/v1/track", json={"code": booked.code, "phone_last4": "9004"}).get_json()
+    [booking] = tracked["bookings"]  # a home delivery the citizen may change or cancel on /track
+    assert booking["kind"] == "deliver_result" and booking["state"] == "requested"

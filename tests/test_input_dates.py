@@ -83,7 +83,7 @@ def test_a_delivery_slot_outside_them_names_the_field(client, make):
     body = {"dossier": "X", "phone_last4": "5678", "kind": "deliver_result",
             "address": {"street": "12 Lê Lợi", "ward_code": "06688"}, "slot": {"date": "9999-12-31", "period": "morning"}}
     r = client.post("/api/v1/delivery-requests", json=body)
-    assert r.status_code == 422 and "trường slot.date: ngày 31/12/9999" in r.get_json()["error"]["message"]
+    assert r.status_code == 422 and "Ngày hẹn: ngày 31/12/9999" in r.get_json()["error"]["message"]
 
 
 def test_pages_say_what_is_wrong_with_the_day_and_answer_422(client, make):

@@ -10,15 +10,34 @@ A delivery run is a Run of kind "delivery" whose RunStops are its post office on
 hub), so everything that reads runs keeps working; the citizens' doors are DeliveryStop rows in visiting
 order, chosen by routing.best_order over geodesic distances from the post office.
 
-The parts: `wards` (the 2025 units and the fee), `geocoding` (where an address is), `requests` (taking a
-request, an exemption, keeping requests in step with custody) and `runs` (the delivery runs and how one reads).
+One request per dossier and kind is active at a time: a second booking is refused naming the first, which the
+citizen changes instead (never charged twice). Until a courier has it out, the citizen (code + phone, then a
+code by SMS) or the counter may cancel it.
+
+The parts: `wards` (the 2025 units and the fee), `geocoding` (where an address is), `form` (the fields as the
+citizen sees them, and how to fix each refusal), `requests` (taking a request, an exemption, keeping requests in
+step with custody), `booking` (changing and cancelling one, what is owed) and `runs` (the delivery runs and how
+one reads).
 """
 
+from postal.delivery.booking import (
+    BookingClosed,
+    OutForDelivery,
+    StaffBooking,
+    cancel_by_citizen,
+    cancel_by_clerk,
+    change_booking,
+    dossier_bookings,
+    record_fee_paid,
+    send_cancel_code,
+)
+from postal.delivery.form import FIELD_NAMES, SLOT_DAYS_AHEAD, InvalidField, bookable_days, missing_field, refusal
 from postal.delivery.requests import (
-    SLOT_DAYS_AHEAD,
     AlreadyHandedIn,
     AlreadyReturned,
+    BookingExists,
     exempt_fee,
+    fee_status,
     request_delivery,
     settle,
 )
@@ -31,13 +50,29 @@ from postal.delivery.runs import (
 from postal.delivery.wards import WardInfo, provinces, ward_of, wards_of
 
 __all__ = [
+    "FIELD_NAMES",
     "SLOT_DAYS_AHEAD",
     "AlreadyHandedIn",
     "AlreadyReturned",
+    "BookingClosed",
+    "BookingExists",
     "DayReport",
+    "InvalidField",
+    "OutForDelivery",
+    "StaffBooking",
     "WardInfo",
+    "bookable_days",
+    "cancel_by_citizen",
+    "cancel_by_clerk",
+    "change_booking",
     "delivery_run",
+    "dossier_bookings",
     "exempt_fee",
+    "fee_status",
+    "missing_field",
+    "record_fee_paid",
+    "refusal",
+    "send_cancel_code",
     "generate_day",
     "generate_delivery_runs",
     "provinces",

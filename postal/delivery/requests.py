@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from geopy.distance import geodesic
 from sqlalchemy import func, or_, select, update
@@ -22,24 +23,22 @@ from models import (
     ReturnMethod,
     Site,
     SiteKind,
-    SlotPeriod,
     User,
 )
 from models.delivery import (
     DeliveryRequestIn,
     DeliveryRequestOut,
+    FeeStatus,
 )
 from models.enums import POSTAL_DESK
-from postal import db, dossiers, tracking, workdays
-from postal.clock import local
+from postal import db, dossiers, tracking
 from postal.config import Settings
 from postal.delivery.geocoding import locate, remember
-from postal.delivery.wards import fee_for, ward_of
+from postal.delivery.form import FIXES, InvalidField, check_slot
+from postal.delivery.wards import WardInfo, fee_for, ward_of
 from postal.errors import N_, Conflict, Forbidden, NotFound, Phrase, Unprocessable
 from postal.runs.common import MAX_ID
 
-SLOT_DAYS_AHEAD = 30  # how far ahead a slot may be booked
-SLOT_ENDS = {SlotPeriod.MORNING: time(12, 0), SlotPeriod.AFTERNOON: time(17, 0)}  # too late to book that slot today
 OPEN = (DeliveryState.REQUESTED, DeliveryState.SCHEDULED)
 REQUESTS = DeliveryRequest.__table__
 EVENTS = CustodyEvent.__table__
@@ -49,48 +48,60 @@ class AlreadyReturned(Conflict):
     code, message = "already_returned", N_("Kết quả hồ sơ %(code)s đã được trả: không cần giao nữa.")
 
 
+class BookingExists(Conflict):
+    code, message = "booking_exists", N_(
+        "Hồ sơ %(code)s đã có yêu cầu số %(id)s (%(booking)s). Mỗi hồ sơ chỉ có một yêu cầu loại này, phí chỉ thu "
+        "một lần: hãy đổi lịch hẹn hoặc địa chỉ của yêu cầu số %(id)s, hoặc huỷ nó rồi đặt lại.")
+
+
 class AlreadyHandedIn(Conflict):
     code, message = "already_handed_in", N_("Hồ sơ %(code)s đã được tiếp nhận: không cần đến nhận tại nhà.")
 
 
-def check_slot(day: date, period: str, now: datetime, calendar: workdays.Calendar = workdays.DEFAULT_CALENDAR) -> None:
-    """A working day from today on, within SLOT_DAYS_AHEAD, and not a slot that has already ended."""
-    here = local(now)
-    today = here.date()
-    if day < today:
-        raise Unprocessable(field="slot.date", detail=Phrase(N_("ngày đã qua")))
-    if day > today + timedelta(days=SLOT_DAYS_AHEAD):
-        raise Unprocessable(field="slot.date", detail=Phrase(N_("chỉ đặt lịch trong vòng %(days)s ngày tới"),
-                                                             days=SLOT_DAYS_AHEAD))
-    if not calendar.is_working_day(day):
-        holiday = calendar.holiday_name(day)
-        if holiday:
-            raise Unprocessable(field="slot.date", detail=Phrase(N_("%(day)s là ngày nghỉ (%(holiday)s)"),
-                                                                 day=day.strftime("%d/%m/%Y"), holiday=holiday))
-        raise Unprocessable(field="slot.date", detail=Phrase(N_("%(day)s không phải ngày làm việc"),
-                                                             day=day.strftime("%d/%m/%Y")))
-    if day == today and here.time() >= SLOT_ENDS[SlotPeriod(period)]:
-        raise Unprocessable(field="slot.period", detail=Phrase(N_("khung giờ này hôm nay đã qua")))
+@dataclass(frozen=True)
+class Asked:
+    """What a booking body asks for, checked: the ward, the street as it will be kept, the contact phone."""
+
+    ward: WardInfo
+    street: str
+    phone: str | None
+
+
+def read_asked(data: DeliveryRequestIn, now: datetime) -> Asked:
+    """The address, slot and phone of a booking, each refusal naming the field as the citizen sees it."""
+    digits = "".join(ch for ch in data.phone_last4 if ch.isdigit())
+    if len(digits) != 4:  # its shape only: a wrong number is tracking's 404
+        raise InvalidField("phone_last4", Phrase(FIXES["phone_last4"]))
+    ward = ward_of(data.address.ward_code)
+    if ward is None:
+        raise InvalidField("address.ward_code", Phrase(N_("không có xã, phường mã %(code)s: hãy chọn tỉnh rồi chọn xã, "
+                                                          "phường trong danh sách"), code=data.address.ward_code[:10]))
+    street = " ".join(data.address.street.split())
+    if not street:
+        raise InvalidField("address.street", Phrase(N_("chưa điền: hãy ghi số nhà, đường phố hoặc thôn, tổ")))
+    check_slot(data.slot.date, data.slot.period, now)
+    phone = None
+    if data.phone and data.phone.strip():
+        try:
+            phone = dossiers.normalise_phone(data.phone, field="phone")
+        except Unprocessable:
+            raise InvalidField("phone", Phrase(N_("không phải số điện thoại Việt Nam: hãy ghi 10 chữ số, ví dụ "
+                                                  "0912345678, hoặc để trống nếu dùng số đã đăng ký"))) from None
+    return Asked(ward, street, phone)
 
 
 def request_delivery(session: Session, data: DeliveryRequestIn, *, settings: Settings,
                      now: datetime) -> tuple[DeliveryRequestOut, bool]:
-    """Take a citizen's delivery or pick-up request; the same request again answers the first. Nothing is
-    written when it is refused."""
-    ward = ward_of(data.address.ward_code)
-    if ward is None:
-        raise Unprocessable(field="address.ward_code",
-                            detail=Phrase(N_("không có xã, phường mã %(code)s"), code=data.address.ward_code[:10]))
-    street = " ".join(data.address.street.split())
-    if not street:
-        raise Unprocessable(field="address.street", detail=Phrase(N_("cần ghi số nhà, đường phố hoặc thôn, tổ")))
-    check_slot(data.slot.date, data.slot.period, now)
-    phone = dossiers.normalise_phone(data.phone, field="phone") if data.phone and data.phone.strip() else None
+    """Take a citizen's delivery or pick-up request; the same request again answers the first, another while
+    the first is active is refused naming it (it is changed instead). Nothing is written when it is refused."""
+    asked = read_asked(data, now)
+    ward, street, phone = asked.ward, asked.street, asked.phone
     dossier = tracking.find(session, data.dossier, data.phone_last4)  # the same 404 as tracking
     existing = same_request(session, dossier.id, data)
     if existing is not None:
         db.end_reading(session)
         return request_out(existing), False
+    check_one_active(session, dossier, data.kind)
     check_kind(session, dossier, data.kind)
     located = locate(session, settings, street, ward, now)  # before the write: the geocoder may be slow
     try:
@@ -99,6 +110,7 @@ def request_delivery(session: Session, data: DeliveryRequestIn, *, settings: Set
             if existing is not None:  # taken meanwhile by another worker
                 return request_out(existing), False
             dossier = session.get(Dossier, dossier.id, populate_existing=True)
+            check_one_active(session, dossier, data.kind)
             check_kind(session, dossier, data.kind)
             post_office = serving_post_office(session, ward.code, (located.lat, located.lon), dossier)
             row = DeliveryRequest(
@@ -118,9 +130,10 @@ def request_delivery(session: Session, data: DeliveryRequestIn, *, settings: Set
                 remember(session, *located.answer, at=now)
             session.add(row)
             session.flush()
-    except IntegrityError:  # the same slot taken a moment ago (the partial unique index); the unit rolled back
+    except IntegrityError:  # the same slot or kind taken a moment ago (the partial unique indexes); rolled back
         existing = same_request(session, dossier.id, data)
         if existing is None:
+            check_one_active(session, dossier, data.kind)
             raise
         return request_out(existing), False
     return request_out(row), True
@@ -132,6 +145,25 @@ def same_request(session: Session, dossier_id: int, data: DeliveryRequestIn) -> 
         DeliveryRequest.slot_date == data.slot.date, DeliveryRequest.slot_period == data.slot.period,
         DeliveryRequest.state != DeliveryState.CANCELLED,
     ).execution_options(populate_existing=True)).scalars().first()
+
+
+def active_request(session: Session, dossier_id: int, kind: str) -> DeliveryRequest | None:
+    """The dossier's request of this kind still to be carried out, if any (at most one)."""
+    return session.execute(select(DeliveryRequest).where(
+        DeliveryRequest.dossier_id == dossier_id, DeliveryRequest.kind == kind, DeliveryRequest.state.in_(OPEN),
+    ).execution_options(populate_existing=True)).scalars().first()
+
+
+def check_one_active(session: Session, dossier: Dossier, kind: str) -> None:
+    """One active request per dossier and kind: a second is refused naming the first, to be changed instead."""
+    first = active_request(session, dossier.id, kind)
+    if first is not None:
+        raise BookingExists(code=dossier.code, id=first.id, booking=booking_text(first), request_id=first.id)
+
+
+def booking_text(row: DeliveryRequest) -> Phrase:
+    """A request in the citizen's words: what, when, how far."""
+    return tracking.Booking(row.id, row.kind, row.slot_date, row.slot_period, row.state).text
 
 
 def check_kind(session: Session, dossier: Dossier, kind: str) -> None:
@@ -169,7 +201,8 @@ def serving_post_office(session: Session, ward_code: str, point: tuple[float | N
     """The post office in the ward, else the nearest to the address (or to the dossier's center)."""
     offices = session.execute(select(Site).where(Site.kind == SiteKind.POST_OFFICE).order_by(Site.id)).scalars().all()
     if not offices:
-        raise Unprocessable(field="address.ward_code", detail=Phrase(N_("chưa có bưu điện phục vụ địa chỉ này")))
+        raise InvalidField("address.ward_code", Phrase(N_("chưa có bưu điện phục vụ địa chỉ này: xin hỏi quầy tiếp "
+                                                          "nhận hồ sơ")))
     for office in offices:
         if office.ward_code == ward_code:
             return office
@@ -183,9 +216,19 @@ def serving_post_office(session: Session, ward_code: str, point: tuple[float | N
     return min(located, key=lambda o: geodesic(here, (o.lat, o.lon)).km)
 
 
+def fee_status(row: DeliveryRequest) -> FeeStatus:
+    """What is owed: due, paid or exempt while the request stands; once cancelled, nothing, or to refund."""
+    if row.state == DeliveryState.CANCELLED:
+        return FeeStatus.TO_REFUND if row.fee_paid_at is not None and row.fee_vnd > 0 else FeeStatus.NOT_DUE
+    if row.fee_exempt_reason is not None:
+        return FeeStatus.EXEMPT
+    return FeeStatus.PAID if row.fee_paid_at is not None else FeeStatus.DUE
+
+
 def request_out(row: DeliveryRequest) -> DeliveryRequestOut:
     ward = ward_of(row.ward_code)
-    return DeliveryRequestOut(id=row.id, state=row.state, fee_vnd=row.fee_vnd, ward=ward.out(), lat=row.lat, lon=row.lon)
+    return DeliveryRequestOut(id=row.id, state=row.state, fee_vnd=row.fee_vnd, fee_status=fee_status(row),
+                              ward=ward.out(), lat=row.lat, lon=row.lon)
 
 
 def exempt_fee(session: Session, request_id: int, reason: str, *, actor: User, settings: Settings,

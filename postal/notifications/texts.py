@@ -51,3 +51,14 @@ def attempt_failed_text(code: str, *, returning: bool = False) -> str:
         return (f"Bưu điện: đã nhiều lần không giao được kết quả hồ sơ {code}; kết quả đã được chuyển về bưu điện. "
                 "Xin liên hệ bưu điện hoặc đặt lịch giao lại.")
     return f"Bưu điện: chưa giao được kết quả hồ sơ {code} cho Ông/Bà. Bưu tá sẽ giao lại trong lần tới."
+
+
+def cancel_code_text(code: str, request_id: int, otp: str) -> str:
+    return (f"Bưu điện: mã xác nhận huỷ yêu cầu giao nhận số {request_id} của hồ sơ {code}: {otp}. Mã dùng trong "
+            "10 phút. Nếu Ông/Bà không yêu cầu huỷ, xin bỏ qua tin này.")
+
+
+def booking_cancelled_text(code: str, request_id: int, *, home_delivery: bool, to_refund: bool) -> str:
+    back = " Kết quả sẽ được trả tại quầy nơi Ông/Bà nộp hồ sơ." if home_delivery else ""
+    fee = " Phí đã nộp sẽ được hoàn lại tại quầy." if to_refund else " Ông/Bà không phải trả phí."
+    return f"Bưu điện: yêu cầu giao nhận số {request_id} của hồ sơ {code} đã được huỷ.{back}{fee}"

@@ -27,3 +27,16 @@ async function loadWards() {
 if (province && ward && hint) {
   province.addEventListener("change", loadWards);
 }
+
+// A refused day offers the next working days: a click puts one in the date field.
+const day = document.querySelector("#slot_date");
+for (const choice of document.querySelectorAll("[data-day]")) {
+  choice.addEventListener("click", () => {
+    if (!day) return;
+    const [y, m, d] = choice.dataset.day.split("-");
+    if (day._flatpickr) day._flatpickr.setDate(`${d}/${m}/${y}`, false);
+    else day.value = `${d}/${m}/${y}`; // dd/mm/yyyy, as the day field shows it
+    day.removeAttribute("aria-invalid");
+    day.focus();
+  });
+}
