@@ -17,7 +17,7 @@ from models.enums import (
     Severity,
     SiteKind,
 )
-from models.outbox import Channel, OutboxMessage, OutboxState
+from models.outbox import Channel, OutboxMessage, OutboxState, ZaloToken
 from models.runs import ManifestEntry, Run, RunKind, RunState, RunStop, RunTemplate, RunTemplateStop
 from models.scheduler import SchedulerJob
 from models.sites import Site, SitePublic
@@ -28,6 +28,6 @@ __all__ = [
     "ReturnMethod", "Role",
     "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerJob",
     "Severity", "Site", "SiteKind", "SitePublic", "User",
-    "Channel", "OutboxMessage", "OutboxState",
+    "Channel", "OutboxMessage", "OutboxState", "ZaloToken",
     "DeliveryKind", "DeliveryRequest", "DeliveryState", "DeliveryStop", "GeocodeCache", "GeocodeSource", "SlotPeriod",
 ]
