@@ -394,3 +394,8 @@ def test_the_phone_goes_in_international_form():
     assert zns.international("+84912345678") == "84912345678"
     assert zns.international("12345") is None
 
+
+
+def test_postal_up_says_which_way_citizens_messages_go(settings):
+    assert notifications.citizen_route(settings.replace(zalo_app_id=None)).startswith("by SMS")
+    assert notifications.citizen_route(settings).startswith("by Zalo ZNS first (apology, delivered, out_for_delivery")

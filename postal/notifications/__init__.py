@@ -69,10 +69,13 @@ from postal.notifications.transports import (
     Transport,
     signature,
 )
+from postal.notifications.zns import citizen_route
+
 
 __all__ = [
     "LEASE", "apology_text", "SAFETY", "NotConfigured", "Outgoing", "Rejected", "SendReport", "Transport", "attempt_failed_text",
     "backoff", "claim", "delivered_text", "event_json", "mark_sent", "on_its_way_text", "on_scans",
     "out_for_delivery_text", "queue", "queue_many", "queue_otp", "queue_returned", "ready_for_pickup_text",
     "receipt_text", "release", "retry_or_fail", "send_due", "send_pending", "signature", "citizen", "queue_citizen",
+    "citizen_route",
 ]

@@ -67,6 +67,14 @@ def configured(settings: Settings) -> bool:
     return bool(settings.zalo_app_id and settings.zalo_secret_key and settings.zalo_refresh_token)
 
 
+def citizen_route(settings: Settings) -> str:
+    """How citizens' messages go under these settings, as `postal up` tells it."""
+    if not configured(settings) or not settings.zalo_templates:
+        return "by SMS (Zalo ZNS is not set up: README, Zalo)"
+    kinds = ", ".join(sorted(settings.zalo_templates))
+    return f"by Zalo ZNS first ({kinds}; the rest by SMS), by SMS to a number Zalo cannot reach"
+
+
 def goes_by_zalo(settings: Settings, kind: str, phone: str) -> bool:
     """Whether a citizen's message of this kind is sent by Zalo first: ZNS is set up, the kind has its
     template, and the phone has an international form."""
