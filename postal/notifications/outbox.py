@@ -82,7 +82,6 @@ def send_due(session: Session, settings: Settings, *, now: datetime, limit: int 
         faults.finish(at=clock())
     finally:
         transport.close()
-        tokens.close()
     return report
 
 

@@ -100,23 +100,26 @@ class Tokens:
 
     def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime]) -> None:
         self.engine, self.settings, self.clock = engine, settings, clock
-        self.http = requests.Session()
-
-    def close(self) -> None:
-        self.http.close()
+        self.known: tuple[str, datetime] | None = None  # the last live token this run read, and its expiry
 
     def access_token(self, *, rejected: str | None = None) -> str:
         """A live access token: the kept one unless it is about to expire or Zalo just refused it (`rejected`);
         then refreshed by whichever sender takes the refresh lease, the others using what it got."""
+        known = self.known
+        if known and known[0] != rejected and known[1] - self.clock() > REFRESH_AHEAD:
+            return known[0]
         waited = time.monotonic() + REFRESH_WAIT_S
         while True:
             kept = self.read()
             access = unsealed(self.settings, kept.access_token) if kept.access_token else None
             fresh = kept.expires_at is not None and kept.expires_at - self.clock() > REFRESH_AHEAD
             if access and fresh and access != rejected:
+                self.known = (access, kept.expires_at)
                 return access
             if self.lease(kept):
-                return self.refresh(kept)
+                access = self.refresh(kept)
+                self.known = None  # read again next time: the row says when it ends
+                return access
             if time.monotonic() > waited:
                 raise TimeoutError("another sender's Zalo token refresh did not end in time")
             time.sleep(0.1)
@@ -151,13 +154,16 @@ class Tokens:
 
     def refresh(self, kept: Kept) -> str:
         """Trade the refresh token for new tokens and keep them sealed; the lease ends either way."""
-        try:
-            answer = self.http.post(
+        try:  # a request of its own: a send left running past its deadline may still hold another
+            answer = requests.post(
                 f"{self.settings.zalo_oauth_url.rstrip('/')}/v4/oa/access_token",
                 data={"app_id": self.settings.zalo_app_id, "grant_type": "refresh_token",
                       "refresh_token": unsealed(self.settings, kept.refresh_token)},
                 headers={"secret_key": self.settings.zalo_secret_key}, timeout=HTTP_TIMEOUT_S, allow_redirects=False)
-            Transport.answered(answer)
+            try:
+                Transport.answered(answer)
+            except Rejected as err:  # the refresh refused: our app or token, never the message
+                raise Misconfigured(f"Zalo refused the token refresh: {err}") from None
             tokens = answer.json()
             if not isinstance(tokens, dict) or not tokens.get("access_token"):
                 raise Misconfigured(f"Zalo refused the token refresh: {refusal(tokens)}")
