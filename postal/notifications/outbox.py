@@ -98,6 +98,7 @@ def attempt(session: Session, settings: Settings, transport: Transport, faults: 
         transport.send(ready)
     except CannotReceive as err:
         report.fell_back += 1
+        faults.sent(msg.channel, at=clock())  # Zalo took our request: whatever it refused before is well again
         if (sms := fall_back(session, msg, err, at=clock(), hide=secret)) is not None:
             attempt(session, settings, transport, faults, sms, clock=clock, max_attempts=max_attempts, report=report)
     except Misconfigured as err:
