@@ -399,3 +399,16 @@ def test_the_phone_goes_in_international_form():
 def test_postal_up_says_which_way_citizens_messages_go(settings):
     assert notifications.citizen_route(settings.replace(zalo_app_id=None)).startswith("by SMS")
     assert notifications.citizen_route(settings).startswith("by Zalo ZNS first (apology, delivered, out_for_delivery")
+
+
+def test_a_cannot_receive_answer_resolves_the_zalo_alert(session, settings, gateway, zalo):
+    zalo.cannot_receive.add("84987654321")
+    citizen_messages(session, settings, ["0987654321"])
+    zalo.answers = [{"error": -115, "message": "Out of quota"}]
+    now = utcnow()
+    assert notifications.send_due(session, settings, now=now).held == 1
+    report = notifications.send_due(session, settings, now=now + timedelta(minutes=16))  # the quota was topped up
+    assert (report.sent, report.fell_back) == (1, 1) and len(gateway.on("/sms")) == 1
+    session.rollback()
+    [alert] = session.execute(select(Alert).where(Alert.kind == "gateway_fault")).scalars().all()
+    assert (alert.subject_code, alert.state) == ("zalo", "resolved")
