@@ -19,7 +19,7 @@ from models.enums import (
     Severity,
     SiteKind,
 )
-from models.outbox import Channel, OutboxMessage, OutboxState
+from models.outbox import Channel, OutboxMessage, OutboxState, ZaloToken
 from models.runs import ManifestEntry, Run, RunKind, RunState, RunStop, RunTemplate, RunTemplateStop
 from models.scheduler import SchedulerJob
 from models.sites import Site, SitePublic
@@ -30,6 +30,6 @@ __all__ = [
     "ParcelState", "Procedure", "ReturnMethod", "Role",
     "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerJob",
     "Severity", "Site", "SiteKind", "SitePublic", "User",
-    "Channel", "OutboxMessage", "OutboxState",
+    "Channel", "OutboxMessage", "OutboxState", "ZaloToken",
     "DeliveryKind", "DeliveryRequest", "DeliveryState", "DeliveryStop", "GeocodeCache", "GeocodeSource", "SlotPeriod",
 ]

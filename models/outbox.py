@@ -1,4 +1,5 @@
-"""The notifications outbox: every SMS, e-mail and webhook is a row here before it is sent."""
+"""The notifications outbox: every SMS, Zalo message, e-mail and webhook is a row here before it is sent; and the
+Zalo OA's tokens the Zalo messages are sent with."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
     WEBHOOK = "webhook"
+    ZALO = "zalo"  # a ZNS template message to a citizen's phone; SMS when Zalo answers the number cannot receive
 
 
 class OutboxState(StrEnum):
@@ -55,3 +57,23 @@ class OutboxMessage(SQLModel, table=True):
     held_for_config: str | None = Field(default=None, sa_type=String(16))
     created_at: datetime = Field(sa_type=utc())
     sent_at: datetime | None = Field(default=None, sa_type=utc())
+    # A citizen's message queued for Zalo: its kind and template data as JSON ({"kind", "data"}); the body is the
+    # SMS text it becomes when Zalo answers that the number cannot receive.
+    template: str | None = Field(default=None, sa_type=Text)
+    # That answer, when it came: the message then went by SMS (channel sms) and never again by Zalo.
+    fallback: str | None = Field(default=None, sa_type=Text)
+
+
+class ZaloToken(SQLModel, table=True):
+    """The Zalo OA's access and refresh tokens, sealed (postal/vault.py): one row, rotated at each refresh."""
+
+    __tablename__ = "zalo_token"
+    id: int = Field(default=1, primary_key=True)
+    access_token: str | None = Field(default=None, sa_type=Text)  # sealed
+    refresh_token: str = Field(sa_type=Text)  # sealed; Zalo gives a new one with each access token
+    expires_at: datetime | None = Field(default=None, sa_type=utc())
+    # A digest of the POSTAL_ZALO_REFRESH_TOKEN these tokens grew from: a new setting starts them again.
+    seed: str = Field(sa_type=String(16))
+    # The lease of the sender refreshing: a refresh token is good once, so one refresh at a time.
+    refreshing_until: datetime | None = Field(default=None, sa_type=utc())
+    refreshed_at: datetime | None = Field(default=None, sa_type=utc())

@@ -14,7 +14,6 @@ from sqlmodel import Session
 from models import ApologySlip, Dossier, Parcel, Site, User
 from models.dossiers import ApologyIn, ApologyOut
 from models.enums import REGISTRARS
-from models.outbox import Channel
 from postal import db, dossiers, notifications, workdays
 from postal.clock import as_utc, local
 from postal.config import Settings
@@ -53,9 +52,10 @@ def issue(session: Session, code: str, data: ApologyIn, *, actor: User, settings
                            issued_by_id=actor.id)
         session.add(slip)
         session.flush()
-        notifications.queue(session, channel=Channel.SMS, recipient=dossier.applicant_phone, subject="",
-                            body=notifications.apology_text(dossier.code, data.new_due), at=now,
-                            dedupe_key=f"apology:{slip.id}:sms")
+        notifications.queue_citizen(session, settings, phone=dossier.applicant_phone, kind="apology",
+                                    text=notifications.apology_text(dossier.code, data.new_due), at=now,
+                                    data={"dossier_code": dossier.code, "new_due_date": f"{data.new_due:%d/%m/%Y}"},
+                                    dedupe_key=f"apology:{slip.id}:sms")
     return apology_out(session, dossier, slip, previous=due)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
-from pydantic import AliasChoices, Field, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, PositiveInt, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -26,6 +26,9 @@ REDIS_DEFAULT = "redis://127.0.0.1:6379"  # where several workers count their ra
 # Who pays no delivery fee: the groups the province's resolution exempts (người có công với cách mạng,
 # hộ nghèo, hộ cận nghèo, người khuyết tật, người cao tuổi); a counter clerk records which applies.
 DEFAULT_FEE_EXEMPT = ("nguoi_co_cong", "ho_ngheo", "ho_can_ngheo", "nguoi_khuyet_tat", "nguoi_cao_tuoi")
+# The kinds of message a citizen is sent; each may have its approved Zalo ZNS template (POSTAL_ZALO_TEMPLATES).
+ZALO_KINDS = ("receipt", "on_its_way", "ready_for_pickup", "out_for_delivery", "delivered", "attempt_failed",
+              "returned", "apology")
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +38,22 @@ class ConfigError(RuntimeError):
 def doc(text: str, default=PydanticUndefined, **more):
     """A setting: its default and the one line the README's configuration table shows."""
     return Field(default, description=text, **more)
+
+
+def zalo_template_ids(value):
+    """POSTAL_ZALO_TEMPLATES, `receipt=123456, delivered=223344`: each kind once, a known kind, an id of digits."""
+    if not isinstance(value, str):
+        return value
+    templates: dict[str, str] = {}
+    for item in (part.strip() for part in value.split(",")):
+        kind, _, template_id = (x.strip() for x in item.partition("="))
+        if not item:
+            continue
+        if kind not in ZALO_KINDS or kind in templates or not template_id.isdigit():
+            raise ConfigError(f"POSTAL_ZALO_TEMPLATES: {item!r} is not KIND=ID with a digit id, each kind once, "
+                              f"a kind among {', '.join(ZALO_KINDS)}")
+        templates[kind] = template_id
+    return templates
 
 
 class Settings(BaseSettings):
@@ -70,6 +89,15 @@ class Settings(BaseSettings):
     mail_from: str = doc("the sender of e-mails", "thongbao@buudien.invalid")
     webhook_url: str | None = doc("dossier status webhooks, signed `X-Postal-Signature: sha256=<HMAC>`", None)
     webhook_secret: str = doc("the webhooks' HMAC key; default: the secret key (in production its own)", "")
+    zalo_app_id: str | None = doc("Zalo app id for ZNS (linked to the OA); with its secret key, a refresh token and a "
+                                  "template for the kind, a citizen's message goes by Zalo first", None)
+    zalo_secret_key: str = doc("the Zalo app's secret key (header `secret_key` of the token refresh)", "")
+    zalo_refresh_token: str = doc("the OA's refresh token to start from; rotated at each refresh, kept sealed in the "
+                                  "database; a new value replaces the kept tokens", "")
+    zalo_templates: Annotated[dict[str, str], NoDecode, BeforeValidator(zalo_template_ids)] = doc(
+        f"approved ZNS template per kind, `KIND=ID,…` ({', '.join(ZALO_KINDS)}); a kind without one goes by SMS", {})
+    zalo_api_url: str = doc("ZNS API base (`POST …/message/template`)", "https://business.openapi.zalo.me")
+    zalo_oauth_url: str = doc("Zalo OAuth base (`POST …/v4/oa/access_token`)", "https://oauth.zaloapp.com")
     notify_max_attempts: PositiveInt = doc("tries of one message before it is failed (configuration faults not "
                                            "counted)", 8)
     geocoder_url: str | None = doc("a Nominatim-protocol server; without it addresses are routed by ward", None)
@@ -123,12 +151,13 @@ class Settings(BaseSettings):
         return self.ratelimit_storage_uri != default_store(self.workers)
 
     @field_validator("sms_url", "smtp_host", "webhook_url", "geocoder_url", "ledger_verifier_key", "font_dir",
-                     mode="before")
+                     "zalo_app_id", mode="before")
     @classmethod
     def empty_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("hotline", "tile_url", "tile_attribution", "login_rate_limit", mode="before")
+    @field_validator("hotline", "tile_url", "tile_attribution", "login_rate_limit", "zalo_secret_key",
+                     "zalo_refresh_token", mode="before")
     @classmethod
     def stripped(cls, value):
         return value.strip() if isinstance(value, str) else value
@@ -147,27 +176,7 @@ class Settings(BaseSettings):
     @classmethod
     def derived(cls, data: dict) -> dict:
         """The defaults that follow from other settings."""
-        data = dict(data)
-        secret = data.get("secret_key") or DEVELOPMENT_KEY
-        if not data.get("webhook_secret"):
-            data["webhook_secret"] = secret
-        if not data.get("ratelimit_storage_uri"):
-            workers = str(data.get("workers", "1")).strip()
-            data["ratelimit_storage_uri"] = default_store(int(workers) if workers.isdigit() else 1)
-        if not data.get("ledger_origin"):
-            data["ledger_origin"] = f"hoso-buudien/{data.get('province_code') or '22'}"
-        if not re.fullmatch(r"[^\s+]+", str(data["ledger_origin"])):  # it is also the signing key's name
-            raise ConfigError(f"POSTAL_LEDGER_ORIGIN {data['ledger_origin']!r} must be one word without spaces or '+'")
-        if not data.get("ledger_checkpoint_file"):
-            url = data.get("DATABASE_URL") or data.get("database_url") or DEFAULT_DB
-            data["ledger_checkpoint_file"] = default_checkpoint_file(normalise_db_url(url))
-        key, environment = data.get("ledger_key"), data.get("env", "development")
-        if (key is None or isinstance(key, str)) and environment in get_args(cls.model_fields["env"].annotation):
-            verifier = (data.get("ledger_verifier_key") or "").strip() or None
-            data["ledger_key"] = ledger_seed((key or "").strip() or None, secret,
-                                             development=environment == "development",
-                                             verifier_only=verifier is not None)
-        return data
+        return derived_defaults(dict(data), cls.model_fields["env"].annotation)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
@@ -187,6 +196,30 @@ class Settings(BaseSettings):
 
     def replace(self, **changes) -> Settings:  # a copy with some settings changed (tests, tools)
         return self.model_copy(update=changes)
+
+
+def derived_defaults(data: dict, environments) -> dict:
+    """The defaults that follow from other settings (Settings.derived)."""
+    secret = data.get("secret_key") or DEVELOPMENT_KEY
+    if not data.get("webhook_secret"):
+        data["webhook_secret"] = secret
+    if not data.get("ratelimit_storage_uri"):
+        workers = str(data.get("workers", "1")).strip()
+        data["ratelimit_storage_uri"] = default_store(int(workers) if workers.isdigit() else 1)
+    if not data.get("ledger_origin"):
+        data["ledger_origin"] = f"hoso-buudien/{data.get('province_code') or '22'}"
+    if not re.fullmatch(r"[^\s+]+", str(data["ledger_origin"])):  # it is also the signing key's name
+        raise ConfigError(f"POSTAL_LEDGER_ORIGIN {data['ledger_origin']!r} must be one word without spaces or '+'")
+    if not data.get("ledger_checkpoint_file"):
+        url = data.get("DATABASE_URL") or data.get("database_url") or DEFAULT_DB
+        data["ledger_checkpoint_file"] = default_checkpoint_file(normalise_db_url(url))
+    key, environment = data.get("ledger_key"), data.get("env", "development")
+    if (key is None or isinstance(key, str)) and environment in get_args(environments):
+        verifier = (data.get("ledger_verifier_key") or "").strip() or None
+        data["ledger_key"] = ledger_seed((key or "").strip() or None, secret,
+                                         development=environment == "development",
+                                         verifier_only=verifier is not None)
+    return data
 
 
 def default_store(workers: int) -> str:
@@ -297,7 +330,7 @@ def shown_default(name: str) -> str:
         return "`sqlite:///instance/postal.db`"
     if value == DEVELOPMENT_KEY:
         return "development key"
-    if value is None or value == "":
+    if value is None or value == "" or value == {}:
         return "—"
     if isinstance(value, tuple):
         return ", ".join(f"`{v}`" for v in value)

@@ -9,7 +9,7 @@ import sys
 import click
 from gunicorn.app.base import BaseApplication
 
-from postal import db, demo, ratelimits
+from postal import db, demo, notifications, ratelimits
 from postal.cli import cli, seed_with_progress
 from postal.config import Settings
 from postal.demo_data import DEMO_PASSWORD
@@ -84,6 +84,7 @@ def up(settings: Settings, with_demo: bool, host: str, port: int, workers: int) 
         click.echo(f"Demo logins (password {DEMO_PASSWORD}):")
         for username, role, site in demo.demo_logins():
             click.echo(f"  {username:<12} {role:<13} {site}")
+        click.echo(f"Citizens' messages go {notifications.citizen_route(settings)}.")
     supervisor = Supervisor([
         Child("web server", command("serve", "--host", host, "--port", str(port), "--workers", str(workers)),
               essential=True),

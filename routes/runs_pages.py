@@ -18,7 +18,7 @@ from models.enums import DRIVERS, RUN_READERS
 from models.runs import AssignIn, RunTemplateIn
 from postal import labels, runs, sites
 from postal.clock import local, utcnow
-from postal.errors import N_, NotFound, PostalError, Unprocessable
+from postal.errors import NotFound, PostalError, Unprocessable
 from postal.workdays import DEFAULT_CALENDAR
 from routes.auth import page_for
 from routes.formats import SITE_KINDS, vn_time

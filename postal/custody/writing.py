@@ -83,7 +83,7 @@ def follow_up(session: Session, settings: Settings, now: datetime, works: Sequen
             notifications.queue_otp(session, settings, dossier_id=work.dossier_id,
                                     parcel_code=work.parcel_code, otp=work.otp, event_id=work.event_id, at=now)
         elif isinstance(work, TellReturned):
-            notifications.queue_returned(session, dossier_id=work.dossier_id, parcel_code=work.parcel_code,
+            notifications.queue_returned(session, settings, dossier_id=work.dossier_id, parcel_code=work.parcel_code,
                                          event_id=work.event_id, at=now)
 
 

@@ -1,5 +1,7 @@
-"""Notifications: every SMS, e-mail and webhook is an outbox row written with the event that causes it,
-then sent by the scheduler (or `postal notify`), retried with backoff.
+"""Notifications: every SMS, Zalo message, e-mail and webhook is an outbox row written with the event that causes
+it, then sent by the scheduler (or `postal notify`), retried with backoff. A citizen's message goes by Zalo ZNS
+when it is set up with a template for the message's kind (zns.py), and becomes an SMS, once and for good, only
+when ZNS answers that the number cannot receive it.
 
 The outbox state machine (table outbox_message):
 
@@ -44,8 +46,10 @@ from postal.notifications.outbox import (
 )
 from postal.notifications.queueing import (
     Outgoing,
+    citizen,
     event_json,
     queue,
+    queue_citizen,
     queue_many,
     queue_otp,
     queue_returned,
@@ -65,10 +69,13 @@ from postal.notifications.transports import (
     Transport,
     signature,
 )
+from postal.notifications.zns import citizen_route
+
 
 __all__ = [
     "LEASE", "apology_text", "SAFETY", "NotConfigured", "Outgoing", "Rejected", "SendReport", "Transport", "attempt_failed_text",
     "backoff", "claim", "delivered_text", "event_json", "mark_sent", "on_its_way_text", "on_scans",
     "out_for_delivery_text", "queue", "queue_many", "queue_otp", "queue_returned", "ready_for_pickup_text",
-    "receipt_text", "release", "retry_or_fail", "send_due", "send_pending", "signature",
+    "receipt_text", "release", "retry_or_fail", "send_due", "send_pending", "signature", "citizen", "queue_citizen",
+    "citizen_route",
 ]

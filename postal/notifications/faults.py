@@ -19,8 +19,8 @@ from postal.notifications.transports import Claimed, fingerprint
 
 OUTBOX = OutboxMessage.__table__
 CONFIG_RETRY = timedelta(minutes=15)  # a message held back for a configuration fault is tried this often
-CHANNEL_IDS = {Channel.SMS: 1, Channel.EMAIL: 2, Channel.WEBHOOK: 3}  # the alert's subject id per channel
-SHOWN = {Channel.SMS: "SMS", Channel.EMAIL: "e-mail", Channel.WEBHOOK: "webhook"}
+CHANNEL_IDS = {Channel.SMS: 1, Channel.EMAIL: 2, Channel.WEBHOOK: 3, Channel.ZALO: 4}  # the alert's subject id
+SHOWN = {Channel.SMS: "SMS", Channel.EMAIL: "e-mail", Channel.WEBHOOK: "webhook", Channel.ZALO: "Zalo ZNS"}
 
 
 class Faults:

@@ -16,10 +16,12 @@ from postal import db
 from postal.clock import as_utc
 from postal.config import Settings
 from postal.dossiers import latest_parcel, status_of
-from postal.notifications.queueing import Outgoing, event_json, queue_many
+from postal.notifications.queueing import Outgoing, citizen, event_json, queue_many
 from postal.notifications.texts import (
     attempt_failed_text,
+    day,
     delivered_text,
+    moment,
     on_its_way_text,
     ready_for_pickup_text,
     receipt_text,
@@ -91,8 +93,8 @@ def on_scans(session: Session, moved: Moved, settings: Settings) -> int:
         if status != before_status:
             messages.extend(status_messages(settings, sites, d, latest, event, str(before_status), str(status)))
         elif event["action"] == "attempt_failed" and latest.state == ParcelState.OUT_FOR_DELIVERY:
-            messages.append(Outgoing(Channel.SMS, d.phone, "", attempt_failed_text(d.code),
-                                     f"{event['id']}:sms:attempt_failed"))
+            messages.append(citizen(settings, d.phone, "attempt_failed", attempt_failed_text(d.code),
+                                    {"dossier_code": d.code}, f"{event['id']}:sms:attempt_failed"))
     queue_many(session, messages, at=moved.at)
     return len(messages)
 
@@ -159,16 +161,18 @@ def status_messages(settings: Settings, sites: Sites, d: _Affected, latest: _Par
             "at": as_utc(event["device_at"]).isoformat(), "site": site.code if site else None,
         })
         messages.append(Outgoing(Channel.WEBHOOK, settings.webhook_url, "", body, f"{event['id']}:webhook:status"))
-    text, template = None, None
+    text, template, data = None, None, {"dossier_code": d.code}
     if status == "received" or (status == "ready_for_return" and latest.direction == Direction.FROM_CITIZEN):
-        text, template = receipt_text(d.code, d.due_at), "receipt"
+        text, template, data["due_date"] = receipt_text(d.code, d.due_at), "receipt", day(d.due_at)
     elif status == "ready_for_return" and d.return_method == ReturnMethod.HOME:
         text, template = on_its_way_text(d.code), "on_its_way"
     elif status == "ready_for_return":
         place = sites.get(latest.destination_id)
-        text, template = ready_for_pickup_text(d.code, place.name if place else "Trung tâm"), "ready_for_pickup"
+        data["place"] = place.name if place else "Trung tâm"
+        text, template = ready_for_pickup_text(d.code, data["place"]), "ready_for_pickup"
     elif status == "returned":
         text, template = delivered_text(d.code, event["device_at"]), "delivered"
+        data["delivered_at"] = moment(event["device_at"])
     if text:  # once per parcel and kind: a parcel found again after a loss does not tell the citizen twice
-        messages.append(Outgoing(Channel.SMS, d.phone, "", text, f"{latest.code}:sms:{template}"))
+        messages.append(citizen(settings, d.phone, template, text, data, f"{latest.code}:sms:{template}"))
     return messages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,12 +11,13 @@ from sqlalchemy import case, select, update
 from sqlmodel import Session
 
 from models import OutboxMessage
-from models.outbox import OutboxState
+from models.outbox import Channel, OutboxState
 from postal import db, vault
-from postal.clock import utcnow
+from postal.clock import local, utcnow
 from postal.config import Settings
 from postal.notifications.faults import Faults
-from postal.notifications.transports import Claimed, Misconfigured, Rejected, Transport
+from postal.notifications.transports import CannotReceive, Claimed, Misconfigured, Rejected, Transport
+from postal.notifications.zns import Tokens, Zns
 
 OUTBOX = OutboxMessage.__table__
 UNFINISHED = (OutboxState.PENDING, OutboxState.SENDING)
@@ -36,6 +38,7 @@ class SendReport:
     retrying: int = 0  # failed this time, tried again later
     released: int = 0  # claimed but not tried before the lease got short: due again at once
     held: int = 0  # kept back: the gateway refuses our configuration (postal/notifications/faults.py)
+    fell_back: int = 0  # Zalo messages whose number cannot receive ZNS: sent by SMS instead
 
 
 def send_pending(settings: Settings, *, now: datetime | None = None, limit: int = PER_RUN) -> SendReport:
@@ -57,8 +60,9 @@ def send_due(session: Session, settings: Settings, *, now: datetime, limit: int 
     def clock() -> datetime:
         return now + timedelta(seconds=time.monotonic() - started)
 
-    transport = Transport(settings)
     faults = Faults(session, settings, now=now)
+    tokens = Tokens(session.get_bind(), settings, clock)
+    transport = Transport(settings, zalo=Zns(settings, tokens))
     try:
         claimed_total = 0
         while claimed_total < limit:
@@ -73,27 +77,50 @@ def send_due(session: Session, settings: Settings, *, now: datetime, limit: int 
                     report.released += release(session, rows[i:], at=clock())
                     faults.finish(at=clock())
                     return report
-                if msg.channel in faults.met:  # this run met its gateway's fault: kept without a try
-                    report.held += faults.hold(msg, None, at=clock())
-                    continue
-                secret = ""
-                try:
-                    ready, secret = opened(settings, msg)
-                    transport.send(ready)
-                except Misconfigured as err:
-                    report.held += faults.hold(msg, err, at=clock(), hide=secret)
-                except Exception as err:  # noqa: BLE001  (any failure of one send is that row's, not the run's)
-                    gave_up = retry_or_fail(session, msg, err, at=clock(), max_attempts=max_attempts, hide=secret)
-                    report.failed += gave_up
-                    report.retrying += not gave_up
-                else:
-                    mark_sent(session, msg, at=clock())
-                    report.sent += 1
-                    faults.sent(msg.channel, at=clock())
+                attempt(session, settings, transport, faults, msg, clock=clock, max_attempts=max_attempts,
+                        report=report)
         faults.finish(at=clock())
     finally:
         transport.close()
     return report
+
+
+def attempt(session: Session, settings: Settings, transport: Transport, faults: Faults, msg: Claimed, *,
+            clock: Callable[[], datetime], max_attempts: int, report: SendReport) -> None:
+    """One try of one claimed row, marked as soon as it returns; a Zalo message whose number cannot receive
+    becomes an SMS and is tried as one at once, in the same attempt."""
+    if msg.channel in faults.met:  # this run met its gateway's fault: kept without a try
+        report.held += faults.hold(msg, None, at=clock())
+        return
+    secret = ""
+    try:
+        ready, secret = opened(settings, msg)
+        transport.send(ready)
+    except CannotReceive as err:
+        report.fell_back += 1
+        faults.sent(msg.channel, at=clock())  # Zalo took our request: whatever it refused before is well again
+        if (sms := fall_back(session, msg, err, at=clock(), hide=secret)) is not None:
+            attempt(session, settings, transport, faults, sms, clock=clock, max_attempts=max_attempts, report=report)
+    except Misconfigured as err:
+        report.held += faults.hold(msg, err, at=clock(), hide=secret)
+    except Exception as err:  # noqa: BLE001  (any failure of one send is that row's, not the run's)
+        gave_up = retry_or_fail(session, msg, err, at=clock(), max_attempts=max_attempts, hide=secret)
+        report.failed += gave_up
+        report.retrying += not gave_up
+    else:
+        mark_sent(session, msg, at=clock())
+        report.sent += 1
+        faults.sent(msg.channel, at=clock())
+
+
+def fall_back(session: Session, msg: Claimed, err: Exception, *, at: datetime, hide: str = "") -> Claimed | None:
+    """Zalo cannot reach the number: the message becomes an SMS for good, Zalo's answer recorded on it; None
+    when the row is no longer this sender's."""
+    said = f"{local(at):%H:%M %d/%m/%Y} {err}"
+    said = (said.replace(hide, vault.MASK) if hide else said)[:1000]
+    with db.writing(session):
+        mine = session.execute(_ours(msg).values(channel=Channel.SMS, fallback=said)).rowcount
+    return msg._replace(channel=Channel.SMS) if mine == 1 else None
 
 
 def opened(settings: Settings, msg: Claimed) -> tuple[Claimed, str]:
@@ -102,7 +129,10 @@ def opened(settings: Settings, msg: Claimed) -> tuple[Claimed, str]:
         body, secret = vault.reveal(settings, msg.body, msg.secret)
     except vault.Unreadable as err:  # sealed under another key: no retry can open it
         raise Rejected(str(err)) from None
-    return (msg._replace(body=body, secret=None), secret) if secret else (msg, "")
+    if not secret:
+        return msg, ""
+    template = msg.template.replace(vault.MASK, secret) if msg.template else msg.template
+    return msg._replace(body=body, secret=None, template=template), secret
 
 
 def claim(session: Session, *, now: datetime, count: int, max_attempts: int, report: SendReport) -> list[Claimed]:
@@ -124,9 +154,9 @@ def claim(session: Session, *, now: datetime, count: int, max_attempts: int, rep
             # next_attempt_at follows the lease, so a row whose sender died is due again when the lease ends.
             .values(state=OutboxState.SENDING, attempts=OUTBOX.c.attempts + 1, claimed_until=lease, next_attempt_at=lease)
             .returning(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.subject, OUTBOX.c.body,
-                       OUTBOX.c.secret, OUTBOX.c.dedupe_key, OUTBOX.c.attempts)
+                       OUTBOX.c.secret, OUTBOX.c.dedupe_key, OUTBOX.c.attempts, OUTBOX.c.template)
         ).all()
-    return sorted(Claimed(*r, claimed_until=lease) for r in rows)
+    return sorted(Claimed(*r[:8], claimed_until=lease, template=r[8]) for r in rows)
 
 
 def _ours(msg: Claimed):

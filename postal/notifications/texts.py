@@ -1,4 +1,5 @@
-"""What citizens read (no staff names, no other dossier), in Vietnamese as the SMS gateway sends it."""
+"""What citizens read (no staff names, no other dossier), in Vietnamese as the SMS gateway sends it; a Zalo
+template shows the same values (its template data) as `day` and `moment` write them."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ from postal.clock import local
 
 
 @lru_cache(maxsize=4096)  # a batch of thousands shares a few due dates
-def _day(at: datetime) -> str:
+def day(at: datetime) -> str:
     return local(at).strftime("%d/%m/%Y")
 
 
-def _moment(at: datetime) -> str:
+def moment(at: datetime) -> str:
     return local(at).strftime("%H:%M %d/%m/%Y")
 
 
 def receipt_text(code: str, due_at: datetime) -> str:
-    return (f"Bưu điện: hồ sơ {code} đã được tiếp nhận. Ngày hẹn trả kết quả: {_day(due_at)}. "
+    return (f"Bưu điện: hồ sơ {code} đã được tiếp nhận. Ngày hẹn trả kết quả: {day(due_at)}. "
             "Tra cứu bằng mã hồ sơ và 4 số cuối điện thoại.")
 
 
@@ -43,7 +44,7 @@ def apology_text(code: str, new_due) -> str:
 
 
 def delivered_text(code: str, at: datetime) -> str:
-    return f"Bưu điện: kết quả hồ sơ {code} đã được giao lúc {_moment(at)}. Cảm ơn Ông/Bà."
+    return f"Bưu điện: kết quả hồ sơ {code} đã được giao lúc {moment(at)}. Cảm ơn Ông/Bà."
 
 
 def attempt_failed_text(code: str, *, returning: bool = False) -> str:

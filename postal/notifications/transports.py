@@ -1,4 +1,4 @@
-"""The gateways: SMS over HTTP, e-mail over SMTP, webhooks over HTTP."""
+"""The gateways: SMS over HTTP, Zalo ZNS over HTTP (zns.py), e-mail over SMTP, webhooks over HTTP."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ import smtplib
 import threading
 from datetime import datetime
 from email.message import EmailMessage
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
 
 from models.outbox import Channel
 from postal.config import Settings
+
+if TYPE_CHECKING:
+    from postal.notifications.zns import Zns
 
 HTTP_TIMEOUT_S = (5, 10)  # connect, read: each wait on the socket
 SMTP_TIMEOUT_S = 10
@@ -39,6 +42,7 @@ class Claimed(NamedTuple):
     dedupe_key: str
     attempts: int
     claimed_until: datetime
+    template: str | None = None  # a zalo row's kind and template data (JSON)
 
 
 class Misconfigured(RuntimeError):
@@ -48,6 +52,14 @@ class Misconfigured(RuntimeError):
 
 class NotConfigured(Misconfigured):
     """The channel's gateway is not set: kept until it is."""
+
+
+class TokenRejected(Misconfigured):
+    """ZNS refused the access token: refreshed once and tried again; refused again, a configuration fault."""
+
+
+class CannotReceive(RuntimeError):
+    """ZNS answered that the number cannot receive: the message goes by SMS instead (and only then)."""
 
 
 class TooSlow(RuntimeError):
@@ -62,7 +74,9 @@ def fingerprint(settings: Settings, channel: str) -> str:
     """A short digest of what a channel's sends depend on: a message kept back for a configuration fault is
     tried again as soon as it differs."""
     parts = {Channel.SMS: (settings.sms_url,), Channel.WEBHOOK: (settings.webhook_url, settings.webhook_secret),
-             Channel.EMAIL: (settings.smtp_host, settings.smtp_port, settings.mail_from)}
+             Channel.EMAIL: (settings.smtp_host, settings.smtp_port, settings.mail_from),
+             Channel.ZALO: (settings.zalo_app_id, settings.zalo_secret_key, settings.zalo_refresh_token,
+                            sorted(settings.zalo_templates.items()), settings.zalo_api_url, settings.zalo_oauth_url)}
     return hashlib.sha256(repr(parts.get(channel, ())).encode()).hexdigest()[:16]
 
 
@@ -78,10 +92,10 @@ def signature(secret: str, body: bytes) -> str:
 
 
 class Transport:
-    """SMS over the HTTP gateway, e-mail over SMTP, webhooks over HTTP; one per sending run."""
+    """SMS over the HTTP gateway, Zalo ZNS, e-mail over SMTP, webhooks over HTTP; one per sending run."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, zalo: Zns | None = None) -> None:
+        self.settings, self.zalo = settings, zalo
         self.http = requests.Session()
 
     def close(self) -> None:
@@ -116,6 +130,10 @@ class Transport:
             self.send_webhook(msg)
         elif msg.channel == Channel.EMAIL:
             self.send_email(msg)
+        elif msg.channel == Channel.ZALO and self.zalo is not None:
+            self.zalo.send(msg, self.http)
+        elif msg.channel == Channel.ZALO:
+            raise NotConfigured("no Zalo sender in this run")
         else:
             raise Rejected(f"unknown channel {msg.channel!r}")
 
