@@ -184,6 +184,8 @@ class ScanResultOut(BaseModel):
     error: ScanErrorOut | None = None
     parcel: ParcelBriefOut | None = None
     bag: dict[str, Any] | None = None
+    # A duplicate that scanned the label again after its step was recorded: when the first scan was made.
+    first_at: datetime | None = None
 
 
 class ScanResultsOut(BaseModel):

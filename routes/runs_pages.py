@@ -195,6 +195,12 @@ def scan_runs() -> tuple[list[runs.RunSummary], int | None]:
     return runs.scan_runs(get_session(), today(), actor=current_user.user, requested=request.args.get("run", type=int))
 
 
+@bp.app_template_global("run_next_stops")
+def run_next_stops(choices: list[runs.RunSummary]) -> dict[int, runs.NextStop]:
+    """Where each of the scan page's runs goes next, shown above the scans."""
+    return runs.next_stops(get_session(), [r.id for r in choices])
+
+
 # -- run templates (admin) ---------------------------------------------------------------------------
 
 

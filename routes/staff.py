@@ -66,6 +66,7 @@ def scan_strings() -> dict[str, str]:
         "accepted": gettext("Đã ghi nhận"),
         "duplicate": gettext("Đã quét rồi"),
         "duplicate_detail": gettext("Lần quét này đã được ghi trước đó;"),
+        "duplicate_first": gettext("Bì đã được quét bước này lúc %(time)s, không ghi thêm;"),
         "rejected": gettext("Bị từ chối"),
         "queued": gettext("Đã lưu, chờ gửi"),
         "queued_detail": gettext("Không có mạng: lần quét được giữ trên máy và sẽ tự gửi khi có mạng."),

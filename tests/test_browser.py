@@ -71,10 +71,12 @@ def test_a_clerk_scans_by_typing_like_a_wedge_scanner(live_server, make, context
     assert row(make, code).state == "at_site"
     assert page.evaluate("document.activeElement.id") == "label-input"  # ready for the next label
 
-    wedge(page, make.payload(code))  # the same label again is a new scan the parcel's state refuses
-    expect(banner).to_have_attribute("data-status", "rejected")
-    expect(banner).to_contain_text("không thể tiếp nhận")
-    shot(page, "scan-rejected-desktop")
+    wedge(page, make.payload(code))  # the same label again: already scanned (amber), with the first scan's time
+    expect(banner).to_have_attribute("data-status", "duplicate")
+    expect(banner).to_contain_text("Đã quét rồi")
+    expect(banner).to_contain_text("đã được quét bước này lúc")
+    shot(page, "scan-again-desktop")
+    assert events_of(make, code, "accept") == 1
 
     # typing the human code by hand: the check digit is verified as one types
     wrong = code[:10] + str((int(code[10]) + 1) % 10) + code[11:]

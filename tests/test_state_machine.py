@@ -49,6 +49,7 @@ class ScanMachine(RuleBasedStateMachine):
         self.parcels = [self.make.parcel(accepted=False) for _ in range(3)]
         self.client = self.app.test_client()
         self.accepted: list[tuple[str, dict]] = []
+        self.last_step: dict[int, tuple[str, str]] = {}  # per parcel, its last accepted (action, user)
 
     def teardown(self) -> None:
         self.make.close()
@@ -76,8 +77,12 @@ class ScanMachine(RuleBasedStateMachine):
         if result["status"] == "accepted":
             assert after == before + 1
             self.accepted.append((user, scan))
+            self.last_step[parcel] = (action, user)
             if action == "pickup":
                 assert result["parcel"]["holder"] == {"type": "courier", "code": user, "name": user}
+        elif result["status"] == "duplicate":  # the label scanned again: the parcel's last step, by the same person
+            assert self.last_step.get(parcel) == (action, user) and result["first_at"]
+            assert after == before
         else:
             assert result["status"] == "rejected" and result["error"]["message"]
             assert after == before  # a refused scan writes nothing

@@ -13,7 +13,7 @@ from postal import db, labels
 from postal.config import Settings
 from postal.custody.recording import Batch
 from postal.custody.values import BagHolding, Holding, Outcome
-from postal.errors import InvalidScan, PostalError, shown
+from postal.errors import InvalidScan, PostalError, WrongHolder, WrongSite, WrongState, shown
 
 _scan_list = TypeAdapter(list[ScanIn])
 _scan = TypeAdapter(ScanIn)
@@ -23,11 +23,12 @@ STORED_SQL = "SELECT id, parcel_id, bag_id FROM custody_event WHERE id {match}"
 class Judged:
     """One scan's result while the batch runs: what it moved, answered once the batch is written."""
 
-    __slots__ = ("id", "status", "error", "parcel", "bag")
+    __slots__ = ("id", "status", "error", "parcel", "bag", "first_at")
 
     def __init__(self, id: str, status: str, error: PostalError | None = None, parcel: Holding | None = None,
-                 bag: BagHolding | None = None) -> None:
+                 bag: BagHolding | None = None, first_at: datetime | None = None) -> None:
         self.id, self.status, self.error, self.parcel, self.bag = id, status, error, parcel, bag
+        self.first_at = first_at  # a scan repeating the parcel's last step: when that step was scanned
 
 
 def parse_scans(raw: list[dict | ScanIn]) -> list[ScanIn | Judged]:
@@ -82,7 +83,7 @@ def record_scans(session: Session, raw: list[dict | ScanIn], *, actor, settings:
                     accepted[scan.id] = judged[-1]
         batch.flush()
     book = batch.book
-    return [Outcome(j.id, j.status, j.error, book.brief(j.parcel), book.brief_bag(j.bag)) for j in judged]
+    return [Outcome(j.id, j.status, j.error, book.brief(j.parcel), book.brief_bag(j.bag), j.first_at) for j in judged]
 
 
 def judge_one(batch: Batch, scan: ScanIn, read: labels.ReadLabel | PostalError) -> Judged:
@@ -91,10 +92,35 @@ def judge_one(batch: Batch, scan: ScanIn, read: labels.ReadLabel | PostalError) 
             raise read
         moved = batch.apply(scan, read.typed, read.code)
     except PostalError as err:
+        if isinstance(err, AGAIN) and (repeat := repeat_of(batch, scan, read.code)) is not None:
+            return Judged(str(scan.id), "duplicate", parcel=repeat[0], first_at=repeat[1])
         return Judged(str(scan.id), "rejected", err)
     if isinstance(moved, BagHolding):
         return Judged(str(scan.id), "accepted", bag=moved)
     return Judged(str(scan.id), "accepted", parcel=moved)
+
+
+# The refusals a label scanned again meets (its state moved on, or it is no longer where the step put it);
+# limits, locks and proofs are never softened.
+AGAIN = (WrongState, WrongHolder, WrongSite)
+# The parcel's last event, to tell a label scanned again (the same step by the same person) from a wrong move.
+LAST_EVENT_SQL = "SELECT e.action, e.actor_id, s.code, e.device_at FROM custody_event e LEFT JOIN site s ON s.id = e.site_id WHERE e.hash = ?"
+
+
+def repeat_of(batch: Batch, scan: ScanIn, code: str) -> tuple[Holding, datetime] | None:
+    """A refused scan that repeats what the parcel's last event did (the same action by the same person, at the
+    same place when the scan names one): the label scanned again. It is answered as already scanned, with the
+    first scan's time, and writes nothing; any other refusal stands."""
+    holding = batch.book.parcels.get(code)
+    if holding is None or holding.dirty or not holding.last_hash:
+        return None
+    row = db.raw(batch.session, LAST_EVENT_SQL, (holding.last_hash,)).first()
+    if row is None:
+        return None
+    action, actor_id, site_code, device_at = row
+    if action != scan.action or actor_id != batch.actor.id or (scan.site and scan.site.upper() != (site_code or "")):
+        return None
+    return holding, db.time_read(device_at)
 
 
 def stored_scans(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int | None, int | None]]:

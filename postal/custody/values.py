@@ -56,6 +56,7 @@ class Outcome:
     error: PostalError | None = None
     parcel: dict | None = None
     bag: dict | None = None
+    first_at: datetime | None = None  # a duplicate of the parcel's last step scanned again: when that was
 
     def answer(self, message_of: Callable[[PostalError], str]) -> dict:
         """The scan's result as the API answers it; `message_of` puts the refusal in the reader's language."""
@@ -66,6 +67,8 @@ class Outcome:
             result["parcel"] = self.parcel
         if self.bag is not None:
             result["bag"] = self.bag
+        if self.first_at is not None:
+            result["first_at"] = self.first_at.isoformat()
         return result
 
 

@@ -36,6 +36,7 @@ from postal.runs.driving import RunAbilities, abilities, assign, close, depart, 
 from postal.runs.generation import generate
 from postal.runs.hooks import after_scans, check_scan
 from postal.runs.manifests import freeze_due, manifest_waiting, network, place, withdraw
+from postal.runs.scanning import NextStop, next_stops
 from postal.runs.papers import (
     RunSheet,
     RunSummary,
@@ -96,6 +97,8 @@ __all__ = [
     "run_sheet",
     "runs_of_day",
     "scan_runs",
+    "NextStop",
+    "next_stops",
     "set_template_active",
     "solver_seconds",
     "start",

@@ -33,6 +33,7 @@ from postal.accounts import ROLE_TITLES, paper_name
 from postal.clock import as_utc
 from postal.documents.layout import BLANK
 from postal.runs.common import ENTRIES, MAX_ID, PARCELS, reload, run_code
+from postal.runs.scanning import current_run
 
 
 def manifest_document(session: Session, run_id: int, *, label_key: str) -> documents.Manifest:
@@ -254,10 +255,9 @@ def scan_runs(session: Session, day: date, *, actor: User, requested: int | None
     found = session.execute(select(Run).where(Run.day == day, Run.state.in_([RunState.PLANNED, RunState.STARTED]), mine)
                             .order_by(Run.departs_at, Run.name, Run.id).execution_options(populate_existing=True)).scalars().all()
     choices = summaries(session, found, actor.id)
-    started = [r.id for r in choices if r.state == RunState.STARTED]
     if requested in {r.id for r in choices}:
         return choices, requested
-    return choices, started[0] if len(started) == 1 else None
+    return choices, current_run(found, actor)
 
 
 def run_sheet(session: Session, run_id: int) -> RunSheet:

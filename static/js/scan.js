@@ -104,7 +104,13 @@ function holderText(parcel) {
 function describe(result) {
   if (result.status === "rejected") return result.error ? result.error.message : "";
   const where = holderText(result.bag || result.parcel);
-  return result.status === "duplicate" ? [S.duplicate_detail, where].filter(Boolean).join(" ") : where;
+  if (result.status !== "duplicate") return where;
+  if (result.first_at) {  // the label scanned again after its step was recorded: when that was
+    const time = new Date(result.first_at).toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit",
+      minute: "2-digit", second: "2-digit", day: "2-digit", month: "2-digit", year: "numeric" });
+    return [fmt(S.duplicate_first, { time }), where].filter(Boolean).join(" ");
+  }
+  return [S.duplicate_detail, where].filter(Boolean).join(" ");
 }
 
 const recentItems = new Map();  // scan id → its line in the list, updated when the answer comes
@@ -189,8 +195,20 @@ function restoreChoice() {
   }
 }
 
+// The chosen run and where it goes next, kept in view above the scans.
+function showRun() {
+  const strip = $("run-strip");
+  if (!strip || !runSelect) return;
+  const option = runSelect.options[runSelect.selectedIndex];
+  strip.hidden = !option || !option.value;
+  if (strip.hidden) return;
+  $("run-strip-name").textContent = option.dataset.name || option.textContent;
+  $("run-strip-next").textContent = option.dataset.next || "";
+}
+
 function onActionChange() {
   siteSelect.classList.toggle("needs-choice", actionSelect.value === "handover" && !siteSelect.value);
+  showRun();
   if (actionSelect.value !== "unbag") endUnbag();
 }
 
