@@ -18,6 +18,9 @@ VENDOR_FILES = frozenset({
     "chart.js/dist/chart.umd.min.js",
     "leaflet/dist/leaflet.js",
     "leaflet/dist/leaflet.css",
+    "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "leaflet.markercluster/dist/MarkerCluster.css",
+    "leaflet.markercluster/dist/MarkerCluster.Default.css",
     "dejavu-fonts-ttf/ttf/DejaVuSans.ttf",
     "dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf",
 })
