@@ -197,6 +197,7 @@ let siteLayer = null;
 let courierLayer = null;
 let outlineLayer = null;
 let siteMarkers = [];
+let sitesKey = null;
 let opened = new Set(); // the sites of the group the supervisor opened: named before the others
 
 function initMap() {
@@ -385,12 +386,16 @@ function renderMap(data) {
     el("span", { class: "muted", text: `${c.site ? fill(S.at_site, { site: c.site }) : S.gps} · ${hhmm(c.at)}` })))
     : [el("li", { class: "muted", text: S.no_couriers })]));
   if (!map) return;
-  siteLayer.clearLayers();
+  const key = JSON.stringify(data.sites);
+  if (key !== sitesKey) { // sites seldom change: a refresh leaves the groups, and one the supervisor opened, as they are
+    sitesKey = key;
+    siteLayer.clearLayers();
+    const labels = shortNames(data.sites);
+    siteMarkers = data.sites.map((s) => siteMarker(s, labels.get(s)));
+    if (siteLayer.addLayers) siteLayer.addLayers(siteMarkers);
+    else siteMarkers.forEach((m) => m.addTo(siteLayer));
+  }
   courierLayer.clearLayers();
-  const labels = shortNames(data.sites);
-  siteMarkers = data.sites.map((s) => siteMarker(s, labels.get(s)));
-  if (siteLayer.addLayers) siteLayer.addLayers(siteMarkers);
-  else siteMarkers.forEach((m) => m.addTo(siteLayer));
   const points = data.sites.map((s) => [s.lat, s.lon]);
   for (const c of data.couriers) {
     L.marker([c.lat, c.lon], { icon: courierIcon(c), title: fill(S.courier_at, { name: c.name, at: hhmm(c.at) }), keyboard: false })
