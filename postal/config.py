@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     board_charts_ttl_s: int = doc("seconds the board's charts (a month of rows) are kept before they are made again", 300, ge=0)
     font_dir: Path | None = doc("a folder holding DejaVuSans.ttf for the papers; default: the bundled fonts", None)
     province: str = doc("printed on the slips: UBND TỈNH …, …, ngày …", "Quảng Ninh")
-    province_code: str = doc("the installation's province (vietnam-provinces code): fees within it are lower", "22")
+    province_code: str = doc("the installation's province (vietnam-provinces code): fees within it are lower; the board draws its outline from static/geo/<code>.geojson when there is one", "22")
     hotline: str = doc("the center's hotline, told to citizens on /track; without it, the center they went to", "")
     apology_extra_days: int = doc("working days a late dossier is re-appointed by, unless a date is given", 3)
     delivery_fee_in_province_vnd: int = doc("home delivery fee within the province, đồng, one way", 26_000,

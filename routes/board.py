@@ -13,10 +13,11 @@ from flask_login import current_user
 from models.enums import OVERSEERS
 from postal import runs
 from postal.clock import local, utcnow
+from postal.config import ROOT
 from postal.reports.board import BoardOut, board
 from postal.reports.charts import BoardCharts, board_charts
 from routes.auth import page_for, page_headers, roles_required
-from routes.formats import PARCEL_STATES, SITE_KINDS
+from routes.formats import PARCEL_STATES, SITE_KINDS, asset_url
 from routes.session import get_session, settings
 
 bp = Blueprint("board", __name__)
@@ -45,6 +46,12 @@ ALERT_STATES = {"open": _l("Chưa ai nhận xử lý"), "acknowledged": _l("Đan
 
 def tile_url() -> str:
     return settings().tile_url
+
+
+def outline_url() -> str | None:
+    """The shipped outline of the installation's province and its communes (static/geo), if there is one."""
+    name = f"geo/{settings().province_code}.geojson"
+    return asset_url(name) if (ROOT / "static" / name).is_file() else None
 
 
 def tile_origin(url: str) -> str | None:
@@ -118,6 +125,7 @@ def board_strings() -> dict[str, object]:
         "at_site": gettext("tại %(site)s"),
         "no_couriers": gettext("Chưa có vị trí bưu tá nào hôm nay."),
         "courier": gettext("Bưu tá"),
+        "cluster_title": gettext("%(count)s điểm giao nhận: %(names)s"),
         "no_returns": gettext("Chưa có hồ sơ trả kết quả trong 30 ngày qua."),
     }
 
@@ -135,6 +143,7 @@ def board_config() -> dict[str, object]:
         "dossier_url": url_for("staff.dossier", code="CODE"),
         "refresh_ms": REFRESH_MS,
         "tiles": {"url": tile_url(), "attribution": settings().tile_attribution},
+        "outline_url": outline_url(),
         "strings": board_strings(),
     }
 

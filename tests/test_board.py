@@ -194,3 +194,43 @@ def test_the_charts_are_kept_for_a_few_minutes(client, make, app):
     settings = app.extensions["postal.settings"]
     app.extensions["postal.settings"] = settings.replace(board_charts_ttl_s=0)
     assert client.get("/board/data", headers=headers).get_json()["charts"]["computed_at"] > first
+
+
+def board_config_of(client) -> dict:
+    import json
+
+    page = client.get("/board").get_data(as_text=True)
+    return json.loads(re.search(r'<script type="application/json" id="board-config">(.*?)</script>', page, re.S).group(1))
+
+
+def test_the_map_is_given_the_shipped_outline_of_the_installation_s_province(client, make, app):
+    make.network()
+    login(client, "gs.lan")
+    url = board_config_of(client)["outline_url"]
+    assert url.startswith("/static/geo/22.geojson?v=")
+    outline = client.get(url).get_json()
+    kinds = [f["properties"]["kind"] for f in outline["features"]]
+    assert kinds == ["province"] + ["commune"] * 54
+    # a province with no outline shipped: a map with none
+    settings = app.extensions["postal.settings"]
+    app.extensions["postal.settings"] = settings.replace(province_code="01")
+    assert board_config_of(client)["outline_url"] is None
+
+
+def test_the_shipped_outline_holds_the_communes_of_the_official_list_and_is_light():
+    import json
+    from pathlib import Path
+
+    from vietnam_provinces import Ward
+
+    path = Path(__file__).resolve().parent.parent / "static" / "geo" / "22.geojson"
+    assert path.stat().st_size < 300_000  # a light file, simplified at build time
+    province, *communes = json.loads(path.read_text(encoding="utf-8"))["features"]
+    assert province["properties"] == {"kind": "province", "code": "22", "name": "Tỉnh Quảng Ninh"}
+    official = {f"{int(w.code):05d}": w.name for w in Ward.iter_by_province(22)}
+    assert {f["properties"]["code"]: f["properties"]["name"] for f in communes} == official
+    for feature in [province, *communes]:
+        assert feature["geometry"]["type"] == "MultiPolygon" and feature["geometry"]["coordinates"]
+        points = [p for polygon in feature["geometry"]["coordinates"] for ring in polygon for p in ring]
+        # within Quảng Ninh, in longitude, latitude order (GeoJSON's)
+        assert all(106.3 < lon < 108.2 and 20.6 < lat < 21.8 for lon, lat in points), feature["properties"]
