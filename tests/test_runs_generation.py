@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import logging
 from datetime import date, time
 
@@ -52,7 +54,13 @@ def test_a_run_that_would_end_after_working_hours_is_not_generated_and_generatio
     assert "Tuyến chiều 15:30 on 02/12/2026, 03/12/2026, 04/12/2026: back at Điểm BD-TINH" in result.output
 
 
-def test_generation_writes_one_day_per_transaction(make):
+@pytest.mark.parametrize(("chunk_s", "commits"), [(0.0, [{2}, {3}, {4}]), (60.0, [{2, 3, 4}])])
+def test_generation_commits_whole_days_once_it_has_held_the_lock_long_enough(make, monkeypatch, chunk_s, commits):
+    """A write per chunk of whole days: a commit as soon as the lock has been held CHUNK_S (then a scan batch
+    waits for one chunk at most), and no day is ever split across commits."""
+    from postal.runs import generation
+
+    monkeypatch.setattr(generation, "CHUNK_S", chunk_s)
     make.network()
     line(make, "08:00", "Tuyến sáng")
     line(make, "14:00", "Tuyến chiều")
@@ -74,5 +82,5 @@ def test_generation_writes_one_day_per_transaction(make):
     finally:
         event.remove(make.session, "after_flush", flushed)
         event.remove(make.session, "after_commit", committed)
-    assert days_per_commit == [{WEDNESDAY.replace(day=d)} for d in (2, 3, 4)]
+    assert days_per_commit == [{WEDNESDAY.replace(day=d) for d in days} for days in commits]
     assert make.session.execute(select(func.count()).select_from(Run)).scalar_one() == 6

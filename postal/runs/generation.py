@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Self
 
 from sqlalchemy import insert, select
@@ -28,6 +29,7 @@ from postal.runs.planning import HoursBreach, hours_breach, timing
 from postal.workdays import DEFAULT_CALENDAR, Calendar
 
 log = logging.getLogger("postal.runs")
+CHUNK_S = 0.1  # a generation commits after holding the write lock this long (whole days), and goes on
 
 
 @dataclass(frozen=True)
@@ -126,30 +128,43 @@ def generate(session: Session, start: date, days: int, now: datetime, *, calenda
             log.warning("run template %s %s not generated on %d days: %s", line.template.name,
                         f"{line.template.departs:%H:%M}", len(dates), line.breach.describe())
     created = 0
-    for day in dates:
-        missing = [line for line in kept if (line.template.id, day) not in existing and line.runs_on(day)]
-        if missing:
-            created += generate_day(session, day, missing, now)
+    pending = [(day, missing) for day in dates
+               if (missing := [line for line in kept if (line.template.id, day) not in existing and line.runs_on(day)])]
+    while pending:
+        created += generate_days(session, pending, now)
     if created:
         manifest_waiting(session, now)  # parcels that waited for a run to exist, in a write of its own
     return Generated(created, skipped)
 
 
-def generate_day(session: Session, day: date, candidates: Sequence[Line], now: datetime) -> int:
-    """One day's runs of these lines, those still missing once the lock is held; the day commits on its own."""
+def generate_days(session: Session, pending: list[tuple[date, Sequence[Line]]], now: datetime) -> int:
+    """Whole days from the front of `pending` (taken off it), in one write that commits once it has held the
+    lock for CHUNK_S: a scan batch waits for one chunk at most, and a month is not thirty commits."""
+    created = 0
     with manifest_write(session):
-        present = set(session.execute(select(Run.template_id).where(Run.day == day)).scalars())
-        created: list[tuple[Run, Line]] = []
-        for line in candidates:
-            if line.template.id in present:
-                continue  # made meanwhile by another process
-            run = Run(template_id=line.template.id, day=day, name=line.template.name, kind=line.template.kind,
-                      state=RunState.PLANNED, post_office_id=line.template.post_office_id, created_at=now,
-                      **line.timed(day))
-            created.append((run, line))
-        session.add_all([run for run, _ in created])
-        session.flush()
-        rows = [row for run, line in created for row in line.stop_rows(run)]
-        if rows:
-            session.execute(insert(STOPS), rows)
+        started = monotonic()
+        while pending:
+            day, candidates = pending.pop(0)
+            created += generate_day(session, day, candidates, now)
+            if monotonic() - started >= CHUNK_S:
+                break
+    return created
+
+
+def generate_day(session: Session, day: date, candidates: Sequence[Line], now: datetime) -> int:
+    """One day's runs of these lines, those still missing once the lock is held (the caller's write)."""
+    present = set(session.execute(select(Run.template_id).where(Run.day == day)).scalars())
+    created: list[tuple[Run, Line]] = []
+    for line in candidates:
+        if line.template.id in present:
+            continue  # made meanwhile by another process
+        run = Run(template_id=line.template.id, day=day, name=line.template.name, kind=line.template.kind,
+                  state=RunState.PLANNED, post_office_id=line.template.post_office_id, created_at=now,
+                  **line.timed(day))
+        created.append((run, line))
+    session.add_all([run for run, _ in created])
+    session.flush()
+    rows = [row for run, line in created for row in line.stop_rows(run)]
+    if rows:
+        session.execute(insert(STOPS), rows)
     return len(created)
