@@ -76,8 +76,8 @@ def register_dossier():
     return answer.model_dump(mode="json"), 201 if created else 200
 
 
-@bp.get("/dossiers/<code>")
-@spec.operation("get", "/dossiers/<code>", "A dossier, its parcels, status and due date",
+@bp.get("/dossiers/<path:code>")
+@spec.operation("get", "/dossiers/<path:code>", "A dossier, its parcels, status and due date",
                 responses={200: DossierDetailOut})
 @roles_required(*STAFF)
 def get_dossier(code: str):
@@ -97,8 +97,8 @@ def control_sheet_pdf(code: str):
                     headers={"Content-Disposition": f'inline; filename="phieu-kiem-soat-{name}.pdf"'})
 
 
-@bp.post("/dossiers/<code>/parcels")
-@spec.operation("post", "/dossiers/<code>/parcels", "A new parcel of the dossier (result, return)",
+@bp.post("/dossiers/<path:code>/parcels")
+@spec.operation("post", "/dossiers/<path:code>/parcels", "A new parcel of the dossier (result, return)",
                 body=ParcelIn, responses={201: ParcelCreatedOut}, errors=(422,))
 @roles_required(*STAFF)
 def add_parcel(code: str):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from models.shapes import STORABLE_PATTERN
 from routes.inputs import BODY_BYTES, size_text
 
 ErrorSchema = {
@@ -32,9 +33,10 @@ ERRORS = {
     503: "Busy writing other requests: nothing was written; retry after Retry-After seconds",
 }
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "required": True, "schema": {"type": "string"}}}
-# Flask's converters as OpenAPI reads them: int takes digits only; a string segment is at least one character.
-CONVERTERS = {"int": {"type": "integer", "minimum": 0}, "path": {"type": "string", "minLength": 1},
-              None: {"type": "string", "minLength": 1}}
+# Flask's converters as OpenAPI reads them: int takes digits only; a text segment is at least one character, none
+# that no table can keep (routes/inputs.py refuses them).
+TEXT = {"type": "string", "minLength": 1, "pattern": STORABLE_PATTERN}
+CONVERTERS = {"int": {"type": "integer", "minimum": 0}, "path": TEXT, None: TEXT}
 Media = Mapping[str, type[BaseModel] | dict | None]  # media type -> its model, a JSON schema, or nothing said
 Answer = type[BaseModel] | str | Media
 
@@ -44,7 +46,7 @@ class Param:
     """A query parameter, as the route reads it."""
 
     description: str
-    schema: dict = field(default_factory=lambda: {"type": "string", "maxLength": 200})
+    schema: dict = field(default_factory=lambda: {"type": "string", "maxLength": 200, "pattern": STORABLE_PATTERN})
 
 
 def day_param(description: str) -> Param:
@@ -125,7 +127,9 @@ class Spec:
         return record
 
     def document(self) -> dict:
-        refs, defs = models_json_schema([(m, "validation") for m in sorted(self.models(), key=lambda m: m.__name__)],
+        bodies, answers = self.models()
+        refs, defs = models_json_schema([(m, "validation") for m in sorted(bodies, key=lambda m: m.__name__)]
+                                        + [(m, "serialization") for m in sorted(answers, key=lambda m: m.__name__)],
                                         ref_template="#/components/schemas/{model}")
         paths: dict[str, dict] = {}
         for op in self.operations:
@@ -138,13 +142,15 @@ class Spec:
                            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         }
 
-    def models(self) -> set[type[BaseModel]]:
-        found = set()
+    def models(self) -> tuple[set[type[BaseModel]], set[type[BaseModel]]]:
+        """The models of the bodies (read as the server validates them) and of the answers (as it dumps them)."""
+        bodies, answers = set(), set()
         for op in self.operations:
-            for answer in [op.body, *op.responses.values()]:
-                found |= {m for m in (answer.values() if isinstance(answer, Mapping) else [answer])
-                          if isinstance(m, type)}
-        return found
+            bodies |= {op.body} if op.body is not None else set()
+            for answer in op.responses.values():
+                answers |= {m for m in (answer.values() if isinstance(answer, Mapping) else [answer])
+                            if isinstance(m, type)}
+        return bodies, answers
 
     def entry(self, op: Operation, refs: dict) -> dict:
         entry: dict = {"summary": op.summary, "operationId": f"{op.method}_{op.path}".replace("/", "_").strip("_"),
@@ -181,7 +187,7 @@ def answer_of(answer: Answer, refs: dict) -> dict:
     described = "OK"
     for media, shape in answer.items():
         if isinstance(shape, type):
-            content[media] = {"schema": refs[(shape, "validation")]}
+            content[media] = {"schema": refs[(shape, "serialization")]}
             described = shape.__doc__ or shape.__name__
         else:
             content[media] = {"schema": shape} if shape is not None else {}

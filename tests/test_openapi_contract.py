@@ -158,3 +158,44 @@ def test_a_method_the_api_does_not_take_is_405_with_allow(client, make):
 def test_a_page_answers_405_with_allow_too(client):
     r = client.get("/logout")
     assert r.status_code == 405 and "POST" in r.headers["Allow"] and "<html" in r.get_data(as_text=True)
+
+
+def test_answers_are_documented_as_the_server_writes_them(client, make):
+    """An answer's schema is its model as dumped (aliases and all): the report says `from` and `to`."""
+    make.network()
+    schemas = document(client)["components"]["schemas"]
+    report = client.get(f"{PREFIX}/reports/agencies", headers=make.token("gs.lan")).get_json()
+    documented = schemas["AgencyReportOut"]
+    assert set(documented["required"]) == set(report) == {"from", "to", "agencies", "total"}
+
+
+def test_text_the_server_refuses_is_text_the_document_refuses(client, make):
+    """The pattern of every text field and text parameter says what routes/inputs.py and models/shapes.py refuse."""
+    make.network()
+    doc = document(client)
+    procedure = doc["components"]["schemas"]["DossierIn"]["properties"]["procedure"]
+    pattern = re.compile(procedure["pattern"])
+    assert pattern.match("Cấp Phiếu lý lịch tư pháp\tsố 1") and not pattern.match("Cấp\x07 Phiếu")
+    r = client.post(f"{PREFIX}/dossiers", json=make.dossier_body(procedure="Cấp\x07 Phiếu"), headers=make.token("ntha"))
+    assert r.status_code == 400 and "procedure" in r.get_json()["error"]["message"]
+    [code] = [p for p in operations(doc)[("get", f"{PREFIX}/parcels/{{code}}")]["parameters"] if p["name"] == "code"]
+    assert code["schema"]["pattern"] == procedure["pattern"] and code["schema"]["minLength"] == 1
+    r = client.get(f"{PREFIX}/parcels/HC%7F1", headers=make.token("ntha"))
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "unstorable_text"
+    due = doc["components"]["schemas"]["DossierIn"]["properties"]["due_at"]
+    assert due["format"] == "date-time" and "2000-01-01" in due["description"]
+
+
+def test_a_dossier_code_with_a_slash_is_served_by_every_dossier_operation(client, make):
+    """The dossier code's pattern takes a slash (as some one-stop systems number them): each operation on a
+    dossier takes the rest of the path as its code."""
+    make.network()
+    code = "12/2026/STP-0001"
+    assert client.post(f"{PREFIX}/dossiers", json=make.dossier_body(code=code), headers=make.token("ntha")).status_code == 201
+    r = client.get(f"{PREFIX}/dossiers/{code}", headers=make.token("ntha"))
+    assert r.status_code == 200 and r.get_json()["dossier"]["code"] == code
+    r = client.post(f"{PREFIX}/dossiers/{code}/parcels", json={"direction": "to_center", "origin": "STP"},
+                    headers=make.token("stp.linh"))
+    assert r.status_code == 201 and r.get_json()["parcel"]["dossier"] == code
+    r = client.get(f"{PREFIX}/dossiers/{code}/control-sheet.pdf", headers=make.token("ntha"))
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
