@@ -174,8 +174,7 @@ def write_figures(figures: dict) -> None:
 def fixed_sets(served: Served, path: str) -> list[dict]:
     """The real path parameters for an operation's path: those of its longest known prefix."""
     path = path.removeprefix("/api/v1")
-    known = [prefix for prefix in served.objects if path == prefix or path.startswith(prefix + "/")
-             or (path.startswith(prefix) and prefix.endswith(".pdf"))]
+    known = [prefix for prefix in served.objects if path == prefix or path.startswith(prefix + "/")]
     if not known:
         return []
     return served.objects[max(known, key=len)]
