@@ -30,6 +30,7 @@ REGISTRARS = CLERKS | OVERSEERS  # register dossiers and issue the apology slip 
 REDIRECTORS = OVERSEERS | {Role.AGENCY_CLERK}  # give a parcel a new destination (an agency: to another agency)
 # The post office's counter and those over it: full applicant contacts, fee exemptions, reading the alerts.
 POSTAL_DESK = OVERSEERS | {Role.POSTAL_CLERK}
+COUNTER_STAFF = frozenset({Role.POSTAL_CLERK, Role.SUPERVISOR})  # work at a center's counter: their site is one
 RUN_READERS = POSTAL_DESK | {Role.COURIER}  # the run pages and a delivery run's doors (not agency clerks)
 
 

@@ -24,6 +24,8 @@ from pydantic_core import PydanticCustomError
 # NUL; lone surrogates are not UTF-8 at all), and control characters have no place in a name or a note. Tab,
 # newline and carriage return stay allowed.
 UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The same as the OpenAPI document tells it (a JSON Schema pattern; lone surrogates are not UTF-8 to begin with).
+STORABLE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 
 
 # The days a request may name: nothing the service keeps is older (the one-stop mechanism it serves dates from
@@ -131,12 +133,25 @@ def check_value(value: object, path: str) -> None:
             check_value(item, f"{path}.{i}")
 
 
+def documented(schema: dict[str, Any], *_: object) -> None:
+    """What the check below refuses, in the shape's JSON Schema: each text field's pattern, each day's years."""
+    years = f"a day from {FIRST_DAY.isoformat()} to the end of the {YEARS_AHEAD}th year from now"
+    stack = list(schema.get("properties", {}).values())
+    while stack:
+        sub = stack.pop()
+        if sub.get("type") == "string" and sub.get("format") in ("date", "date-time"):
+            sub.setdefault("description", years)
+        elif sub.get("type") == "string" and "format" not in sub and "enum" not in sub and "const" not in sub:
+            sub.setdefault("pattern", STORABLE_PATTERN)
+        stack += [*sub.get("anyOf", []), *([sub["items"]] if isinstance(sub.get("items"), dict) else [])]
+
+
 class InShape(BaseModel):
     """A request body: unknown fields refused, no text it carries holds a character the tables cannot keep, no
     date or time is outside the service's years (the error's `path` names the field inside the shape; its
     location names the shape)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=documented)
 
     @model_validator(mode="after")
     def _storable(self):

@@ -49,7 +49,7 @@ class SiteIn(InShape):
     kind: Literal["center", "commune_center", "agency", "post_office"]
     name: str = PydanticField(min_length=1, max_length=200)
     address: str = PydanticField(default="", max_length=300)
-    ward_code: str | None = PydanticField(default=None, pattern=r"^[0-9]{5}$")
+    ward_code: str | None = PydanticField(default=None, max_length=5, pattern=r"^[0-9]{5}$")
     lat: float | None = PydanticField(default=None, ge=-90, le=90)
     lon: float | None = PydanticField(default=None, ge=-180, le=180)
     opens_at: time | None = None

@@ -28,7 +28,7 @@ from models.counter import (
 )
 from models.delivery import WardRefOut
 from models.dossiers import DossierIn
-from models.enums import POSTAL_DESK
+from models.enums import COUNTER_STAFF, POSTAL_DESK
 from postal import db, delivery, dossiers, labels, printing
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
@@ -44,7 +44,7 @@ SLOT_NAMES = {"morning": "buổi sáng", "afternoon": "buổi chiều"}
 def counter_site(session: Session, viewer: User) -> Site:
     """The site whose counter this is: the viewer's own center or commune center (postal desk staff only)."""
     site = session.get(Site, viewer.site_id) if viewer.site_id else None
-    if viewer.role not in POSTAL_DESK or site is None or site.kind not in dossiers.RECEIVING_KINDS:
+    if viewer.role not in COUNTER_STAFF or site is None or site.kind not in dossiers.RECEIVING_KINDS:
         raise Forbidden(role=viewer.role)
     return site
 

@@ -128,13 +128,19 @@ def begin_write(session: Session) -> None:
     """
     if session.info.get("postal_writing"):
         session.commit()
-    if not session.in_transaction():
-        session.connection(execution_options=WRITE)
-    else:
-        connection = session.connection()
-        upgrade = upgrades.get(connection.engine)
-        if upgrade is not None:
-            upgrade(connection)
+    try:
+        if not session.in_transaction():
+            session.connection(execution_options=WRITE)
+        else:
+            connection = session.connection()
+            upgrade = upgrades.get(connection.engine)
+            if upgrade is not None:
+                upgrade(connection)
+    except BaseException:
+        # The lock did not come (busy): the session must not believe in a transaction the driver no longer
+        # has, or the next use case in this request would try to commit it ("no transaction is active").
+        session.rollback()
+        raise
     session.info["postal_writing"] = True
 
 

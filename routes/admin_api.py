@@ -21,7 +21,7 @@ def site_answer(site) -> dict:
 
 @bp.put("/sites/<code>")
 @spec.operation("put", "/sites/<code>", "Create or edit a site by its code (admin)", body=SiteIn,
-                responses={200: SiteOut})
+                responses={200: SiteOut}, errors=(409, 422))
 @roles_required(Role.ADMIN)
 def save_site(code: str):
     data = parse(SiteIn)
@@ -31,7 +31,7 @@ def save_site(code: str):
 
 @bp.post("/sites/<code>/deactivate")
 @spec.operation("post", "/sites/<code>/deactivate", "Take a site out of the network (admin): refused (409) while "
-                "parcels are still there or an active run template stops there", responses={200: SiteOut})
+                "parcels are still there or an active run template stops there", responses={200: SiteOut}, errors=(409,))
 @roles_required(Role.ADMIN)
 def deactivate_site(code: str):
     return site_answer(sites.set_active(get_session(), code, False, at=utcnow(), by=current_actor()))

@@ -52,7 +52,7 @@ def base_url() -> str:
 
 
 @bp.get("/openapi.json")
-@spec.operation("get", "/openapi.json", "This document", public=True)
+@spec.operation("get", "/openapi.json", "This document", responses={200: {"application/json": {"type": "object"}}})
 def openapi():
     return spec.document()
 
@@ -67,7 +67,7 @@ def list_sites():
 
 @bp.post("/dossiers")
 @spec.operation("post", "/dossiers", "Register a dossier and its first parcel",
-                body=DossierIn, responses={201: DossierCreatedOut, 200: DossierCreatedOut})
+                body=DossierIn, responses={201: DossierCreatedOut, 200: DossierCreatedOut}, errors=(409, 422))
 @roles_required(*STAFF)
 def register_dossier():
     data = parse(DossierIn)
@@ -76,8 +76,8 @@ def register_dossier():
     return answer.model_dump(mode="json"), 201 if created else 200
 
 
-@bp.get("/dossiers/<code>")
-@spec.operation("get", "/dossiers/<code>", "A dossier, its parcels, status and due date",
+@bp.get("/dossiers/<path:code>")
+@spec.operation("get", "/dossiers/<path:code>", "A dossier, its parcels, status and due date",
                 responses={200: DossierDetailOut})
 @roles_required(*STAFF)
 def get_dossier(code: str):
@@ -87,7 +87,7 @@ def get_dossier(code: str):
 
 
 @bp.get("/dossiers/<path:code>/control-sheet.pdf")
-@spec.operation("get", "/dossiers/<code>/control-sheet.pdf",
+@spec.operation("get", "/dossiers/<path:code>/control-sheet.pdf",
                 "Control sheet (mẫu 05) of a dossier: every handoff of its parcels", responses={200: "application/pdf"})
 @roles_required(*STAFF)
 def control_sheet_pdf(code: str):
@@ -97,9 +97,9 @@ def control_sheet_pdf(code: str):
                     headers={"Content-Disposition": f'inline; filename="phieu-kiem-soat-{name}.pdf"'})
 
 
-@bp.post("/dossiers/<code>/parcels")
-@spec.operation("post", "/dossiers/<code>/parcels", "A new parcel of the dossier (result, return)",
-                body=ParcelIn, responses={201: ParcelCreatedOut})
+@bp.post("/dossiers/<path:code>/parcels")
+@spec.operation("post", "/dossiers/<path:code>/parcels", "A new parcel of the dossier (result, return)",
+                body=ParcelIn, responses={201: ParcelCreatedOut}, errors=(422,))
 @roles_required(*STAFF)
 def add_parcel(code: str):
     data = parse(ParcelIn)
@@ -119,7 +119,7 @@ def get_parcel(code: str):
 
 @bp.post("/parcels/<code>/redirect")
 @spec.operation("post", "/parcels/<code>/redirect", "Send a parcel to a new destination, with the reason: a correction "
-                "event in the ledger", body=RedirectIn, responses={200: ParcelOut})
+                "event in the ledger", body=RedirectIn, responses={200: ParcelOut}, errors=(409, 422))
 @roles_required(*REDIRECTORS)
 def redirect_parcel(code: str):
     data = parse(RedirectIn)
@@ -180,7 +180,8 @@ def _scans_are_not_limited() -> bool:
 
 
 @bp.post("/bags")
-@spec.operation("post", "/bags", "Seal parcels into a bag", body=BagIn, responses={201: BagCreatedOut})
+@spec.operation("post", "/bags", "Seal parcels into a bag", body=BagIn,
+                responses={201: BagCreatedOut, 200: BagCreatedOut}, errors=(404, 409, 422))
 @roles_required(*STAFF)
 def create_bag():
     data = parse(BagIn)

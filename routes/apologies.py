@@ -23,9 +23,9 @@ bp = Blueprint("apologies", __name__)
 
 
 @bp.post("/api/v1/dossiers/<path:code>/apologies")
-@spec.operation("post", "/dossiers/<code>/apologies", "Issue the apology and re-appointment (mẫu 04) of a late or "
+@spec.operation("post", "/dossiers/<path:code>/apologies", "Issue the apology and re-appointment (mẫu 04) of a late or "
                 "at-risk dossier: the new appointment day and the reason; the citizen is told by SMS",
-                body=ApologyIn, responses={201: ApologyOut})
+                body=ApologyIn, responses={201: ApologyOut}, errors=(409, 422))
 @roles_required(*REGISTRARS)
 def api_issue(code: str):
     data = parse(ApologyIn)
@@ -34,7 +34,7 @@ def api_issue(code: str):
 
 
 @bp.get("/api/v1/dossiers/<path:code>/apologies/<int:apology_id>.pdf")
-@spec.operation("get", "/dossiers/<code>/apologies/<apology_id>.pdf", "The slip (mẫu 04) of an issued apology",
+@spec.operation("get", "/dossiers/<path:code>/apologies/<int:apology_id>.pdf", "The slip (mẫu 04) of an issued apology",
                 responses={200: "application/pdf"})
 @roles_required(*STAFF)
 def slip_pdf(code: str, apology_id: int):

@@ -8,7 +8,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from pydantic import ValidationError
 
-from models.delivery import CancelCodeSentOut, DeliveryCancelIn, DeliveryRequestOut, RefusalOut
+from models.delivery import CancelCodeSentOut, DeliveryCancelIn, DeliveryRequestOut
 from models.enums import POSTAL_DESK
 from postal import delivery
 from postal.clock import utcnow
@@ -47,14 +47,13 @@ def citizen_cancel(request_id: int, data: DeliveryCancelIn):
 
 
 @bp.post("/api/v1/delivery-requests/<int:request_id>/cancel")
-@spec.operation("post", "/delivery-requests/<request_id>/cancel",
+@spec.operation("post", "/delivery-requests/<int:request_id>/cancel",
                 "Cancel a delivery or pick-up request until a courier has it out: a clerk of the dossier's center or "
                 "of the serving post office (token, body {}), or the citizen (no token: dossier + phone_last4 sends "
                 "a code by SMS, 202; then with otp, 200). 404 unknown; 409 done, cancelled or out for delivery; "
                 "422 naming the field; 429 too many tries or codes",
-                body=DeliveryCancelIn, responses={200: DeliveryRequestOut, 202: CancelCodeSentOut, 403: RefusalOut,
-                                                  404: RefusalOut, 409: RefusalOut, 422: RefusalOut, 429: RefusalOut},
-                public=True)
+                body=DeliveryCancelIn, responses={200: DeliveryRequestOut, 202: CancelCodeSentOut},
+                errors=(403, 404, 409, 422), limited=True)
 @per_address
 @per_dossier
 def cancel_api(request_id: int):

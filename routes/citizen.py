@@ -16,7 +16,6 @@ from models.delivery import (
     DeliveryRunOut,
     ExemptionIn,
     ProvincesOut,
-    RefusalOut,
     WardsOut,
 )
 from models.dossiers import TrackIn
@@ -107,7 +106,7 @@ def tracking_json(found: tracking.Tracking) -> dict:
 
 @bp.post("/api/v1/track")
 @spec.operation("post", "/track", "Track a dossier (public; code + last 4 digits of the phone)", body=TrackIn,
-                responses={200: TrackOut}, public=True)
+                responses={200: TrackOut}, errors=(404,), limited=True, writes=False)
 @per_address
 @per_dossier
 def track_api():
@@ -155,8 +154,8 @@ def vnd(amount: int) -> str:
 
 @bp.post("/api/v1/delivery-requests")
 @spec.operation("post", "/delivery-requests", "Ask for home delivery of a result or pick-up of a dossier (public)",
-                body=DeliveryRequestIn, responses={201: DeliveryRequestOut, 200: DeliveryRequestOut, 404: RefusalOut,
-                                                   409: RefusalOut, 422: RefusalOut, 429: RefusalOut}, public=True)
+                body=DeliveryRequestIn, responses={201: DeliveryRequestOut, 200: DeliveryRequestOut},
+                errors=(404, 409, 422), limited=True)
 @per_address
 @per_dossier
 def delivery_request_api():
@@ -169,7 +168,7 @@ def delivery_request_api():
 
 
 @bp.get("/api/v1/provinces")
-@spec.operation("get", "/provinces", "The 34 provinces of 2025 (public)", responses={200: ProvincesOut}, public=True)
+@spec.operation("get", "/provinces", "The 34 provinces of 2025 (public)", responses={200: ProvincesOut})
 def provinces_api():
     response = jsonify(ProvincesOut(provinces=delivery.provinces()).model_dump(mode="json"))
     response.cache_control.public, response.cache_control.max_age = True, UNITS_MAX_AGE
@@ -178,7 +177,7 @@ def provinces_api():
 
 @bp.get("/api/v1/provinces/<code>/wards")
 @spec.operation("get", "/provinces/<code>/wards", "The 2025 communes and wards of a province (public)",
-                responses={200: WardsOut}, public=True)
+                responses={200: WardsOut})
 def wards_api(code: str):
     response = jsonify(WardsOut(wards=delivery.wards_of(code)).model_dump(mode="json"))
     response.cache_control.public, response.cache_control.max_age = True, UNITS_MAX_AGE
@@ -186,7 +185,7 @@ def wards_api(code: str):
 
 
 @bp.get("/api/v1/runs/<int:run_id>/deliveries")
-@spec.operation("get", "/runs/<run_id>/deliveries", "A delivery run's doors in order (contact masked unless yours)",
+@spec.operation("get", "/runs/<int:run_id>/deliveries", "A delivery run's doors in order (contact masked unless yours)",
                 responses={200: DeliveryRunOut})
 @roles_required(*RUN_READERS)
 def delivery_run_api(run_id: int):
@@ -194,8 +193,8 @@ def delivery_run_api(run_id: int):
 
 
 @bp.post("/api/v1/delivery-requests/<int:request_id>/exemption")
-@spec.operation("post", "/delivery-requests/<request_id>/exemption", "Record a fee exemption (counter)",
-                body=ExemptionIn, responses={200: DeliveryRequestOut})
+@spec.operation("post", "/delivery-requests/<int:request_id>/exemption", "Record a fee exemption (counter)",
+                body=ExemptionIn, responses={200: DeliveryRequestOut}, errors=(422,))
 @roles_required(*POSTAL_DESK)  # the counter records an exemption
 def exemption_api(request_id: int):
     data = parse(ExemptionIn)

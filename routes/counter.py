@@ -21,11 +21,12 @@ from models.counter import (
     LabelPrintsOut,
     ProceduresOut,
 )
-from models.enums import POSTAL_DESK, REGISTRARS, STAFF
+from models.enums import COUNTER_STAFF, POSTAL_DESK, REGISTRARS, STAFF
 from postal import counter, printing
 from postal.clock import utcnow
 from postal.errors import N_, Phrase, PostalError, Unprocessable
 from routes.api import parse, spec
+from routes.openapi import Param
 from routes.auth import current_actor, page_for, roles_required
 from routes.i18n import message_of
 from routes.inputs import PAGE_DAY, PAGE_DAY_WORDING, day_in, within_years
@@ -74,7 +75,7 @@ def pdf_response(pdf: bytes, name: str) -> Response:
 
 
 @bp.get("/counter")
-@page_for(*POSTAL_DESK)
+@page_for(*COUNTER_STAFF)
 def page():
     now = utcnow()
     found = counter.form_for(get_session(), current_user.user, settings=settings(), now=now)
@@ -82,7 +83,7 @@ def page():
 
 
 @bp.post("/counter")
-@page_for(*POSTAL_DESK)
+@page_for(*COUNTER_STAFF)
 def register():
     try:
         data = CounterDossierIn.model_validate(form_body())
@@ -118,7 +119,7 @@ def printout(code: str):
 
 
 @bp.get("/counter/today")
-@page_for(*POSTAL_DESK)
+@page_for(*COUNTER_STAFF)
 def today_page():
     found = counter.today(get_session(), current_user.user, now=utcnow(), query=request.args.get("q", "")[:60])
     return render_template("counter/today.html", today=found)
@@ -141,7 +142,7 @@ def reprint(code: str):
 @spec.operation("get", "/counter/procedures", "The procedures the caller's counter receives, with agency and legal "
                 "processing time in working days (postal desk staff at a center)", responses={200: ProceduresOut},
                 query={"q": "words of the procedure's or agency's name, any case, with or without diacritics"})
-@roles_required(*POSTAL_DESK)
+@roles_required(*COUNTER_STAFF)
 def api_procedures():
     found = counter.procedures_for(get_session(), current_actor(), request.args.get("q", "")[:100])
     return found.model_dump(mode="json")
@@ -151,8 +152,9 @@ def api_procedures():
 @spec.operation("get", "/counter/due", "The appointment a procedure gives a dossier received now (or at received_at), "
                 "in working days from the site's first working moment; writes nothing (422 naming a bad parameter)",
                 responses={200: DuePreviewOut},
-                query={"procedure": "the procedure's id (required)", "received_at": "ISO 8601 with an offset"})
-@roles_required(*POSTAL_DESK)
+                query={"procedure": Param("the procedure's id", {"type": "string", "pattern": "^[0-9]{1,9}$"}, required=True),
+                       "received_at": Param("ISO 8601 with an offset", {"type": "string", "format": "date-time"})}, errors=(422,))
+@roles_required(*COUNTER_STAFF)
 def api_due():
     raw = request.args.get("procedure", "").strip()
     if not raw.isdigit():
@@ -181,8 +183,8 @@ def received_at_arg() -> datetime | None:
 @spec.operation("post", "/counter/dossiers", "Receive a dossier at the caller's counter: the procedure from its list, "
                 "the appointment computed (or the clerk's with due_reason), the parcel accepted; the same dossier "
                 "again → 200 with the first answer, another under its code → 409 naming what differs",
-                body=CounterDossierIn, responses={201: CounterRegisteredOut, 200: CounterRegisteredOut})
-@roles_required(*POSTAL_DESK)
+                body=CounterDossierIn, responses={201: CounterRegisteredOut, 200: CounterRegisteredOut}, errors=(404, 409, 422))
+@roles_required(*COUNTER_STAFF)
 def api_register():
     data = parse(CounterDossierIn)
     saved = counter.register(get_session(), data, actor=current_actor(), settings=settings(), now=utcnow(),
@@ -193,14 +195,14 @@ def api_register():
 @bp.get("/api/v1/counter/today")
 @spec.operation("get", "/counter/today", "Today's dossiers at the caller's counter with their state",
                 responses={200: CounterTodayOut}, query={"q": "part of a dossier code, phone number or applicant's name"})
-@roles_required(*POSTAL_DESK)
+@roles_required(*COUNTER_STAFF)
 def api_today():
     return counter.today(get_session(), current_actor(), now=utcnow(),
                          query=request.args.get("q", "")[:60]).model_dump(mode="json")
 
 
 @bp.get("/api/v1/dossiers/<path:code>/receipt.pdf")
-@spec.operation("get", "/dossiers/<code>/receipt.pdf", "The receipt and appointment slip (mẫu 01) of a dossier "
+@spec.operation("get", "/dossiers/<path:code>/receipt.pdf", "The receipt and appointment slip (mẫu 01) of a dossier "
                 "(postal desk staff who may see it)", responses={200: "application/pdf"})
 @roles_required(*POSTAL_DESK)
 def receipt_pdf(code: str):
@@ -209,7 +211,7 @@ def receipt_pdf(code: str):
 
 
 @bp.get("/api/v1/dossiers/<path:code>/papers.pdf")
-@spec.operation("get", "/dossiers/<code>/papers.pdf", "The receipt (mẫu 01) and the first parcel's label in one "
+@spec.operation("get", "/dossiers/<path:code>/papers.pdf", "The receipt (mẫu 01) and the first parcel's label in one "
                 "PDF, to print at once after receiving", responses={200: "application/pdf"})
 @roles_required(*POSTAL_DESK)
 def papers_pdf(code: str):
@@ -221,7 +223,7 @@ def papers_pdf(code: str):
 @spec.operation("get", "/parcels/<code>/label.pdf", "Printable label (PDF): QR, Code 128 of the S10 code, "
                 "destination, dossier code, procedure (422 for a bad format or copies)", responses={200: "application/pdf"},
                 query={"format": "100x75 (default: one label per page) or a4 (a sheet of 2 × 4 labels)",
-                       "copies": "1–8, default 1"})
+                       "copies": "1–8, default 1"}, errors=(422,))
 @roles_required(*STAFF)
 def label_pdf(code: str):
     fmt, copies = label_query()
@@ -232,7 +234,7 @@ def label_pdf(code: str):
 @bp.post("/api/v1/parcels/<code>/label-prints")
 @spec.operation("post", "/parcels/<code>/label-prints", "Record a reprint of the parcel's label (who, when, size); "
                 "its PDF is label.pdf (clerks and overseers who may see the parcel)", body=LabelPrintIn,
-                responses={201: LabelPrintOut})
+                responses={201: LabelPrintOut}, errors=(422,))
 @roles_required(*REGISTRARS)
 def api_reprint(code: str):
     data = parse(LabelPrintIn)

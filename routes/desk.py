@@ -73,8 +73,8 @@ def api_worklist():
 
 
 @bp.post("/api/v1/dossiers/<path:code>/result")
-@spec.operation("post", "/dossiers/<code>/result", "Send the result back: its parcel made and accepted at the "
-                "agency, for the next run back (agency clerks)", responses={201: ResultSentOut})
+@spec.operation("post", "/dossiers/<path:code>/result", "Send the result back: its parcel made and accepted at the "
+                "agency, for the next run back (agency clerks)", responses={201: ResultSentOut}, errors=(409,))
 @roles_required(Role.AGENCY_CLERK)
 def api_send_result(code: str):
     sent = desk.send_result(get_session(), code, actor=current_actor(), settings=settings(), now=utcnow(),

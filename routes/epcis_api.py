@@ -14,18 +14,23 @@ from postal.errors import N_, Phrase, Unprocessable
 from routes.api import spec
 from routes.auth import current_actor, roles_required
 from routes.inputs import within_years
+from routes.openapi import Param
 from routes.session import get_session
 
 bp = Blueprint("epcis_api", __name__, url_prefix="/api/v1")
+MOMENT = {"type": "string", "format": "date-time"}
 QUERY = {
-    "GE_eventTime": "events at or after this time (ISO 8601 with offset)",
-    "LT_eventTime": "events before this time (ISO 8601 with offset)",
-    "EQ_bizStep": "a CBV business step (e.g. receiving) or one of ours (urn:hoso-buudien:bizstep:…)",
-    "MATCH_epc": "urn:upu:s10:<code>: a parcel's or a bag's events",
-    "EQ_bizLocation": "urn:hoso-buudien:site:<code>",
-    "perPage": "ledger events per page, 1 to 1000 (default 100)",
-    "nextPageToken": "the token of the previous page's Link rel=next",
+    "GE_eventTime": Param("events at or after this time (ISO 8601 with offset)", MOMENT),
+    "LT_eventTime": Param("events before this time (ISO 8601 with offset)", MOMENT),
+    "EQ_bizStep": Param("a CBV business step (e.g. receiving) or one of ours (urn:hoso-buudien:bizstep:…)"),
+    "MATCH_epc": Param("urn:upu:s10:<code>: a parcel's or a bag's events"),
+    "EQ_bizLocation": Param("urn:hoso-buudien:site:<code>"),
+    "perPage": Param(f"ledger events per page, 1 to {epcis_query.MAX_PER_PAGE} (default {epcis_query.PER_PAGE})",
+                     {"type": "integer", "minimum": 1, "maximum": epcis_query.MAX_PER_PAGE}),
+    "nextPageToken": Param("the token of the previous page's Link rel=next"),
 }
+QUERY_DOCUMENT = {"type": "object", "required": ["type", "schemaVersion", "epcisBody"],
+                  "properties": {"type": {"const": "EPCISQueryDocument"}, "schemaVersion": {"type": "string"}}}
 
 
 def moment_arg(name: str) -> datetime | None:
@@ -51,7 +56,7 @@ def per_page_arg() -> int:
 
 @bp.get("/epcis/events")
 @spec.operation("get", "/epcis/events", "Custody events as an EPCISQueryDocument (EPCIS 2.0 REST binding basics); "
-                "next page in the Link header", responses={200: "application/json"}, query=QUERY)
+                "next page in the Link header", responses={200: {"application/json": QUERY_DOCUMENT}}, query=QUERY)
 @roles_required(*OVERSEERS, *CLERKS)
 def events():
     q = epcis_query.EventQuery(

@@ -72,9 +72,10 @@ def register(app: Flask) -> None:
             429: gettext("Quá nhiều yêu cầu, vui lòng thử lại sau."),
         }
         message = messages.get(err.code or 500, err.description or "")
+        headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]  # e.g. Allow on a 405
         if wants_json():
-            return error_json(err.name.lower().replace(" ", "_"), message, err.code or 500)
-        return render_template("errors/error.html", status=err.code, message=message), err.code or 500
+            return *error_json(err.name.lower().replace(" ", "_"), message, err.code or 500), headers
+        return render_template("errors/error.html", status=err.code, message=message), err.code or 500, headers
 
     @app.errorhandler(500)
     def server_error(err):

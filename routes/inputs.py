@@ -35,6 +35,7 @@ def body_limit(size: int) -> Callable:
         def limited(*args, **kwargs):
             request.max_content_length = size
             return view(*args, **kwargs)
+        limited.body_bytes = size  # the OpenAPI document's 413 names it
         return limited
     return decorate
 

@@ -17,6 +17,7 @@ from routes.api import spec
 from routes.auth import page_for, roles_required
 from routes.i18n import message_of
 from routes.inputs import PAGE_DAY, PAGE_DAY_WORDING, day_in, month_in
+from routes.openapi import choice_param, day_param
 from routes.session import get_session, settings
 
 bp = Blueprint("reports", __name__)
@@ -43,10 +44,10 @@ def period_of(args: Mapping[str, str], *, page: bool = False) -> periods.Period:
 
 @bp.get("/api/v1/reports/agencies")
 @spec.operation("get", "/reports/agencies", "Per-agency figures of a period (JSON, CSV or XLSX)",
-                responses={200: figures.AgencyReportOut},
-                query={"from": "YYYY-MM-DD, local date (default: the 1st of this month)",
-                       "to": "YYYY-MM-DD, local date, included (default: today)",
-                       "format": "json (default), csv or xlsx"})
+                responses={200: {"application/json": figures.AgencyReportOut, "text/csv": None, XLSX: None}},
+                query={"from": day_param("YYYY-MM-DD, local date (default: the 1st of this month)"),
+                       "to": day_param("YYYY-MM-DD, local date, included (default: today)"),
+                       "format": choice_param("json (default), csv or xlsx", FORMATS)})
 @roles_required(*OVERSEERS)
 def agencies():
     fmt = (request.args.get("format") or "json").lower()

@@ -24,6 +24,7 @@ from postal.clock import local, utcnow
 from routes.api import parse, spec
 from routes.auth import current_actor, roles_required
 from routes.inputs import day_in
+from routes.openapi import day_param
 from routes.session import get_session, settings
 
 bp = Blueprint("runs_api", __name__, url_prefix="/api/v1")
@@ -38,7 +39,7 @@ def list_templates():
 
 @bp.post("/run-templates")
 @spec.operation("post", "/run-templates", "Create a run template (admin)", body=RunTemplateIn,
-                responses={201: RunTemplateCreatedOut, 200: RunTemplateCreatedOut})
+                responses={201: RunTemplateCreatedOut, 200: RunTemplateCreatedOut}, errors=(409, 422))
 @roles_required(Role.ADMIN)
 def create_template():
     data = parse(RunTemplateIn)
@@ -47,7 +48,7 @@ def create_template():
 
 
 @bp.get("/run-templates/<int:template_id>")
-@spec.operation("get", "/run-templates/<template_id>", "A run template, the first day it applies to, and its runs "
+@spec.operation("get", "/run-templates/<int:template_id>", "A run template, the first day it applies to, and its runs "
                 "already made from today on (each: may it be made anew, or why it is kept)",
                 responses={200: RunTemplateChangeOut})
 @roles_required(*STAFF)
@@ -56,9 +57,9 @@ def get_template(template_id: int):
 
 
 @bp.put("/run-templates/<int:template_id>")
-@spec.operation("put", "/run-templates/<template_id>", "Edit a run template (admin): it applies from the first day "
+@spec.operation("put", "/run-templates/<int:template_id>", "Edit a run template (admin): it applies from the first day "
                 "not yet generated; the runs already made are listed, unchanged", body=RunTemplateIn,
-                responses={200: RunTemplateChangeOut})
+                responses={200: RunTemplateChangeOut}, errors=(409, 422))
 @roles_required(Role.ADMIN)
 def edit_template(template_id: int):
     data = parse(RunTemplateIn)
@@ -67,8 +68,8 @@ def edit_template(template_id: int):
 
 
 @bp.post("/run-templates/<int:template_id>/deactivate")
-@spec.operation("post", "/run-templates/<template_id>/deactivate", "Stop a run template (admin) from the first day "
-                "not yet generated; the runs already made are listed, unchanged", responses={200: RunTemplateChangeOut})
+@spec.operation("post", "/run-templates/<int:template_id>/deactivate", "Stop a run template (admin) from the first day "
+                "not yet generated; the runs already made are listed, unchanged", responses={200: RunTemplateChangeOut}, errors=(409, 422))
 @roles_required(Role.ADMIN)
 def deactivate_template(template_id: int):
     change = runs.set_template_active(get_session(), template_id, False, actor=current_actor(), now=utcnow())
@@ -76,8 +77,8 @@ def deactivate_template(template_id: int):
 
 
 @bp.post("/run-templates/<int:template_id>/activate")
-@spec.operation("post", "/run-templates/<template_id>/activate", "Use a stopped run template again (admin)",
-                responses={200: RunTemplateChangeOut})
+@spec.operation("post", "/run-templates/<int:template_id>/activate", "Use a stopped run template again (admin)",
+                responses={200: RunTemplateChangeOut}, errors=(409,))
 @roles_required(Role.ADMIN)
 def activate_template(template_id: int):
     change = runs.set_template_active(get_session(), template_id, True, actor=current_actor(), now=utcnow())
@@ -85,7 +86,7 @@ def activate_template(template_id: int):
 
 
 @bp.post("/run-templates/<int:template_id>/regenerate")
-@spec.operation("post", "/run-templates/<template_id>/regenerate", "Make anew from the template (admin) its runs from "
+@spec.operation("post", "/run-templates/<int:template_id>/regenerate", "Make anew from the template (admin) its runs from "
                 "today on with no scans, not started and before their cutoff; remove those on days it no longer "
                 "runs; the rest are kept, each with why", responses={200: RegeneratedOut})
 @roles_required(Role.ADMIN)
@@ -95,7 +96,7 @@ def regenerate_template(template_id: int):
 
 @bp.get("/runs")
 @spec.operation("get", "/runs", "The runs of a day", responses={200: RunsOut},
-                query={"date": "YYYY-MM-DD, local date; today by default"})
+                query={"date": day_param("YYYY-MM-DD, local date; today by default")})
 @roles_required(*STAFF)
 def list_runs():
     day = day_in(request.args, "date", local(utcnow()).date())
@@ -103,14 +104,14 @@ def list_runs():
 
 
 @bp.get("/runs/<int:run_id>")
-@spec.operation("get", "/runs/<run_id>", "One run with its stops and manifest", responses={200: RunOut})
+@spec.operation("get", "/runs/<int:run_id>", "One run with its stops and manifest", responses={200: RunOut})
 @roles_required(*STAFF)
 def get_run(run_id: int):
     return runs.run_detail(get_session(), run_id).model_dump(mode="json")
 
 
 @bp.get("/runs/<int:run_id>/manifest.pdf")
-@spec.operation("get", "/runs/<run_id>/manifest.pdf", "The printable manifest with its handover records",
+@spec.operation("get", "/runs/<int:run_id>/manifest.pdf", "The printable manifest with its handover records",
                 responses={200: "application/pdf"})
 @roles_required(*STAFF)
 def manifest_pdf(run_id: int):
@@ -120,8 +121,8 @@ def manifest_pdf(run_id: int):
 
 
 @bp.post("/runs/<int:run_id>/assign")
-@spec.operation("post", "/runs/<run_id>/assign", "Assign a courier to a planned run", body=AssignIn,
-                responses={200: RunOut})
+@spec.operation("post", "/runs/<int:run_id>/assign", "Assign a courier to a planned run", body=AssignIn,
+                responses={200: RunOut}, errors=(409, 422))
 @roles_required(*DRIVERS)
 def assign(run_id: int):
     data = parse(AssignIn)
@@ -129,7 +130,8 @@ def assign(run_id: int):
 
 
 @bp.post("/runs/<int:run_id>/start")
-@spec.operation("post", "/runs/<run_id>/start", "Start a run (freezes its manifest)", responses={200: RunOut})
+@spec.operation("post", "/runs/<int:run_id>/start", "Start a run (freezes its manifest)", responses={200: RunOut},
+                errors=(409,))
 @roles_required(*DRIVERS)
 def start(run_id: int):
     window = timedelta(minutes=settings().run_start_window_min)
@@ -137,15 +139,16 @@ def start(run_id: int):
 
 
 @bp.post("/runs/<int:run_id>/stops/<int:seq>/depart")
-@spec.operation("post", "/runs/<run_id>/stops/<seq>/depart", "Leave a stop of a started run", responses={200: RunOut})
+@spec.operation("post", "/runs/<int:run_id>/stops/<int:seq>/depart", "Leave a stop of a started run",
+                responses={200: RunOut}, errors=(409,))
 @roles_required(*DRIVERS)
 def depart(run_id: int, seq: int):
     return runs.depart(get_session(), run_id, seq, actor=current_actor(), now=utcnow()).model_dump(mode="json")
 
 
 @bp.post("/runs/<int:run_id>/close")
-@spec.operation("post", "/runs/<run_id>/close", "Close a run; lists the parcels still on board",
-                responses={200: RunClosedOut})
+@spec.operation("post", "/runs/<int:run_id>/close", "Close a run; lists the parcels still on board",
+                responses={200: RunClosedOut}, errors=(409,))
 @roles_required(*DRIVERS)
 def close(run_id: int):
     return runs.close(get_session(), run_id, actor=current_actor(), now=utcnow()).model_dump(mode="json")
