@@ -92,7 +92,7 @@ def assign_form() -> AssignForm:
 @bp.get("/runs/<int:run_id>")
 @page_for(*RUN_READERS)
 def run_page(run_id: int):
-    sheet = runs.run_sheet(get_session(), run_id)
+    sheet = runs.run_sheet(get_session(), run_id, viewer=current_user.user)
     following = next((s.seq for s in sheet.stops if s.departed_at is None), None)
     form = assign_form()
     form.courier.data = sheet.courier
@@ -163,7 +163,7 @@ def depart(run_id: int, seq: int):
 @page_for(*DRIVERS)
 def confirm_close(run_id: int):
     """The step before closing: what is still on board will be flagged by the watch."""
-    sheet = runs.run_sheet(get_session(), run_id)
+    sheet = runs.run_sheet(get_session(), run_id, viewer=current_user.user)
     if sheet.state == RunState.CLOSED:
         return back_to(run_id)
     unpicked = [(s, p) for s in sheet.stops for p in s.pick if p.picked_at is None]
