@@ -232,6 +232,8 @@ def test_the_run_page_refuses_another_offices_courier(app, client, two):
     make.fresh()
     assert make.session.get(Run, run.id).courier_id is None and make.session.get(Run, run.id).state == "planned"
     assert login(app, "nva").get(f"/runs/{run.id}").status_code == 200
+    offered = login(app, "gs.lan").get(f"/runs/{run.id}").get_data(as_text=True)
+    assert 'value="nva"' in offered and "bd2.courier" not in offered  # the form offers the office's couriers only
 
 
 # -- 5. a clerk of one post office granting a fee exemption on another office's request --------------------

@@ -315,7 +315,9 @@ def run_sheet(session: Session, run_id: int, *, viewer: User | None = None) -> R
     )
 
 
-def drivers(session: Session) -> list[User]:
-    """The active couriers a run can be given to, by username."""
-    return list(session.execute(select(User).where(User.role == Role.COURIER, User.active.is_(True))
-                                .order_by(User.username)).scalars())
+def drivers(session: Session, run_id: int | None = None) -> list[User]:
+    """The active couriers a run can be given to (those of its post office), by username."""
+    query = select(User).where(User.role == Role.COURIER, User.active.is_(True))
+    if run_id is not None:
+        query = query.where(User.site_id == reload(session, run_id).post_office_id)
+    return list(session.execute(query.order_by(User.username)).scalars())
