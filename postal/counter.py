@@ -29,7 +29,7 @@ from models.counter import (
 from models.delivery import WardRefOut
 from models.dossiers import DossierIn
 from models.enums import POSTAL_DESK
-from postal import db, delivery, dossiers, labels, printing
+from postal import db, delivery, dossiers, labels, printing, scope
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
 from postal.custody import record_scans
@@ -274,7 +274,7 @@ def receipt_slip(session: Session, code: str, *, viewer: User, settings: Setting
         raise Forbidden(role=viewer.role)
     dossier = dossiers.get_dossier(session, code)
     parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
-    dossiers.check_may_see(session, dossier, parcels, viewer)
+    scope.check_dossier(session, viewer, dossier, parcels)
     center, agency = session.get(Site, dossier.center_id), session.get(Site, dossier.agency_id)
     procedure = session.execute(select(Procedure.processing_days).where(
         Procedure.name == dossier.procedure, Procedure.agency_id == dossier.agency_id)).scalars().first()

@@ -24,7 +24,7 @@ from models import DeliveryKind, DeliveryRequest, DeliveryState, DeliveryStop, D
 from models.delivery import CancelCode, CancelCodeSentOut, DeliveryRequestIn, DeliveryRequestOut, FeeStatus
 from models.enums import OVERSEERS, POSTAL_DESK
 from models.outbox import Channel
-from postal import db, dossiers, tracking, vault
+from postal import db, dossiers, scope, tracking, vault
 from postal.clock import as_utc, local
 from postal.config import Settings
 from postal.delivery.form import InvalidField
@@ -302,7 +302,7 @@ def dossier_bookings(session: Session, code: str, *, viewer: User) -> tuple[Doss
         raise Forbidden(role=viewer.role)
     dossier = dossiers.get_dossier(session, code)
     parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
-    dossiers.check_may_see(session, dossier, parcels, viewer)
+    scope.check_dossier(session, viewer, dossier, parcels)
     rows = session.execute(select(DeliveryRequest).where(DeliveryRequest.dossier_id == dossier.id)
                            .order_by(DeliveryRequest.id.desc())).scalars().all()
     found = [StaffBooking(r.id, booking_text(r), r.street, ward_of(r.ward_code).name, r.fee_vnd, fee_status(r),
