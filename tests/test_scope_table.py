@@ -18,10 +18,10 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from models import Alert, AlertKind, ApologySlip, DeliveryRequest, Dossier, Run
+from models import Alert, AlertKind, ApologySlip, DeliveryRequest, Dossier, Run, RunTemplate
 from models.dossiers import ApologyIn
 from models.runs import AssignIn, RunTemplateIn
-from postal import alerts, apologies, delivery, runs
+from postal import alerts, apologies, counter, delivery, runs
 from postal.clock import local, utcnow
 from postal.workdays import DEFAULT_CALENDAR
 
@@ -42,6 +42,10 @@ D1 = OVER | {"pc.tthcc", "ac.stp", "cr.bdt"}  # received at TTHCC for STP, on th
 R1 = OVER | {"cr.bdt", "pc.bdt", "pc.tthcc", "ac.stp", "ac.sxd"}  # BD-TINH's run TTHCC → STP → SXD
 P1_ON_R1 = R1 - {"ac.sxd"}  # on it, P1 goes from TTHCC to STP: nothing of SXD's
 DR1 = OVER | {"pc.bdt", "cr.bdt", "pc.tthcc"}  # BD-TINH's delivery run, to the door of a dossier received at TTHCC
+# A counter: a postal clerk (or a supervisor) at their own center, commune center or post office.
+COUNTERS = POSTAL_CLERKS | {"sv", "sv2"}
+D1_DESK = OVER | {"pc.tthcc"}  # D1's receipt: the postal desk staff who may see D1
+REQ = OVER | {"pc.tthcc", "pc.bdt"}  # D3's home delivery: the counter of its center and of the serving post office
 
 
 @dataclass
@@ -56,6 +60,8 @@ class Case:
     markers: dict[str, frozenset[str]] = field(default_factory=dict)
     public: bool = False
     pdf: bool = False
+    citizen: Callable[[], dict] | None = None  # also public: the citizen's body (refused with `stranger`'s)
+    stranger: Callable[[], dict] | None = None
 
 
 @pytest.fixture
@@ -118,6 +124,14 @@ def world(make, app):
                     actor=boss, settings=make.settings, now=now)
     make.fresh()
     w["AP"] = make.session.execute(select(ApologySlip.id)).scalar_one()
+    w["PROC"] = counter.save_procedure(make.session, name="Cấp Phiếu lý lịch tư pháp", agency="STP", processing_days=10).id
+    r = make.app.test_client().post("/api/v1/counter/dossiers", headers=make.token("pc.tthcc"), json={
+        "code": "TTHCC-TODAY-0001", "procedure": w["PROC"], "applicant_name": "Trần Văn Bình",
+        "applicant_phone": "0987654321", "return_method": "counter"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    w["D6"] = "TTHCC-TODAY-0001"  # received at TTHCC's counter today
+    make.fresh()
+    w["T1"] = make.session.execute(select(RunTemplate.id).where(RunTemplate.name == "Tuyến A")).scalar_one()
     for username in USERS:
         make.token(username)
     return w
@@ -126,6 +140,7 @@ def world(make, app):
 def table(w: dict, settings) -> dict[str, Case]:
     """The scope table: every operation of the document, what it is called on and who may."""
     d1, p1, r1 = {"code": w["D1"]}, {"code": w["P1"]}, {"run_id": str(w["R1"])}
+    t1 = {"template_id": str(w["T1"])}
     bodies = {
         "dossier": lambda u: {"code": f"000.00.22.H47-991231-{list(USERS).index(u) if u in USERS else 99:04d}", "procedure": "Cấp Phiếu lý lịch tư pháp",
                               "agency": "STP", "origin": "TTHCC", "return_method": "counter",
@@ -178,6 +193,32 @@ def table(w: dict, settings) -> dict[str, Case]:
         "post /dossiers/{code}/result": Case(frozenset({"ac.stp"}), d1),
         "get /epcis/events": Case(OVER | POSTAL_CLERKS | AGENCY_CLERKS, markers={w["P1"]: OVER | {"pc.tthcc"}}),
         "get /reports/agencies": Case(OVER),
+        "get /counter/procedures": Case(COUNTERS, markers={"Cấp Phiếu lý lịch tư pháp": COUNTERS}),
+        "get /counter/due": Case(COUNTERS, query=f"?procedure={w['PROC']}"),
+        "get /counter/today": Case(COUNTERS, markers={w["D6"]: frozenset({"pc.tthcc", "sv"})}),
+        "post /counter/dossiers": Case(COUNTERS, body=lambda u: {
+            "code": f"COUNTER-{list(USERS).index(u) if u in USERS else 99:04d}", "procedure": w["PROC"],
+            "applicant_name": "Lê Thị Hoa", "applicant_phone": "0912345678", "return_method": "counter"}),
+        "get /dossiers/{code}/receipt.pdf": Case(D1_DESK, d1),
+        "get /dossiers/{code}/papers.pdf": Case(D1_DESK, d1),
+        "get /parcels/{code}/label.pdf": Case(D1, p1),
+        "get /parcels/{code}/label-prints": Case(D1, p1),
+        "post /parcels/{code}/label-prints": Case(D1 - {"cr.bdt"}, p1, body=lambda u: {"format": "a4"}),
+        "get /run-templates/{template_id}": Case(path=t1, markers={'"regenerable"': R1}),
+        "put /run-templates/{template_id}": Case(frozenset({"admin"}), t1, body=lambda u: {
+            "name": "Tuyến A", "departs": "09:30", "stops": ["TTHCC", "STP", "SXD"], "kind": "shuttle",
+            "post_office": "BD-TINH"}),
+        "post /run-templates/{template_id}/deactivate": Case(frozenset({"admin"}), t1),
+        "post /run-templates/{template_id}/activate": Case(frozenset({"admin"}), t1),
+        "post /run-templates/{template_id}/regenerate": Case(frozenset({"admin"}), t1),
+        "put /sites/{code}": Case(frozenset({"admin"}), {"code": "SXD"}, body=lambda u: {
+            "kind": "agency", "name": "Sở Xây dựng tỉnh"}),
+        "post /sites/{code}/deactivate": Case(frozenset({"admin"}), {"code": "PH-HONGGAI"}),
+        "post /sites/{code}/activate": Case(frozenset({"admin"}), {"code": "PH-HONGGAI"}),
+        "post /delivery-requests/{request_id}/cancel": Case(
+            REQ, {"request_id": str(w["REQ"])}, body=lambda u: {},
+            citizen=lambda: {"dossier": w["D3"], "phone_last4": "5678"},
+            stranger=lambda: {"dossier": w["D3"], "phone_last4": "0000"}),
     }
 
 
@@ -210,13 +251,17 @@ class Snapshots:
         return self._copy(restore=True)
 
 
+BOOKKEEPING = {("api_token", "last_used_at")}  # the gate notes when a token was used, whatever the answer
+
+
 def digest(engine) -> str:
-    """Every row of every table, in key order: equal digests, equal database."""
+    """Every row of every table, in key order: equal digests, equal database (but for the gate's bookkeeping)."""
     h = hashlib.sha256()
     with engine.connect() as conn:
         for table in SQLModel.metadata.sorted_tables:
             order = list(table.primary_key.columns) or list(table.columns)
-            for row in conn.execute(select(table).order_by(*order)):
+            columns = [c for c in table.columns if (table.name, c.name) not in BOOKKEEPING]
+            for row in conn.execute(select(*columns).order_by(*order)):
                 h.update(repr((table.name, tuple(row))).encode())
     return h.hexdigest()
 
@@ -268,7 +313,15 @@ def test_every_operation_answers_as_the_scope_table_says(app, make, world, datab
                 wrong.append(f"{name} (public): {status}")
             continue
         before = digest(engine)
-        if (status := send(None).status_code) != 401:
+        if case.citizen is not None:  # public too: with the citizen's proof, not with a stranger's
+            if (status := call(url, json=case.stranger()).status_code) not in (403, 404):
+                wrong.append(f"{name} (a stranger): {status}")
+            elif digest(engine) != before:
+                wrong.append(f"{name} (a stranger): refused, yet something was written")
+            if snapshots.restore() and ((status := call(url, json=case.citizen()).status_code) >= 500
+                                        or status in (401, 403, 404)):
+                wrong.append(f"{name} (the citizen): {status}")
+        elif (status := send(None).status_code) != 401:
             wrong.append(f"{name} without a token: {status}")
         for username in USERS:
             allowed = username in case.allowed
