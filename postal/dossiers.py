@@ -31,7 +31,7 @@ from postal.config import Settings
 from postal.errors import N_, DossierExists, Forbidden, NotFound, Phrase, Unprocessable
 from postal.replays import fingerprint
 
-RECEIVING_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.POST_OFFICE}
+RECEIVING_KINDS = scope.RECEIVING_KINDS
 
 
 def site_by_code(session: Session, code: str, field: str) -> Site:

@@ -7,7 +7,12 @@
   on lines); a new parcel of a dossier: from the clerk's own site, of a dossier they see.
 - A run and its manifest: in full to overseers, its courier, the couriers and postal clerks of its post office;
   to a clerk of a site it stops at, only the parcels picked or dropped there; to no one else.
-- Delivery runs and requests: the post office that serves them (and the center that received the dossier).
+- Delivery runs and requests: the post office that serves them (and the center that received the dossier);
+  the counter's acts on a request (cancel, fee paid, exemption): postal desk staff of those sites, overseers.
+- The counter: a postal clerk (or supervisor) at their own center, commune center or post office; a dossier's
+  receipt (it prints the applicant's contact) and its bookings: postal desk staff who may see the dossier; a
+  label and its reprints: whoever sees the dossier; recording a reprint: those who register (not couriers).
+- The network (run templates, sites): read by everyone; written by admins alone (and from the command line).
 - Alerts: only those about a subject the reader may see (gateway faults: overseers).
 
 Domain functions call these checks; routes only name the roles that may call at all.
@@ -40,12 +45,15 @@ from models import (
     RunTemplate,
     RunTemplateStop,
     Site,
+    SiteKind,
     User,
 )
-from models.enums import OVERSEERS
-from postal.errors import SiteForbidden
+from models.enums import OVERSEERS, POSTAL_DESK, REGISTRARS
+from postal.changes import Shell
+from postal.errors import Forbidden, SiteForbidden
 
 WITH_COURIER = (ParcelState.IN_TRANSIT, ParcelState.OUT_FOR_DELIVERY)
+RECEIVING_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.POST_OFFICE}  # sites with a counter
 
 
 def forbidden(session: Session, actor, *site_ids: int | None) -> SiteForbidden:
@@ -146,6 +154,41 @@ def reachable(links: dict[int, set[int]], site_id: int) -> set[int]:
     return seen
 
 
+def check_counter_dossier(session: Session, actor, dossier: Dossier, parcels: list[Parcel]) -> None:
+    """The counter's papers of a dossier (the receipt, its bookings): postal desk staff who may see it."""
+    if actor.role not in POSTAL_DESK:
+        raise Forbidden(role=actor.role)
+    check_dossier(session, actor, dossier, parcels)
+
+
+def check_label_print(session: Session, actor, dossier: Dossier, parcels: list[Parcel]) -> None:
+    """Printing a label again: those who register dossiers (not couriers), of a dossier they see."""
+    if actor.role not in REGISTRARS:
+        raise Forbidden(role=actor.role)
+    check_dossier(session, actor, dossier, parcels)
+
+
+def counter_site(session: Session, actor) -> Site:
+    """The site whose counter the actor works at: their own center, commune center or post office (postal desk
+    staff only; an admin, with no site, has no counter)."""
+    site = session.get(Site, actor.site_id) if actor.site_id else None
+    if actor.role not in POSTAL_DESK or site is None or site.kind not in RECEIVING_KINDS:
+        raise Forbidden(role=actor.role)
+    return site
+
+
+# -- the network -----------------------------------------------------------------------------------------------
+
+
+def check_admin(actor) -> None:
+    """Run templates and sites are written by admins alone; the command line (no account) and seeding (no
+    one) are the machine's owner."""
+    if actor is None or isinstance(actor, Shell):
+        return
+    if actor.role != Role.ADMIN:
+        raise Forbidden(role=actor.role)
+
+
 # -- runs and their manifests --------------------------------------------------------------------------------
 
 
@@ -222,7 +265,15 @@ def check_delivery_request(session: Session, actor, request: DeliveryRequest) ->
         return
     dossier = session.get(Dossier, request.dossier_id)
     if actor.site_id is None or actor.site_id not in (request.post_office_id, dossier.center_id):
-        raise forbidden(session, actor, request.post_office_id)
+        raise forbidden(session, actor, dossier.center_id, request.post_office_id)
+
+
+def check_counter_request(session: Session, actor, request: DeliveryRequest) -> None:
+    """The counter's acts on a request (cancel, fee paid, exemption): postal desk staff of the serving post office
+    or of the dossier's center, overseers (not the couriers of that post office)."""
+    if actor.role not in POSTAL_DESK:
+        raise Forbidden(role=actor.role)
+    check_delivery_request(session, actor, request)
 
 
 def door_sites(actor, run: Run, view: RunView | None) -> RunView | None:

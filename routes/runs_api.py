@@ -52,7 +52,7 @@ def create_template():
                 responses={200: RunTemplateChangeOut})
 @roles_required(*STAFF)
 def get_template(template_id: int):
-    return runs.template_change(get_session(), template_id, utcnow()).model_dump(mode="json")
+    return runs.template_change(get_session(), template_id, utcnow(), viewer=current_actor()).model_dump(mode="json")
 
 
 @bp.put("/run-templates/<int:template_id>")
