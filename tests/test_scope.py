@@ -294,3 +294,28 @@ def test_a_courier_sees_a_parcel_only_while_holding_it_or_carrying_it_on_a_run(c
     assert client.get(f"/api/v1/parcels/{held}", headers=make.token("nva")).status_code == 200
     assert client.get(f"/api/v1/parcels/{held}", headers=make.token("bd2.courier")).status_code == 403
     assert client.get(f"/api/v1/parcels/{idle}", headers=make.token("bd2.courier")).status_code == 403
+
+
+def test_the_network_is_written_by_admins_alone_whoever_calls_the_domain(two):
+    """A site or a run template saved through the domain by a supervisor is refused there too (not only by the
+    route's gate), and nothing is written; the admin may."""
+    from models import RunTemplate, Site
+    from models.runs import RunTemplateIn
+    from postal import sites
+    from postal.errors import Forbidden
+
+    boss, admin, now = two.staff("gs.lan"), two.staff("admin"), utcnow()
+    before = count(two, Site)
+    with pytest.raises(Forbidden):
+        sites.save_site(two.session, code="SNV", kind="agency", name="Sở Nội vụ", by=boss, at=now)
+    with pytest.raises(Forbidden):
+        sites.set_active(two.session, "BD-CAMPHA", False, at=now, by=boss)
+    assert count(two, Site) == before
+    assert two.session.execute(select(Site.active).where(Site.code == "BD-CAMPHA")).scalar_one() is True
+    line = RunTemplateIn(name="Tuyến thử", departs="10:00", stops=["TTHCC", "STP"], post_office="BD-TINH")
+    with pytest.raises(Forbidden):
+        runs.create_template(two.session, line, actor=boss, now=now)
+    assert count(two, RunTemplate) == 0
+    runs.create_template(two.session, line, actor=admin, now=now)
+    sites.save_site(two.session, code="SNV", kind="agency", name="Sở Nội vụ", by=admin, at=now)
+    assert count(two, RunTemplate) == 1 and count(two, Site) == before + 1
