@@ -11,7 +11,7 @@ from sqlmodel import Session
 from models import Alert, AlertKind, AlertState, Severity, User
 from models.alerts import AlertOut, AlertsOut, AlertSubjectOut
 from models.enums import OVERSEERS, POSTAL_DESK
-from postal import db
+from postal import db, scope
 from postal.clock import as_utc, local
 from postal.errors import N_, AlertClosed, Forbidden, NotFound, Phrase, Unprocessable
 
@@ -107,6 +107,8 @@ def list_alerts(session: Session, *, viewer: User, state: str | None = None, kin
     if viewer.role not in POSTAL_DESK:  # who may read the alerts
         raise Forbidden(role=viewer.role)
     query = select(Alert, User.username).outerjoin(User, User.id == Alert.owner_id)
+    if (within := scope.alert_filter(viewer)) is not None:  # only alerts about what the reader may see
+        query = query.where(within)
     if state:
         states = [s.strip() for s in state.split(",") if s.strip()]
         if not states or any(s not in AlertState.__members__.values() for s in states):

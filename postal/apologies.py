@@ -14,7 +14,7 @@ from sqlmodel import Session
 from models import ApologySlip, Dossier, Parcel, Site, User
 from models.dossiers import ApologyIn, ApologyOut
 from models.enums import REGISTRARS
-from postal import db, dossiers, notifications, workdays
+from postal import db, dossiers, notifications, scope, workdays
 from postal.clock import as_utc, local
 from postal.config import Settings
 from postal.documents import apology as paper
@@ -39,7 +39,7 @@ def issue(session: Session, code: str, data: ApologyIn, *, actor: User, settings
     with db.writing(session):
         dossier = dossiers.get_dossier(session, code)
         parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
-        dossiers.check_may_see(session, dossier, parcels, actor)
+        scope.check_dossier(session, actor, dossier, parcels)
         today, due = local(now).date(), latest_due(session, dossier)
         at_risk = calendar.add_working_days(today, settings.watch_risk_working_days)
         if dossier.returned_at is not None or due > at_risk:
@@ -94,7 +94,7 @@ def slip_pdf(session: Session, code: str, apology_id: int, *, viewer: User, sett
     """The slip of an issued apology, as it was issued: reading it changes nothing."""
     dossier = dossiers.get_dossier(session, code)
     parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
-    dossiers.check_may_see(session, dossier, parcels, viewer)
+    scope.check_dossier(session, viewer, dossier, parcels)
     found = {a.id: a for a in issued(session, dossier)}
     if apology_id not in found:
         raise NotFound(what=Phrase(N_("phiếu xin lỗi")), code=apology_id)

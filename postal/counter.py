@@ -28,13 +28,12 @@ from models.counter import (
 )
 from models.delivery import WardRefOut
 from models.dossiers import DossierIn
-from models.enums import COUNTER_STAFF, POSTAL_DESK
-from postal import db, delivery, dossiers, labels, printing
+from postal import db, delivery, dossiers, labels, printing, scope
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
 from postal.custody import record_scans
 from postal.documents import receipt as paper
-from postal.errors import N_, Forbidden, NotFound, Phrase, Unprocessable
+from postal.errors import N_, NotFound, Phrase, Unprocessable
 from postal.workdays import DEFAULT_CALENDAR, Calendar, WorkingHours
 
 COUNTER_NAMESPACE = uuid.UUID("6f1d2b1e-7c0a-4e55-9a1f-c0a7e2000001")  # the counter's accept scan of a parcel
@@ -42,11 +41,8 @@ SLOT_NAMES = {"morning": "buổi sáng", "afternoon": "buổi chiều"}
 
 
 def counter_site(session: Session, viewer: User) -> Site:
-    """The site whose counter this is: the viewer's own center or commune center (postal desk staff only)."""
-    site = session.get(Site, viewer.site_id) if viewer.site_id else None
-    if viewer.role not in COUNTER_STAFF or site is None or site.kind not in dossiers.RECEIVING_KINDS:
-        raise Forbidden(role=viewer.role)
-    return site
+    """The site whose counter this is (scope.counter_site: the viewer's own receiving site)."""
+    return scope.counter_site(session, viewer)
 
 
 def folded(text: str) -> str:
@@ -270,11 +266,9 @@ def first_parcel(session: Session, code: str) -> str:
 
 def receipt_slip(session: Session, code: str, *, viewer: User, settings: Settings, base_url: str) -> paper.ReceiptSlip:
     """What the receipt of a dossier prints, for the counter's staff who may see it."""
-    if viewer.role not in POSTAL_DESK:  # it prints the applicant's full contact
-        raise Forbidden(role=viewer.role)
     dossier = dossiers.get_dossier(session, code)
     parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
-    dossiers.check_may_see(session, dossier, parcels, viewer)
+    scope.check_counter_dossier(session, viewer, dossier, parcels)  # it prints the applicant's full contact
     center, agency = session.get(Site, dossier.center_id), session.get(Site, dossier.agency_id)
     procedure = session.execute(select(Procedure.processing_days).where(
         Procedure.name == dossier.procedure, Procedure.agency_id == dossier.agency_id)).scalars().first()

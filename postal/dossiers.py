@@ -24,14 +24,14 @@ from models.dossiers import (
     ParcelOut,
     SiteRefOut,
 )
-from models.enums import CLERKS, POSTAL_DESK, REGISTRARS
-from postal import db, labels, runs
+from models.enums import POSTAL_DESK, REGISTRARS
+from postal import db, labels, runs, scope
 from postal.clock import as_utc
 from postal.config import Settings
-from postal.errors import N_, DossierExists, Forbidden, NotFound, Phrase, SiteForbidden, Unprocessable
+from postal.errors import N_, DossierExists, Forbidden, NotFound, Phrase, Unprocessable
 from postal.replays import fingerprint
 
-RECEIVING_KINDS = {SiteKind.CENTER, SiteKind.COMMUNE_CENTER, SiteKind.POST_OFFICE}
+RECEIVING_KINDS = scope.RECEIVING_KINDS
 
 
 def site_by_code(session: Session, code: str, field: str) -> Site:
@@ -75,6 +75,7 @@ def register(session: Session, data: DossierIn, *, actor: User, settings: Settin
     origin = site_by_code(session, origin_code, "origin")
     if origin.kind not in RECEIVING_KINDS:
         raise Unprocessable(field="origin", detail=Phrase(N_("%(code)s không phải nơi tiếp nhận hồ sơ"), code=origin.code))
+    scope.check_register(session, actor, origin, agency)
     applicant = data.applicant
     dossier = Dossier(
         code=data.code, procedure=data.procedure, agency_id=agency.id, center_id=origin.id,
@@ -138,13 +139,16 @@ def differences(session: Session, dossier: Dossier, data: DossierIn, actor: User
 
 def replay(session: Session, dossier: Dossier, data: DossierIn, actor: User, settings: Settings,
            now: datetime, base_url: str) -> DossierCreatedOut:
-    """The first answer again for the same dossier; 409 naming each field that differs for another one."""
+    """The first answer again for the same dossier, to whoever may see it; 409 naming each field that differs
+    for another one."""
+    parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
+    scope.check_dossier(session, actor, dossier, parcels)
     if differing := differences(session, dossier, data, actor):
         words = {f"f{i}": Phrase(N_("%(name)s (%(field)s)"), name=Phrase(FIELD_NAMES[f]), field=f)
                  for i, f in enumerate(differing)}
         listed = Phrase(", ".join(f"%({key})s" for key in words), **words)
         raise DossierExists(code=dossier.code, fields=listed)
-    first = session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars().first()
+    first = parcels[0]
     return DossierCreatedOut(dossier=dossier_out(session, dossier, actor, now), parcel=label_out(first.code, settings, base_url))
 
 
@@ -171,6 +175,8 @@ def add_parcel(session: Session, code: str, data: ParcelIn, *, actor: User, sett
     with db.writing(session):
         dossier = get_dossier(session, code)
         origin = site_by_code(session, data.origin, "origin")
+        parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
+        scope.check_new_parcel(session, actor, dossier, parcels, origin)
         destinations = {
             Direction.TO_AGENCY: dossier.agency_id,
             Direction.TO_CENTER: dossier.center_id,
@@ -273,31 +279,11 @@ def dossier_detail(session: Session, code: str, *, viewer: User, settings: Setti
                    base_url: str = "") -> DossierDetailOut:
     dossier = get_dossier(session, code)
     parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
-    check_may_see(session, dossier, parcels, viewer)
+    scope.check_dossier(session, viewer, dossier, parcels)
     return DossierDetailOut(
         dossier=dossier_out(session, dossier, viewer, now, parcels),
         parcels=[parcel_out(session, p, settings, base_url) for p in parcels],
     )
-
-
-def check_may_see(session: Session, dossier: Dossier, parcels: list[Parcel], viewer: User) -> None:
-    """A clerk sees a dossier only when it was received at, goes to, or passed through their own site
-    (403 otherwise, naming where it belongs); couriers, supervisors and admins see every dossier."""
-    if viewer.role not in CLERKS:
-        return
-    touched = {dossier.agency_id, dossier.center_id}
-    for p in parcels:
-        touched |= {p.origin_id, p.destination_id, p.holder_site_id}
-    if viewer.site_id in touched:
-        return
-    if parcels and viewer.site_id is not None:
-        match, param = db.any_of(session, [p.id for p in parcels])
-        passed = db.raw(session, f"SELECT 1 FROM custody_event WHERE parcel_id {match} AND site_id = ? LIMIT 1",
-                        (param, viewer.site_id)).first()
-        if passed is not None:
-            return
-    center, agency = session.get(Site, dossier.center_id), session.get(Site, dossier.agency_id)
-    raise SiteForbidden(user=viewer.username, site=f"{center.name}, {agency.name}")
 
 
 def parcel_for(session: Session, code: str, *, viewer: User) -> Parcel:
@@ -305,7 +291,7 @@ def parcel_for(session: Session, code: str, *, viewer: User) -> Parcel:
     parcel = get_parcel(session, code)
     dossier = session.get(Dossier, parcel.dossier_id)
     parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
-    check_may_see(session, dossier, parcels, viewer)
+    scope.check_dossier(session, viewer, dossier, parcels)
     return parcel
 
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models import Dossier, LabelPrint, Site, User
+from models import Dossier, LabelPrint, Parcel, Site, User
 from models.counter import LabelPrintOut
 from models.enums import REGISTRARS
-from postal import db, dossiers, labels
+from postal import db, dossiers, labels, scope
 from postal.accounts import Actor
 from postal.config import Settings
 from postal.documents import label as label_paper_module
@@ -58,10 +58,13 @@ def bundle(slip: receipt.ReceiptSlip, label: label_paper_module.LabelPaper) -> b
 
 def record_print(session: Session, code: str, format: str, *, actor: User | Actor, now: datetime) -> LabelPrintOut:
     """Record that a clerk prints a parcel's label again; one unit of work."""
-    if actor.role not in REGISTRARS:
+    if actor.role not in REGISTRARS:  # before looking the parcel up; scope.check_label_print in the unit of work
         raise Forbidden(role=actor.role)
     with db.writing(session):
-        parcel = dossiers.parcel_for(session, code, viewer=actor)
+        parcel = dossiers.get_parcel(session, code)
+        dossier = session.get(Dossier, parcel.dossier_id)
+        parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
+        scope.check_label_print(session, actor, dossier, parcels)
         row = LabelPrint(parcel_id=parcel.id, printed_by_id=actor.id, printed_at=now, format=format)
         session.add(row)
         session.flush()

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from models import Parcel, ParcelState, RunTemplate, RunTemplateStop, Site, SiteKind
-from postal import changes, db
+from postal import changes, db, scope
 from postal.changes import Person
 from postal.clock import utcnow
 from postal.errors import N_, NotFound, Phrase, SiteInUse, SiteOnLines, Unprocessable
@@ -19,7 +19,8 @@ STILL_THERE = (ParcelState.AT_SITE, ParcelState.AWAITING_RECEIPT)  # parcels a s
 def save_site(session: Session, *, code: str, kind: str, name: str, address: str = "", ward_code: str | None = None,
               lat: float | None = None, lon: float | None = None, opens_at: time | None = None,
               closes_at: time | None = None, by: Person | None = None, at: datetime | None = None) -> Site:
-    """Create or update a site by its code."""
+    """Create or update a site by its code (admins; seeding and the command line)."""
+    scope.check_admin(by)
     with db.writing(session):
         if kind not in set(SiteKind):
             raise Unprocessable(field="kind", detail=", ".join(SiteKind))
@@ -62,7 +63,8 @@ def site_named(session: Session, code: str) -> Site:
 
 def set_active(session: Session, code: str, active: bool, *, at: datetime, by: Person | None = None) -> Site:
     """Take a site out of the network (refused while parcels are still there, or an active line stops there),
-    or bring it back."""
+    or bring it back (admins; the command line)."""
+    scope.check_admin(by)
     with db.writing(session):
         site = site_named(session, code)
         if site.active == active:

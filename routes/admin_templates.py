@@ -43,7 +43,7 @@ def edit_form(template) -> EditTemplateForm:
 @bp.route("/run-templates/<int:template_id>", methods=["GET", "POST"])
 @page_for(Role.ADMIN)
 def template_page(template_id: int):
-    change = runs.template_change(get_session(), template_id, utcnow())
+    change = runs.template_change(get_session(), template_id, utcnow(), viewer=current_user.user)
     form = edit_form(change.run_template)
     errors: list[str] = []
     if form.validate_on_submit():

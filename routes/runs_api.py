@@ -53,7 +53,7 @@ def create_template():
                 responses={200: RunTemplateChangeOut})
 @roles_required(*STAFF)
 def get_template(template_id: int):
-    return runs.template_change(get_session(), template_id, utcnow()).model_dump(mode="json")
+    return runs.template_change(get_session(), template_id, utcnow(), viewer=current_actor()).model_dump(mode="json")
 
 
 @bp.put("/run-templates/<int:template_id>")
@@ -100,14 +100,14 @@ def regenerate_template(template_id: int):
 @roles_required(*STAFF)
 def list_runs():
     day = day_in(request.args, "date", local(utcnow()).date())
-    return runs.runs_of_day(get_session(), day).model_dump(mode="json")
+    return runs.runs_of_day(get_session(), day, viewer=current_actor()).model_dump(mode="json")
 
 
 @bp.get("/runs/<int:run_id>")
 @spec.operation("get", "/runs/<int:run_id>", "One run with its stops and manifest", responses={200: RunOut})
 @roles_required(*STAFF)
 def get_run(run_id: int):
-    return runs.run_detail(get_session(), run_id).model_dump(mode="json")
+    return runs.run_detail(get_session(), run_id, viewer=current_actor()).model_dump(mode="json")
 
 
 @bp.get("/runs/<int:run_id>/manifest.pdf")
@@ -115,7 +115,7 @@ def get_run(run_id: int):
                 responses={200: "application/pdf"})
 @roles_required(*STAFF)
 def manifest_pdf(run_id: int):
-    pdf = runs.render_manifest(get_session(), run_id, label_key=settings().label_key)
+    pdf = runs.render_manifest(get_session(), run_id, label_key=settings().label_key, viewer=current_actor())
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{runs.run_code(run_id)}.pdf"'})
 

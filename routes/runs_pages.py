@@ -81,19 +81,19 @@ class AssignForm(Form):
     vehicle = StringField(_l("Phương tiện (biển số)"), validators=[Optional(), Length(max=40)])
 
 
-def assign_form() -> AssignForm:
+def assign_form(run_id: int) -> AssignForm:
     form = AssignForm()
     form.courier.choices = [SelectChoice(u.username, f"{u.username} — {u.full_name}" if u.full_name else u.username)
-                            for u in runs.drivers(get_session())]
+                            for u in runs.drivers(get_session(), run_id)]
     return form
 
 
 @bp.get("/runs/<int:run_id>")
 @page_for(*RUN_READERS)
 def run_page(run_id: int):
-    sheet = runs.run_sheet(get_session(), run_id)
+    sheet = runs.run_sheet(get_session(), run_id, viewer=current_user.user)
     following = next((s.seq for s in sheet.stops if s.departed_at is None), None)
-    form = assign_form()
+    form = assign_form(run_id)
     form.courier.data = sheet.courier
     return render_template("runs/run.html", run=sheet, can=runs.abilities(sheet, current_user.user), form=form,
                            next_seq=following, printed_at=utcnow())
@@ -115,7 +115,7 @@ def refused(err: PostalError, run_id: int):
 @bp.post("/runs/<int:run_id>/assign")
 @page_for(*DRIVERS)
 def assign(run_id: int):
-    form = assign_form()
+    form = assign_form(run_id)
     if not form.validate_on_submit():
         flash(gettext("Chọn một bưu tá trong danh sách."), "error")
         return back_to(run_id)
@@ -162,7 +162,7 @@ def depart(run_id: int, seq: int):
 @page_for(*DRIVERS)
 def confirm_close(run_id: int):
     """The step before closing: what is still on board will be flagged by the watch."""
-    sheet = runs.run_sheet(get_session(), run_id)
+    sheet = runs.run_sheet(get_session(), run_id, viewer=current_user.user)
     if sheet.state == RunState.CLOSED:
         return back_to(run_id)
     unpicked = [(s, p) for s in sheet.stops for p in s.pick if p.picked_at is None]

@@ -91,7 +91,8 @@ class Factory:
     def parcel(self, *, at: str = "TTHCC", accepted: bool = True, held_by: str | None = None) -> str:
         """A parcel of a new dossier: created, accepted at the center, optionally picked up."""
         self.network()
-        clerk = self.session.execute(select(User).where(User.username == "ntha")).scalars().one()
+        registrar = "ntha" if at == "TTHCC" else "gs.lan"  # a clerk registers at their own site only
+        clerk = self.session.execute(select(User).where(User.username == registrar)).scalars().one()
         answer, _ = dossiers.register(self.session, DossierIn.model_validate(self.dossier_body(origin=at)),
                                       actor=clerk, settings=self.settings, now=utcnow())
         code = answer.parcel.code

@@ -20,18 +20,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models import DeliveryKind, DeliveryRequest, DeliveryState, DeliveryStop, Dossier, Parcel, ParcelState, \
-    ReturnMethod, Run, RunState, Site, User
+    ReturnMethod, Run, RunState, User
 from models.delivery import CancelCode, CancelCodeSentOut, DeliveryRequestIn, DeliveryRequestOut, FeeStatus
-from models.enums import OVERSEERS, POSTAL_DESK
+from models.enums import POSTAL_DESK
 from models.outbox import Channel
-from postal import db, dossiers, tracking, vault
+from postal import db, dossiers, scope, tracking, vault
 from postal.clock import as_utc, local
 from postal.config import Settings
 from postal.delivery.form import InvalidField
 from postal.delivery.geocoding import locate, remember
 from postal.delivery.requests import OPEN, booking_text, fee_status, read_asked, request_out, serving_post_office
 from postal.delivery.wards import fee_for, ward_of
-from postal.errors import N_, Conflict, Forbidden, NotFound, Phrase, PostalError, SiteForbidden
+from postal.errors import N_, Conflict, Forbidden, NotFound, Phrase, PostalError
 from postal.notifications import queue
 from postal.notifications.texts import booking_cancelled_text, cancel_code_text
 from postal.runs.common import MAX_ID
@@ -76,15 +76,13 @@ def citizens_request(session: Session, request_id: int, code: str, phone_last4: 
 
 def clerks_request(session: Session, request_id: int, actor: User) -> tuple[DeliveryRequest, Dossier]:
     """The request, for the counter of the dossier's center or of the post office serving it (overseers: any)."""
-    if actor.role not in POSTAL_DESK:  # the counter cancels on the citizen's behalf
+    if actor.role not in POSTAL_DESK:  # the counter cancels on the citizen's behalf (before looking anything up)
         raise Forbidden(role=actor.role)
     row = session.get(DeliveryRequest, request_id, populate_existing=True) if 0 < request_id < MAX_ID else None
     if row is None:
         raise NotFound(what=Phrase(N_("yêu cầu giao nhận")), code=request_id)
     dossier = session.get(Dossier, row.dossier_id, populate_existing=True)
-    if actor.role not in OVERSEERS and actor.site_id not in (dossier.center_id, row.post_office_id):
-        names = [session.get(Site, site_id).name for site_id in (dossier.center_id, row.post_office_id)]
-        raise SiteForbidden(user=actor.username, site=", ".join(dict.fromkeys(names)))
+    scope.check_counter_request(session, actor, row)
     return row, dossier
 
 
@@ -298,11 +296,9 @@ class StaffBooking:
 
 def dossier_bookings(session: Session, code: str, *, viewer: User) -> tuple[Dossier, list[StaffBooking]]:
     """A dossier's delivery and pick-up requests, latest first, for a clerk who may see the dossier."""
-    if viewer.role not in POSTAL_DESK:
-        raise Forbidden(role=viewer.role)
     dossier = dossiers.get_dossier(session, code)
     parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
-    dossiers.check_may_see(session, dossier, parcels, viewer)
+    scope.check_counter_dossier(session, viewer, dossier, parcels)
     rows = session.execute(select(DeliveryRequest).where(DeliveryRequest.dossier_id == dossier.id)
                            .order_by(DeliveryRequest.id.desc())).scalars().all()
     found = [StaffBooking(r.id, booking_text(r), r.street, ward_of(r.ward_code).name, r.fee_vnd, fee_status(r),

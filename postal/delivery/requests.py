@@ -31,7 +31,7 @@ from models.delivery import (
     FeeStatus,
 )
 from models.enums import POSTAL_DESK
-from postal import db, dossiers, tracking
+from postal import db, dossiers, scope, tracking
 from postal.config import Settings
 from postal.delivery.geocoding import locate, remember
 from postal.delivery.form import FIXES, InvalidField, check_slot
@@ -234,7 +234,7 @@ def request_out(row: DeliveryRequest) -> DeliveryRequestOut:
 def exempt_fee(session: Session, request_id: int, reason: str, *, actor: User, settings: Settings,
                now: datetime) -> DeliveryRequestOut:
     """The counter records that the applicant is exempt (a group the fee table names): no fee."""
-    if actor.role not in POSTAL_DESK:  # the counter records an exemption
+    if actor.role not in POSTAL_DESK:  # the counter records an exemption (scope.check_counter_request below)
         raise Forbidden(role=actor.role)
     reason = reason.strip()
     if reason not in settings.delivery_fee_exempt:
@@ -243,6 +243,7 @@ def exempt_fee(session: Session, request_id: int, reason: str, *, actor: User, s
         row = session.get(DeliveryRequest, request_id, populate_existing=True) if 0 < request_id < MAX_ID else None
         if row is None:
             raise NotFound(what=Phrase(N_("yêu cầu giao nhận")), code=request_id)
+        scope.check_counter_request(session, actor, row)
         row.fee_vnd, row.fee_exempt_reason, row.updated_at = 0, reason, now
         session.add(row)
     return request_out(row)

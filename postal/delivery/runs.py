@@ -37,7 +37,7 @@ from models.delivery import (
     DeliveryStopOut,
 )
 from models.enums import POSTAL_DESK, RUN_READERS
-from postal import db, dossiers, routing
+from postal import db, dossiers, routing, scope
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.delivery.requests import OPEN, REQUESTS, settle
 from postal.delivery.wards import ward_of
@@ -211,6 +211,9 @@ def delivery_run(session: Session, run_id: int, *, viewer: User) -> DeliveryRunO
     run = reload(session, run_id)
     if run.kind != RunKind.DELIVERY:
         raise NotFound(what=Phrase(N_("chuyến phát tận nhà")), code=run_id)
+    view = scope.door_sites(viewer, run, scope.run_view(session, viewer, run))  # a center's clerk: its own doors
+    if view is None:
+        raise scope.forbidden(session, viewer, run.post_office_id)
     full = sees_contact(viewer, run)
     rows = session.execute(
         select(DeliveryStop, DeliveryRequest, Dossier)
@@ -219,6 +222,9 @@ def delivery_run(session: Session, run_id: int, *, viewer: User) -> DeliveryRunO
         .where(DeliveryStop.run_id == run.id).order_by(DeliveryStop.seq)
         .execution_options(populate_existing=True)
     ).all()
+    rows = [row for row in rows if view.shows(row[2].center_id)]
+    if not rows and not view.whole:
+        raise scope.forbidden(session, viewer, run.post_office_id)
     results: dict[int, int] = defaultdict(int)  # dossier → its latest parcel to the citizen
     dossier_ids = [d.id for _, _, d in rows]
     if dossier_ids:

@@ -14,6 +14,7 @@ from models import (
     Run,
     RunState,
     RunStop,
+    Site,
     User,
 )
 from models.enums import OVERSEERS  # may act on any run for its courier
@@ -22,7 +23,7 @@ from models.runs import (
     RunClosedOut,
     RunOut,
 )
-from postal import db
+from postal import db, scope
 from postal.clock import as_utc, local
 from postal.errors import (
     N_,
@@ -55,6 +56,7 @@ def check_driver(session: Session, run: Run, actor: User) -> None:
         return
     if actor.role != Role.COURIER:
         raise Forbidden(role=actor.role)
+    scope.check_driver_of_office(session, actor, run)
     if run.courier_id not in (None, actor.id):
         raise NotYourRun(run=run_label(run), courier=session.get(User, run.courier_id).username)
 
@@ -74,17 +76,23 @@ class RunAbilities:
 def abilities(sheet: RunSheet, actor: User) -> RunAbilities:
     """Which of a run's actions to offer the actor (the buttons of its page); each request is still judged."""
     overseer, courier = actor.role in OVERSEERS, actor.role == Role.COURIER
-    driver = courier and sheet.courier in (None, actor.username)  # check_driver passes him
+    ours = sheet.post_office_id is None or actor.site_id == sheet.post_office_id
+    driver = courier and (sheet.courier == actor.username or (sheet.courier is None and ours))  # check_driver passes him
     planned, started = sheet.state == RunState.PLANNED, sheet.state == RunState.STARTED
     open_run = sheet.state != RunState.CLOSED
     return RunAbilities(
         assign=planned and overseer,
-        take=planned and courier and sheet.courier is None,
+        take=planned and courier and sheet.courier is None and ours,
         start=planned and (driver or (overseer and sheet.courier is not None)),  # an overseer starts it for its courier
         depart=started and (driver or overseer),
         close=open_run and ((driver and started) or overseer),
         scan=open_run and (driver or overseer),
     )
+
+
+def office_name(session: Session, run: Run) -> str:
+    office = session.get(Site, run.post_office_id)
+    return office.name if office else "—"
 
 
 def refuse(run: Run, action: str) -> RunStateConflict:
@@ -98,6 +106,9 @@ def assign(session: Session, run_id: int, data: AssignIn, *, actor: User, now: d
         courier = session.execute(select(User).where(User.username == data.courier.strip().lower())).scalars().first()
         if courier is None or courier.role != Role.COURIER or not courier.active:
             raise Unprocessable(field="courier", detail=Phrase(N_("%(user)s không phải bưu tá"), user=data.courier))
+        if actor.role in OVERSEERS and not scope.serves(run, courier):
+            raise Unprocessable(field="courier", detail=Phrase(N_("%(user)s không làm việc cho %(office)s"),
+                                                               user=courier.username, office=office_name(session, run)))
         if actor.role not in OVERSEERS:
             if actor.role != Role.COURIER or courier.id != actor.id:
                 raise Forbidden(role=actor.role)

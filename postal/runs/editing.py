@@ -10,12 +10,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import CustodyEvent, Role, Run, RunState, RunTemplate, RunTemplateStop, User
+from models import CustodyEvent, Run, RunState, RunTemplate, RunTemplateStop, User
 from models.runs import AffectedRunOut, RegeneratedOut, RunTemplateChangeOut, RunTemplateIn
-from postal import changes, db
+from postal import changes, db, scope
 from postal.accounts import Actor
 from postal.clock import local
-from postal.errors import N_, Forbidden, NotFound, Phrase, RunTemplateExists, Unprocessable
+from postal.errors import N_, NotFound, Phrase, RunTemplateExists, Unprocessable
 from postal.runs.common import ENTRIES, MAX_ID, RUNS, STOPS, manifest_write
 from postal.runs.generation import lines
 from postal.runs.manifests import forget_network, manifest_parcels
@@ -30,8 +30,7 @@ def template_named(session: Session, template_id: int) -> RunTemplate:
 
 
 def only_admins(actor: User | Actor) -> None:
-    if actor.role != Role.ADMIN:
-        raise Forbidden(role=actor.role)
+    scope.check_admin(actor)
 
 
 def edit_template(session: Session, template_id: int, data: RunTemplateIn, *, actor: User | Actor,
@@ -63,7 +62,7 @@ def edit_template(session: Session, template_id: int, data: RunTemplateIn, *, ac
     except IntegrityError:  # another template took that name and time a moment ago
         raise RunTemplateExists(name=name, departs=data.departs) from None
     forget_network(session)
-    return template_change(session, template_id, now)
+    return template_change(session, template_id, now, viewer=actor)
 
 
 def set_active(session: Session, template_id: int, active: bool, *, actor: User | Actor,
@@ -78,27 +77,31 @@ def set_active(session: Session, template_id: int, active: bool, *, actor: User 
             changes.record(session, actor, "run_template", template.id, "reactivated" if active else "deactivated",
                            before={"active": not active}, after={"active": active}, at=now)
     forget_network(session)
-    return template_change(session, template_id, now)
+    return template_change(session, template_id, now, viewer=actor)
 
 
-def template_change(session: Session, template_id: int, now: datetime) -> RunTemplateChangeOut:
-    """A template, the first day it applies to, and its runs already made from today on."""
+def template_change(session: Session, template_id: int, now: datetime, *, viewer: User | Actor) -> RunTemplateChangeOut:
+    """A template, the first day it applies to, and its runs already made from today on that the viewer may read
+    (everyone reads the network's templates; a run only those its scope lets)."""
     db.end_reading(session)
     template = template_named(session, template_id)
     today = local(now).date()
     last = session.execute(select(func.max(Run.day)).where(Run.template_id == template.id)).scalar_one()
     effective = max(today, last + timedelta(days=1)) if last else today
     return RunTemplateChangeOut(run_template=template_out(session, template), effective_from=effective,
-                                affected=affected_runs(session, template.id, today, now))
+                                affected=affected_runs(session, template.id, today, now, viewer))
 
 
-def affected_runs(session: Session, template_id: int, today: date, now: datetime) -> list[AffectedRunOut]:
-    """The template's runs from today on, each with whether it may be made anew and, if not, why."""
+def affected_runs(session: Session, template_id: int, today: date, now: datetime,
+                  viewer: User | Actor) -> list[AffectedRunOut]:
+    """The template's runs from today on the viewer may read, each with whether it may be made anew and, if not,
+    why."""
     scans = (select(func.count()).select_from(CustodyEvent).where(CustodyEvent.run_id == Run.id)
              .correlate(Run).scalar_subquery())
     found = session.execute(select(Run, scans).where(Run.template_id == template_id, Run.day >= today)
                             .order_by(Run.day, Run.departs_at)).all()
-    return [affected(run, count, now) for run, count in found]
+    readable = scope.run_views(session, viewer, [run for run, _ in found])
+    return [affected(run, count, now) for run, count in found if run.id in readable]
 
 
 def affected(run: Run, scans: int, now: datetime) -> AffectedRunOut:
@@ -112,7 +115,7 @@ def regenerate(session: Session, template_id: int, *, actor: User | Actor, now: 
     """Make anew, from the template as it is now, its runs from today on that are not under way; remove those
     on days it no longer runs; keep the rest as they are. Parcels go back on the earliest open run."""
     only_admins(actor)
-    change = template_change(session, template_id, now)
+    change = template_change(session, template_id, now, viewer=actor)
     made, removed, kept = [], [], []
     with manifest_write(session):
         template = template_named(session, template_id)

@@ -28,7 +28,7 @@ from models import (
     User,
 )
 from models.enums import OVERSEERS  # may act on any run for its courier
-from postal import db, documents, labels
+from postal import db, documents, labels, scope
 from postal.accounts import ROLE_TITLES, paper_name
 from postal.clock import as_utc
 from postal.documents.layout import BLANK
@@ -36,9 +36,11 @@ from postal.runs.common import ENTRIES, MAX_ID, PARCELS, reload, run_code
 from postal.runs.scanning import current_run
 
 
-def manifest_document(session: Session, run_id: int, *, label_key: str) -> documents.Manifest:
-    """The run's manifest with, per stop, its handover record filled from the scans made there."""
+def manifest_document(session: Session, run_id: int, *, label_key: str, viewer: User | None = None) -> documents.Manifest:
+    """The run's manifest with, per stop, its handover record filled from the scans made there; a viewer who
+    sees only some stops (a clerk of a site it stops at) reads only the parcels picked or dropped there."""
     run = reload(session, run_id)
+    view = scope.check_run(session, viewer, run) if viewer is not None else scope.WHOLE
     stops = session.execute(select(RunStop).where(RunStop.run_id == run.id).order_by(RunStop.seq)
                             .execution_options(populate_existing=True)).scalars().all()
     sites = {s.id: s for s in session.execute(select(Site)).scalars()}
@@ -55,11 +57,17 @@ def manifest_document(session: Session, run_id: int, *, label_key: str) -> docum
     picks: dict[int, list[documents.ManifestParcel]] = defaultdict(list)
     drops: dict[int, list[documents.ManifestParcel]] = defaultdict(list)
     for parcel_id, pick_id, drop_id, code, dossier_code, procedure, destination_id in lines:
+        if not (view.shows(stop_site[pick_id]) or view.shows(stop_site[drop_id])):
+            continue  # another site's parcel: its dossier and procedure are not this reader's
         parcels[parcel_id] = (code, dossier_code, procedure, destination_id)
         picks[pick_id].append(documents.ManifestParcel(code, dossier_code, procedure, sites[stop_site[drop_id]].name))
         final = sites[destination_id].name if destination_id in sites else ""
         drops[drop_id].append(documents.ManifestParcel(code, dossier_code, procedure, final))
     dropped, picked = handover_lines(session, run, stops, sites, users)
+    for lines_at in (dropped, picked):
+        for stop_id in list(lines_at):
+            if not view.shows(stop_site[stop_id]):
+                lines_at[stop_id] = []
     return documents.Manifest(
         run_name=run.name, run_ref=run_code(run.id), run_date=run.day, departs_at=as_utc(run.departs_at),
         courier=(paper_name(courier) or BLANK) if courier else None, distance_km=run.distance_km,
@@ -129,9 +137,9 @@ def handover_lines(session: Session, run: Run, stops: Sequence[RunStop], sites: 
     return dropped, picked
 
 
-def render_manifest(session: Session, run_id: int, *, label_key: str) -> bytes:
-    """The run's manifest as a PDF."""
-    return documents.render_manifest(manifest_document(session, run_id, label_key=label_key))
+def render_manifest(session: Session, run_id: int, *, label_key: str, viewer: User | None = None) -> bytes:
+    """The run's manifest as a PDF, as far as the viewer may read it."""
+    return documents.render_manifest(manifest_document(session, run_id, label_key=label_key, viewer=viewer))
 
 
 @dataclass(frozen=True)
@@ -207,7 +215,7 @@ class RunSheet:
     parcels: int
     picked: int
     dropped: int
-
+    post_office_id: int | None = None  # a courier of this post office may take the run while it has none
 
 
 def summaries(session: Session, found: Sequence[Run], viewer_id: int | None) -> list[RunSummary]:
@@ -237,9 +245,13 @@ def summaries(session: Session, found: Sequence[Run], viewer_id: int | None) -> 
 
 
 def day_runs(session: Session, day: date, *, viewer: User | None = None) -> list[RunSummary]:
-    """The runs of a local date by departure, the viewer's own first (a courier finds his at the top)."""
+    """The runs of a local date by departure that the viewer may read, their own first (a courier finds his at
+    the top)."""
     found = session.execute(select(Run).where(Run.day == day).order_by(Run.departs_at, Run.name, Run.id)
                             .execution_options(populate_existing=True)).scalars().all()
+    if viewer is not None:
+        views = scope.run_views(session, viewer, found)
+        found = [r for r in found if r.id in views]
     return summaries(session, found, viewer.id if viewer else None)
 
 
@@ -249,8 +261,8 @@ def scan_runs(session: Session, day: date, *, actor: User, requested: int | None
     mine = Run.courier_id == actor.id
     if requested is not None and 0 < requested <= MAX_ID:
         asked = Run.id == requested
-        if actor.role not in OVERSEERS:
-            asked = asked & Run.courier_id.is_(None)
+        if actor.role not in OVERSEERS:  # a courier may take an unassigned run of his own post office
+            asked = asked & Run.courier_id.is_(None) & (Run.post_office_id == actor.site_id)
         mine = mine | asked
     found = session.execute(select(Run).where(Run.day == day, Run.state.in_([RunState.PLANNED, RunState.STARTED]), mine)
                             .order_by(Run.departs_at, Run.name, Run.id).execution_options(populate_existing=True)).scalars().all()
@@ -260,9 +272,11 @@ def scan_runs(session: Session, day: date, *, actor: User, requested: int | None
     return choices, current_run(found, actor)
 
 
-def run_sheet(session: Session, run_id: int) -> RunSheet:
-    """One run with, per stop, the parcels to drop and pick (code, dossier, destination) and how far each got."""
+def run_sheet(session: Session, run_id: int, *, viewer: User | None = None) -> RunSheet:
+    """One run with, per stop, the parcels to drop and pick (code, dossier, destination) and how far each got;
+    as far as the viewer may read it (403 when not at all)."""
     run = reload(session, run_id)
+    view = scope.check_run(session, viewer, run) if viewer is not None else scope.WHOLE
     stops = session.execute(select(RunStop).where(RunStop.run_id == run.id).order_by(RunStop.seq)
                             .execution_options(populate_existing=True)).scalars().all()
     sites = {s.id: s for s in session.execute(select(Site)).scalars()}
@@ -275,6 +289,8 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         .join(PARCELS, PARCELS.c.id == ENTRIES.c.parcel_id).join(Dossier, Dossier.id == PARCELS.c.dossier_id)
         .where(ENTRIES.c.run_id == run.id).order_by(PARCELS.c.code)
     ).all()
+    stop_site = {s.id: s.site_id for s in stops}
+    rows = [r for r in rows if view.shows(stop_site[r[0]]) or view.shows(stop_site[r[1]])]
     for pick_id, drop_id, picked_at, dropped_at, code, state, destination_id, dossier_code in rows:
         destination = sites[destination_id].name if destination_id in sites else ""
         line = ParcelLine(code, dossier_code, destination, db.time_read(picked_at), db.time_read(dropped_at))
@@ -295,11 +311,13 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
             drop=tuple(drops[s.id]), pick=tuple(picks[s.id]),
         ) for s in stops),
         on_board=tuple(on_board), parcels=len(rows), picked=sum(1 for r in rows if r[2] is not None),
-        dropped=sum(1 for r in rows if r[3] is not None),
+        dropped=sum(1 for r in rows if r[3] is not None), post_office_id=run.post_office_id,
     )
 
 
-def drivers(session: Session) -> list[User]:
-    """The active couriers a run can be given to, by username."""
-    return list(session.execute(select(User).where(User.role == Role.COURIER, User.active.is_(True))
-                                .order_by(User.username)).scalars())
+def drivers(session: Session, run_id: int | None = None) -> list[User]:
+    """The active couriers a run can be given to (those of its post office), by username."""
+    query = select(User).where(User.role == Role.COURIER, User.active.is_(True))
+    if run_id is not None:
+        query = query.where(User.site_id == reload(session, run_id).post_office_id)
+    return list(session.execute(query.order_by(User.username)).scalars())

@@ -21,12 +21,15 @@ from models.runs import (
     RunsOut,
     RunStopOut,
 )
+from postal import scope
 from postal.clock import as_utc
 from postal.runs.common import ENTRIES, PARCELS, reload
+from postal.scope import WHOLE, RunView
 
 
-def runs_out(session: Session, runs: Sequence[Run]) -> list[RunOut]:
-    """Runs as the API shows them, with each stop's drop and pick lists: a handful of queries in all."""
+def runs_out(session: Session, runs: Sequence[Run], views: dict[int, RunView] | None = None) -> list[RunOut]:
+    """Runs as the API shows them, with each stop's drop and pick lists: a handful of queries in all. With
+    `views`, each stop lists only what its run's view shows (a clerk: the parcels picked or dropped at their site)."""
     ids = [r.id for r in runs]
     if not ids:
         return []
@@ -35,14 +38,18 @@ def runs_out(session: Session, runs: Sequence[Run]) -> list[RunOut]:
     for stop in session.execute(select(RunStop).where(RunStop.run_id.in_(ids)).order_by(RunStop.run_id, RunStop.seq)
                                 .execution_options(populate_existing=True)).scalars():
         stops[stop.run_id].append(stop)
+    stop_site = {s.id: (s.run_id, s.site_id) for found in stops.values() for s in found}
     picks: dict[int, list[str]] = defaultdict(list)
     drops: dict[int, list[str]] = defaultdict(list)
     for pick_id, drop_id, code in session.execute(
         select(ENTRIES.c.pick_stop_id, ENTRIES.c.drop_stop_id, PARCELS.c.code)
         .join(PARCELS, PARCELS.c.id == ENTRIES.c.parcel_id).where(ENTRIES.c.run_id.in_(ids)).order_by(PARCELS.c.code)
     ):
-        picks[pick_id].append(code)
-        drops[drop_id].append(code)
+        run_id, pick_site = stop_site[pick_id]
+        view = views.get(run_id, WHOLE) if views is not None else WHOLE
+        if view.shows(pick_site) or view.shows(stop_site[drop_id][1]):  # a line concerns the two stops it joins
+            picks[pick_id].append(code)
+            drops[drop_id].append(code)
     courier_ids = {r.courier_id for r in runs if r.courier_id}
     couriers = dict(session.execute(select(User.id, User.username).where(User.id.in_(courier_ids))).all()) if courier_ids else {}
     return [
@@ -66,15 +73,23 @@ def late_start_min(run: Run) -> int | None:
     return max(0, int((as_utc(run.started_at) - as_utc(run.departs_at)).total_seconds() // 60))
 
 
-def runs_of_day(session: Session, day: date) -> RunsOut:
-    """The runs of a local date, by departure."""
+def runs_of_day(session: Session, day: date, *, viewer: User | None = None) -> RunsOut:
+    """The runs of a local date, by departure: those the viewer may read, as far as they may (no viewer: the
+    system's own reading, every run in full)."""
     runs = session.execute(select(Run).where(Run.day == day).order_by(Run.departs_at, Run.name, Run.id)
                            .execution_options(populate_existing=True)).scalars().all()
-    return RunsOut(runs=runs_out(session, runs))
+    if viewer is None:
+        return RunsOut(runs=runs_out(session, runs))
+    views = scope.run_views(session, viewer, runs)
+    return RunsOut(runs=runs_out(session, [r for r in runs if r.id in views], views))
 
 
-def run_detail(session: Session, run_id: int) -> RunOut:
-    return runs_out(session, [reload(session, run_id)])[0]
+def run_detail(session: Session, run_id: int, *, viewer: User | None = None) -> RunOut:
+    """One run, as far as the viewer may read it (403 when not at all; no viewer: the system's own reading)."""
+    run = reload(session, run_id)
+    if viewer is None:
+        return runs_out(session, [run])[0]
+    return runs_out(session, [run], {run.id: scope.check_run(session, viewer, run)})[0]
 
 
 def run_of_parcel(session: Session, parcel_id: int) -> int | None:

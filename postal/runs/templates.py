@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models import (
-    Role,
     RunKind,
     RunTemplate,
     RunTemplateStop,
@@ -25,12 +24,11 @@ from models.runs import (
     RunTemplateOut,
     RunTemplatesOut,
 )
-from postal import changes, db
+from postal import changes, db, scope
 from postal.accounts import Actor
 from postal.clock import LOCAL_TZ
 from postal.errors import (
     N_,
-    Forbidden,
     OutsideWorkingHours,
     Phrase,
     RunTemplateExists,
@@ -44,8 +42,7 @@ from postal.runs.planning import HOURS_REFERENCE_DAY, hours_breach, timing
 
 def create_template(session: Session, data: RunTemplateIn, *, actor: User | Actor, now: datetime) -> tuple[RunTemplateOut, bool]:
     """Create a run template (admins only); the same body again answers the same template."""
-    if actor.role != Role.ADMIN:
-        raise Forbidden(role=actor.role)
+    scope.check_admin(actor)
     name, departs = data.name.strip(), time.fromisoformat(data.departs)
     request_hash = body_hash(data)
     try:
