@@ -30,6 +30,7 @@ class Operation:
     responses: dict[int, type[BaseModel] | str]
     public: bool
     query: dict[str, str] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)  # the refusals an operation answers, and when
 
 
 @dataclass
@@ -43,9 +44,10 @@ class Spec:
 
     def operation(self, method: str, path: str, summary: str, *, body: type[BaseModel] | None = None,
                   responses: dict[int, type[BaseModel] | str] | None = None, public: bool = False,
-                  query: dict[str, str] | None = None) -> Callable:
+                  query: dict[str, str] | None = None, errors: dict[int, str] | None = None) -> Callable:
         def record(view: Callable) -> Callable:
-            self.operations.append(Operation(method, path, summary, body, responses or {}, public, query or {}))
+            self.operations.append(Operation(method, path, summary, body, responses or {}, public, query or {},
+                                             errors or {}))
             return view
         return record
 
@@ -75,6 +77,9 @@ class Spec:
                 else:
                     entry["responses"][str(status)] = {"description": model.__doc__ or model.__name__, "content": {
                         "application/json": {"schema": refs[(model, "validation")]}}}
+            for status, why in op.errors.items():
+                entry["responses"][str(status)] = {"description": why, "content": {"application/json": {
+                    "schema": ErrorSchema}}}
             entry["responses"].setdefault("400", {"description": "Bad request", "content": {"application/json": {"schema": ErrorSchema}}})
             if not op.public:
                 entry["security"] = [{"bearer": []}]
