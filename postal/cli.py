@@ -341,3 +341,4 @@ def iso_moment(value: str | None, option: str) -> datetime | None:
 
 
 cli.add_command(intake_cli.procedures_group)
+cli.add_command(intake_cli.import_dossiers)

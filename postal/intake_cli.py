@@ -3,15 +3,19 @@ one-stop system's dossiers (`postal import-dossiers`). Added to the `postal` gro
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
+from models import Role, User
 from models.counter import ProcedureIn
-from postal import datafiles, db, procedures
+from postal import accounts, datafiles, db, imports, procedures
 from postal.changes import shell
 from postal.clock import utcnow
 from postal.config import Settings
+from postal.errors import AccountDeactivated
 
 
 @click.group("procedures")
@@ -63,4 +67,31 @@ def procedures_import(settings: Settings, file: Path) -> None:
     click.echo(f"{counts['created']} created, {counts['edited']} edited, {counts['unchanged']} unchanged, "
                f"{counts['invalid']} refused")
     if counts["invalid"]:
+        raise SystemExit(1)
+
+
+@click.command("import-dossiers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", help="The account registering them (its site is the default origin); by default "
+              "the command line, with no site: each row names its origin.")
+@click.pass_obj
+def import_dossiers(settings: Settings, file: Path, username: str | None) -> None:
+    """Register the one-stop system's dossiers of a CSV or JSON file (README: the columns), idempotently by code:
+    a line per row not created or unchanged, the counts, exit 1 when a row is refused."""
+    rows = datafiles.records(file, "dossiers")
+    with db.session_for(settings) as session:
+        actor = accounts.user_named(session, username) if username else User(username=shell().username,
+                                                                              role=Role.SUPERVISOR)
+        if not actor.active:
+            raise AccountDeactivated(username=actor.username)
+        with tqdm(total=len(rows), unit="dossier", desc=file.name, file=sys.stderr) as bar:
+            results = imports.import_dossiers(session, rows, actor=actor, settings=settings, now=utcnow(),
+                                              progress=bar.update)
+    for r in results:
+        if r.status in ("conflict", "invalid"):
+            click.echo(f"line {r.row} {r.code or '?'}: {r.status}"
+                       + (f" ({', '.join(r.fields)})" if r.fields else "") + f": {r.error}", err=True)
+    out = imports.batch_out(results, str)
+    click.echo(f"{out.created} created, {out.unchanged} unchanged, {out.conflict} conflict, {out.invalid} invalid")
+    if out.conflict or out.invalid:
         raise SystemExit(1)

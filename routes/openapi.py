@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from routes.inputs import BODY_BYTES, SCAN_BATCH_BYTES, size_text
+from routes.inputs import BODY_BYTES, DOSSIER_BATCH_BYTES, SCAN_BATCH_BYTES, size_text
 
-TOO_LARGE = f"Body larger than the limit: {size_text(BODY_BYTES)}, a batch of scans {size_text(SCAN_BATCH_BYTES)}"
+TOO_LARGE = (f"Body larger than the limit: {size_text(BODY_BYTES)}, a batch of scans {size_text(SCAN_BATCH_BYTES)}, "
+             f"a batch of dossiers {size_text(DOSSIER_BATCH_BYTES)}")
 
 ErrorSchema = {
     "type": "object",
