@@ -19,6 +19,7 @@ from models.enums import (
     Severity,
     SiteKind,
 )
+from models.onestop import OneStopUnit
 from models.outbox import Channel, OutboxMessage, OutboxState, ZaloToken
 from models.runs import ManifestEntry, Run, RunKind, RunState, RunStop, RunTemplate, RunTemplateStop
 from models.scheduler import SchedulerJob
@@ -26,7 +27,7 @@ from models.sites import Site, SitePublic
 
 __all__ = [
     "Action", "AdminChange", "Alert", "ApologySlip", "AlertKind", "AlertState", "ApiToken", "Bag", "BagState", "ChainHead",
-    "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "LabelPrint", "LedgerCheckpoint", "ManifestEntry", "Parcel",
+    "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "LabelPrint", "LedgerCheckpoint", "ManifestEntry", "OneStopUnit", "Parcel",
     "ParcelState", "Procedure", "ReturnMethod", "Role",
     "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerJob",
     "Severity", "Site", "SiteKind", "SitePublic", "User",

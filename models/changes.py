@@ -19,7 +19,7 @@ class AdminChange(SQLModel, table=True):
     at: datetime = Field(sa_type=utc(), index=True)
     actor_id: int | None = Field(default=None, foreign_key="user_account.id")  # None: the command line
     actor: str = Field(max_length=120)  # the username, or who ran the command, as it was then
-    object_type: str = Field(sa_type=String(16))  # run_template | user | token | site
+    object_type: str = Field(sa_type=String(16))  # run_template | user | token | site | procedure | onestop_unit
     object_key: str = Field(max_length=64)  # the template's or token's id, the username, the site's code
     action: str = Field(sa_type=String(24))
     before: dict | None = Field(default=None, sa_type=JSON)  # the fields that changed, as they were

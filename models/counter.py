@@ -132,3 +132,38 @@ class LabelPrintOut(BaseModel):
 
 class LabelPrintsOut(BaseModel):
     prints: list[LabelPrintOut]
+
+
+class ProcedureIn(InShape):
+    """A procedure of the catalogue as an admin saves it: who decides it, in how many working days, where it is
+    received (none: at every center and commune center)."""
+
+    name: str = PydanticField(min_length=1, max_length=300)
+    agency: str = PydanticField(min_length=1, max_length=32)
+    processing_days: int = PydanticField(ge=0, le=365)
+    site: str | None = PydanticField(default=None, max_length=32)
+
+
+class ProcedureRowOut(BaseModel):
+    """A procedure of the catalogue, with how many dossiers were received under it."""
+
+    id: int
+    name: str
+    agency: str
+    agency_name: str
+    processing_days: int
+    site: str | None
+    active: bool
+    dossiers: int
+
+
+class ProcedureCatalogueOut(BaseModel):
+    """The procedure catalogue, by agency then name."""
+
+    procedures: list[ProcedureRowOut]
+
+
+class ProcedureSavedOut(BaseModel):
+    """One procedure of the catalogue."""
+
+    procedure: ProcedureRowOut

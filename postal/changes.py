@@ -1,4 +1,4 @@
-"""The audit log of admin changes: every change to a template, an account, a token or a site, with who made
+"""The audit log of admin changes: every change to a template, an account, a token, a site, a procedure or a one-stop unit code, with who made
 it, when, and the fields it changed as they were and as they are (never a password or a token)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlmodel import Session
 from models import AdminChange
 from postal.clock import LOCAL_TZ, as_utc
 
-OBJECT_TYPES = ("run_template", "user", "token", "site")
+OBJECT_TYPES = ("run_template", "user", "token", "site", "procedure", "onestop_unit")
 PAGE = 200  # the newest changes a page shows at once
 
 

@@ -12,7 +12,7 @@ import click
 from tqdm import tqdm
 
 from models import Role
-from postal import accounts, audit, checkpoints, db, delivery, demo, ledger, notifications, runs, scheduler, watch
+from postal import accounts, audit, checkpoints, db, delivery, demo, intake_cli, ledger, notifications, runs, scheduler, watch
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import ConfigError, Settings
 from postal.errors import PostalError
@@ -338,3 +338,7 @@ def iso_moment(value: str | None, option: str) -> datetime | None:
     if moment_.tzinfo is None:
         raise click.BadParameter("give the offset, e.g. +07:00", param_hint=option)
     return moment_
+
+
+cli.add_command(intake_cli.procedures_group)
+cli.add_command(intake_cli.import_dossiers)

@@ -55,13 +55,40 @@ def normalise_phone(phone: str, field: str = "applicant.phone") -> str:
 def register(session: Session, data: DossierIn, *, actor: User, settings: Settings, now: datetime,
              base_url: str = "") -> tuple[DossierCreatedOut, bool]:
     """Register a dossier and its first parcel (to the agency); the same dossier again answers the first answer,
-    another one under the same code is refused naming what differs."""
+    another one under the same code is refused naming what differs. Its own unit of work, or a part of the
+    caller's (an import's chunk)."""
     if actor.role not in REGISTRARS:
         raise Forbidden(role=actor.role)
-    db.begin_write(session)
-    existing = session.execute(select(Dossier).where(Dossier.code == data.code)).scalars().first()
-    if existing is not None:
-        return replay(session, existing, data, actor, settings, now, base_url), False
+    with db.writing(session):
+        existing = session.execute(select(Dossier).where(Dossier.code == data.code)).scalars().first()
+        if existing is None:
+            agency, origin = checked_places(session, data, actor=actor, settings=settings, now=now)
+            applicant = data.applicant
+            dossier = Dossier(
+                code=data.code, procedure=data.procedure, agency_id=agency.id, center_id=origin.id,
+                applicant_name=applicant.name.strip(), applicant_phone=normalise_phone(applicant.phone),
+                applicant_address=applicant.address, applicant_ward_code=applicant.ward_code,
+                applicant_id_number=applicant.id_number or None, received_at=data.received_at, due_at=data.due_at,
+                return_method=data.return_method, return_slot=data.return_slot, items=data.items, notes=data.notes,
+                due_reason=data.due_reason, request_hash=fingerprint(data.model_dump(mode="json")),
+                created_by_id=actor.id, created_at=now,
+            )
+            try:
+                with session.begin_nested():
+                    session.add(dossier)
+            except IntegrityError:  # registered a moment ago by another worker
+                existing = session.execute(select(Dossier).where(Dossier.code == data.code)).scalars().one()
+        if existing is not None:
+            return replay(session, existing, data, actor, settings, now, base_url), False
+        parcel = new_parcel(session, dossier, Direction.TO_AGENCY, origin=origin, destination=agency, now=now)
+        answer = DossierCreatedOut(dossier=dossier_out(session, dossier, actor, now),
+                                   parcel=label_out(parcel.code, settings, base_url))
+    return answer, True
+
+
+def checked_places(session: Session, data: DossierIn, *, actor: User, settings: Settings,
+                   now: datetime) -> tuple[Site, Site]:
+    """The agency and the receiving site of a new dossier, once its times are checked; 422 naming the field."""
     if data.due_at < data.received_at:
         raise Unprocessable(field="due_at", detail=Phrase(N_("ngày hẹn trả trước ngày tiếp nhận")))
     if data.received_at > now + timedelta(seconds=settings.max_clock_skew_s):
@@ -76,27 +103,7 @@ def register(session: Session, data: DossierIn, *, actor: User, settings: Settin
     if origin.kind not in RECEIVING_KINDS:
         raise Unprocessable(field="origin", detail=Phrase(N_("%(code)s không phải nơi tiếp nhận hồ sơ"), code=origin.code))
     scope.check_register(session, actor, origin, agency)
-    applicant = data.applicant
-    dossier = Dossier(
-        code=data.code, procedure=data.procedure, agency_id=agency.id, center_id=origin.id,
-        applicant_name=applicant.name.strip(), applicant_phone=normalise_phone(applicant.phone),
-        applicant_address=applicant.address, applicant_ward_code=applicant.ward_code,
-        applicant_id_number=applicant.id_number or None, received_at=data.received_at, due_at=data.due_at,
-        return_method=data.return_method, return_slot=data.return_slot, items=data.items, notes=data.notes,
-        due_reason=data.due_reason, request_hash=fingerprint(data.model_dump(mode="json")), created_by_id=actor.id,
-        created_at=now,
-    )
-    session.add(dossier)
-    try:
-        session.flush()
-    except IntegrityError:  # registered a moment ago by another worker
-        session.rollback()
-        existing = session.execute(select(Dossier).where(Dossier.code == data.code)).scalars().one()
-        return replay(session, existing, data, actor, settings, now, base_url), False
-    parcel = new_parcel(session, dossier, Direction.TO_AGENCY, origin=origin, destination=agency, now=now)
-    session.commit()
-    return DossierCreatedOut(dossier=dossier_out(session, dossier, actor, now),
-                             parcel=label_out(parcel.code, settings, base_url)), True
+    return agency, origin
 
 
 def origin_of(session: Session, data: DossierIn, actor: User) -> str | None:
@@ -147,7 +154,7 @@ def replay(session: Session, dossier: Dossier, data: DossierIn, actor: User, set
         words = {f"f{i}": Phrase(N_("%(name)s (%(field)s)"), name=Phrase(FIELD_NAMES[f]), field=f)
                  for i, f in enumerate(differing)}
         listed = Phrase(", ".join(f"%({key})s" for key in words), **words)
-        raise DossierExists(code=dossier.code, fields=listed)
+        raise DossierExists(code=dossier.code, fields=listed, names=differing)
     first = parcels[0]
     return DossierCreatedOut(dossier=dossier_out(session, dossier, actor, now), parcel=label_out(first.code, settings, base_url))
 

@@ -343,3 +343,13 @@ class SiteOnLines(Conflict):
 
 class SiteInactive(Conflict):
     code, message = "site_inactive", N_("Điểm %(code)s đã ngừng dùng.")
+
+
+class ProcedureExists(Conflict):
+    code, message = "procedure_exists", N_("Thủ tục “%(name)s” của %(agency)s đã có trong danh mục (số %(id)s).")
+
+
+class ProcedureInUse(Conflict):
+    code, message = "procedure_in_use", N_("Không thể đổi tên hay cơ quan giải quyết của thủ tục số %(id)s: đã có "
+                                           "%(count)s hồ sơ tiếp nhận theo thủ tục này. Hãy ngừng dùng thủ tục này và "
+                                           "tạo thủ tục mới.")

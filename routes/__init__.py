@@ -14,6 +14,7 @@ from routes import runs_api
 from routes import watch_api
 from routes import runs_pages
 from routes import apologies, board, counter, desk, epcis_api, reports
+from routes import onestop, procedures
 from routes.i18n import pick_locale
 from routes.session import close_session
 
@@ -47,6 +48,8 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(desk.bp)  # /desk, /api/v1/desk, /api/v1/dossiers/<code>/result
     app.register_blueprint(counter.bp)  # /counter, /api/v1/counter/*, receipts, label PDFs and reprints
     app.register_blueprint(epcis_api.bp)  # /api/v1/epcis/events
+    app.register_blueprint(procedures.bp)  # /admin/procedures, /api/v1/procedures: the procedure catalogue
+    app.register_blueprint(onestop.bp)  # /api/v1/dossiers/batch, /admin/onestop-units
     app.register_blueprint(apologies.bp)  # /api/v1/dossiers/<code>/apologies, the dossier page's form
     app.register_blueprint(booking.bp)  # cancelling a home delivery: the citizen's page, the counter's, the API
     for bp in (staff.bp, admin.bp, assets.bp, citizen.bp):

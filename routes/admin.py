@@ -25,10 +25,12 @@ from routes.session import get_session, settings
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ISSUED = "admin.issued_token"  # the session key holding a token just issued, sealed, until the page shows it once
 OBJECT_NAMES = {"run_template": _l("Mẫu chuyến"), "user": _l("Tài khoản"), "token": _l("Mã truy cập"),
-                "site": _l("Điểm giao nhận")}
+                "site": _l("Điểm giao nhận"), "procedure": _l("Thủ tục"),
+                "onestop_unit": _l("Mã đơn vị một cửa")}
 CHANGE_NAMES = {"created": _l("Tạo mới"), "edited": _l("Sửa"), "deactivated": _l("Ngừng, khoá"),
                 "reactivated": _l("Dùng lại"), "password_reset": _l("Đặt lại mật khẩu"), "issued": _l("Cấp mã"),
-                "revoked": _l("Thu hồi"), "regenerated": _l("Tạo lại các chuyến")}
+                "revoked": _l("Thu hồi"), "regenerated": _l("Tạo lại các chuyến"),
+                "removed": _l("Bỏ")}
 
 
 class SiteForm(Form):

@@ -26,6 +26,7 @@ PAGE_DAY_WORDING = N_("ngày phải có dạng dd/mm/yyyy, ví dụ 07/12/2026")
 # A request's body: a dossier, a form or a bag fits many times over; a device's batch of scans has its own.
 BODY_BYTES = 256 * 1024
 SCAN_BATCH_BYTES = 8 * 1024 * 1024
+DOSSIER_BATCH_BYTES = 4 * 1024 * 1024  # up to 1,000 dossiers of the one-stop system
 
 
 def body_limit(size: int) -> Callable:

@@ -112,7 +112,7 @@ class Spec:
 
     def operation(self, method: str, rule: str, summary: str, *, body: type[BaseModel] | None = None,
                   responses: dict[int, Answer] | None = None, query: dict[str, Param | str] | None = None,
-                  errors: tuple[int, ...] = (), limited: bool = False, writes: bool = True,
+                  errors: tuple[int, ...] | Mapping[int, str] = (), limited: bool = False, writes: bool = True,
                   body_optional: bool = False) -> Callable:
         """Document the view below: placed above `roles_required` (whose roles it reads; none: public) and
         `body_limit`; `errors` are the statuses the domain function can refuse with beyond those every operation
@@ -124,7 +124,7 @@ class Spec:
                                              tuple(sorted(str(r) for r in roles)) if roles is not None else None,
                                              getattr(view, "body_bytes", None) or (BODY_BYTES if body else None),
                                              {name: p if isinstance(p, Param) else Param(p) for name, p in (query or {}).items()},
-                                             tuple(errors), limited, writes, body_optional))
+                                             tuple(sorted(errors)), limited, writes, body_optional))
             return view
         return record
 

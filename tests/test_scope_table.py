@@ -37,6 +37,7 @@ EVERYONE = frozenset(USERS)
 OVER = frozenset({"sv", "sv2", "admin"})
 POSTAL_CLERKS = frozenset(u for u, (role, _) in USERS.items() if role == "postal_clerk")
 AGENCY_CLERKS = frozenset({"ac.stp", "ac.sxd"})
+COURIERS = frozenset(u for u, (role, _) in USERS.items() if role == "courier")
 # Who may see the objects the table is about.
 D1 = OVER | {"pc.tthcc", "ac.stp", "cr.bdt"}  # received at TTHCC for STP, on the run cr.bdt drives
 R1 = OVER | {"cr.bdt", "pc.bdt", "pc.tthcc", "ac.stp", "ac.sxd"}  # BD-TINH's run TTHCC → STP → SXD
@@ -215,6 +216,18 @@ def table(w: dict, settings) -> dict[str, Case]:
             "kind": "agency", "name": "Sở Xây dựng tỉnh"}),
         "post /sites/{code}/deactivate": Case(frozenset({"admin"}), {"code": "PH-HONGGAI"}),
         "post /sites/{code}/activate": Case(frozenset({"admin"}), {"code": "PH-HONGGAI"}),
+        "get /procedures": Case(markers={"Cấp Phiếu lý lịch tư pháp": EVERYONE}),
+        "post /procedures": Case(frozenset({"admin"}), body=lambda u: {
+            "name": f"Thủ tục mới {u}", "agency": "STP", "processing_days": 5}),
+        "put /procedures/{procedure_id}": Case(frozenset({"admin"}), {"procedure_id": str(w["PROC"])}, body=lambda u: {
+            "name": "Cấp Phiếu lý lịch tư pháp", "agency": "STP", "processing_days": 8}),
+        "post /procedures/{procedure_id}/deactivate": Case(frozenset({"admin"}), {"procedure_id": str(w["PROC"])}),
+        "post /procedures/{procedure_id}/activate": Case(frozenset({"admin"}), {"procedure_id": str(w["PROC"])}),
+        # Every registrar may send a batch; each row is then judged as POST /dossiers would judge it: only those
+        # who may register at TTHCC see it created, the others read why their row was refused.
+        "post /dossiers/batch": Case(EVERYONE - COURIERS, body=lambda u: {"dossiers": [{  # a one-stop code of today's
+            **bodies["dossier"](u), "code": f"000.00.22.H47-{local(utcnow() - timedelta(hours=1)):%y%m%d}-{list(USERS).index(u) + 1 if u in USERS else 99:04d}"}]},
+                                     markers={'"status":"created"': OVER | {"pc.tthcc"}}),
         "post /delivery-requests/{request_id}/cancel": Case(
             REQ, {"request_id": str(w["REQ"])}, body=lambda u: {},
             citizen=lambda: {"dossier": w["D3"], "phone_last4": "5678"},
