@@ -248,17 +248,17 @@ def test_the_scan_page_offers_the_couriers_runs_and_preselects_the_asked_one(cli
     run_day(run.date)
     login(client, "nva")
     html = page(client, f"/scan?run={run.id}")
-    assert 'id="run"' in html and re.search(rf'<option value="{run.id}" selected>', html)  # unassigned: he may take it
+    assert 'id="run"' in html and re.search(rf'<option value="{run.id}" selected\b', html)  # unassigned: he may take it
     html = page(client, "/scan")
     assert 'id="run"' not in html  # no run of his, none asked for
 
     client.post(f"/api/v1/runs/{run.id}/start", headers=make.token("nva"))
     client.post(f"/api/v1/runs/{other.id}/assign", json={"courier": "nva"}, headers=make.token("gs.lan"))
     html = page(client, "/scan")
-    assert re.search(rf'<option value="{run.id}" selected>', html)  # the only started one
-    assert f'<option value="{other.id}" >' in html and "Đang chạy" in html and "Chưa bắt đầu" in html
+    assert re.search(rf'<option value="{run.id}" selected\b', html)  # the one he started, his current run
+    assert re.search(rf'<option value="{other.id}"\s+data-name', html) and "Đang chạy" in html and "Chưa bắt đầu" in html
     html = page(client, f"/scan?run={other.id}")
-    assert re.search(rf'<option value="{other.id}" selected>', html)
+    assert re.search(rf'<option value="{other.id}" selected\b', html)
 
     client.post("/logout", data={"csrf_token": csrf_of(html)})
     login(client, "ttb")
