@@ -104,6 +104,25 @@ def client(app):
 
 
 @pytest.fixture
+def network(make):
+    """The small network of tests/factories.py, made; the factory."""
+    make.network()
+    return make
+
+
+@pytest.fixture
+def postal(database_url):
+    """The `postal` command (click's runner) on the test's database; its result."""
+    from click.testing import CliRunner
+
+    from routes.cli import cli
+
+    def run(*args: str):
+        return CliRunner().invoke(cli, list(args), env={"DATABASE_URL": database_url})
+    return run
+
+
+@pytest.fixture
 def make(app):
     factory = Factory(app)
     yield factory

@@ -5,28 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from models import AdminChange
 from postal import accounts, sites
-from postal.cli import cli
 from postal.clock import utcnow
 from postal.errors import LastAdmin
 from tests.test_pages import csrf_of, login
-
-
-@pytest.fixture
-def network(make):
-    make.network()
-    return make
-
-
-@pytest.fixture
-def postal(database_url):
-    def run(*args: str):
-        return CliRunner().invoke(cli, list(args), env={"DATABASE_URL": database_url})
-    return run
 
 
 def log_of(make, object_type: str) -> list[AdminChange]:

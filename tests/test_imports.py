@@ -8,30 +8,15 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from models import AdminChange, Dossier, Parcel
 from postal import imports, onestop
-from postal.cli import cli
 from postal.clock import local, utcnow
 from postal.errors import Unprocessable
 from tests.test_pages import csrf_of, login
 
 UNIT = "000.00.22.H47"
-
-
-@pytest.fixture
-def network(make):
-    make.network()
-    return make
-
-
-@pytest.fixture
-def postal(database_url):
-    def run(*args: str):
-        return CliRunner().invoke(cli, list(args), env={"DATABASE_URL": database_url})
-    return run
 
 
 def row(make, n: int, **overrides) -> dict:

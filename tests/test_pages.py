@@ -6,7 +6,6 @@ import logging
 import re
 import uuid
 
-import pytest
 from sqlalchemy import text
 
 from postal.clock import utcnow
@@ -35,12 +34,6 @@ def holder(make, code: str) -> str:
     """Who holds a parcel now, read in a new transaction (an open SQLite one would show an old snapshot)."""
     make.session.rollback()
     return make.holder_of(code)
-
-
-@pytest.fixture
-def network(make):
-    make.network()
-    return make
 
 
 def test_a_page_asks_for_login_then_opens_and_logout_closes_it(client, network):

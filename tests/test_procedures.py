@@ -6,29 +6,14 @@ import json
 import re
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from models import AdminChange, Procedure
 from models.counter import ProcedureIn
 from postal import procedures
-from postal.cli import cli
 from postal.clock import utcnow
 from postal.errors import ProcedureExists, ProcedureInUse
 from tests.test_pages import csrf_of, login
-
-
-@pytest.fixture
-def network(make):
-    make.network()
-    return make
-
-
-@pytest.fixture
-def postal(database_url):
-    def run(*args: str):
-        return CliRunner().invoke(cli, list(args), env={"DATABASE_URL": database_url})
-    return run
 
 
 def log_of(make, key: int | None = None) -> list[AdminChange]:

@@ -15,12 +15,6 @@ from tests.test_pages import csrf_of, login, token_of
 
 
 @pytest.fixture
-def network(make):
-    make.network()
-    return make
-
-
-@pytest.fixture
 def postal(database_url):
     """The `postal` command on the test's database; its result."""
     def run(*args: str):
