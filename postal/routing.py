@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from itertools import permutations
 from typing import Protocol
@@ -22,13 +23,21 @@ MAX_ENUMERATED_STOPS = 3
 GLS_LAMBDA = 0.2
 
 
+@lru_cache(maxsize=65_536)
+def geodesic_km(a: Point, b: Point) -> float:
+    """The geodesic distance between two points, in km: sites do not move between two runs' planning, so each
+    pair is computed once (a month's generation asks for the same pairs for every line and every day)."""
+    return geodesic(a, b).km
+
+
 def geodesic_matrix(points: Sequence[Point]) -> list[list[float]]:
     """Geodesic distances in km between every pair of points."""
     n = len(points)
     matrix = [[0.0] * n for _ in range(n)]
     for i in range(n):
         for j in range(i + 1, n):
-            matrix[i][j] = matrix[j][i] = geodesic(points[i], points[j]).km
+            a, b = tuple(points[i]), tuple(points[j])
+            matrix[i][j] = matrix[j][i] = geodesic_km(*((a, b) if a <= b else (b, a)))
     return matrix
 
 
