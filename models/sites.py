@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import time
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from pydantic import Field as PydanticField
 from sqlalchemy import String, true
 from sqlmodel import Field, SQLModel
 
 from models.shapes import InShape
+
+
+def wall_clock(value: time) -> time:
+    """A site's hours are its own wall-clock times: an offset (which no time-of-day column keeps) is refused."""
+    if value.tzinfo is not None:
+        raise ValueError("giờ mở cửa, đóng cửa là giờ địa phương, không kèm múi giờ (ví dụ 07:30)")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(wall_clock)]
 
 
 class Site(SQLModel, table=True):
@@ -52,8 +62,8 @@ class SiteIn(InShape):
     ward_code: str | None = PydanticField(default=None, max_length=5, pattern=r"^[0-9]{5}$")
     lat: float | None = PydanticField(default=None, ge=-90, le=90)
     lon: float | None = PydanticField(default=None, ge=-180, le=180)
-    opens_at: time | None = None
-    closes_at: time | None = None
+    opens_at: LocalTime | None = None
+    closes_at: LocalTime | None = None
 
 
 class SiteOut(BaseModel):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from models import AdminChange
 from postal import accounts, sites
-from postal.clock import utcnow
+from postal.clock import local, utcnow
 from postal.errors import LastAdmin
 from tests.test_pages import csrf_of, login
 
@@ -141,7 +141,7 @@ def test_the_audit_page_shows_who_what_when_before_and_after_filtered_by_object_
     assert [("<td>Sửa</td>" in row, "Tạo mới" in row) for row in rows] == [(True, False), (False, True)]  # newest first
     assert "<td class=\"code\">admin</td>" in rows[0] and "ttb" in rows[0]
     assert re.search(r"full_name</span>: — → Trần Thanh Bình|full_name</span>:  → Trần Thanh Bình", rows[0])
-    today = utcnow().astimezone().strftime("%d/%m/%Y")
+    today = local(utcnow()).strftime("%d/%m/%Y")  # the day as the page counts it: Vietnam's
     assert "Trần Thanh Bình" in client.get(f"/admin/audit?from={today}&to={today}").get_data(as_text=True)
     assert "Trần Thanh Bình" not in client.get("/admin/audit?from=01/01/2030").get_data(as_text=True)
     r = client.get("/admin/audit?from=2026-13-45")
@@ -173,3 +173,16 @@ def test_sites_are_saved_and_taken_out_over_the_api_by_admins_only(client, netwo
     r = client.post("/api/v1/sites/SXD/deactivate", headers=network.token("admin"))
     assert r.status_code == 409 and "Tuyến 1 08:00" in r.get_json()["error"]["message"]
     assert [c.action for c in log_of(network, "site") if c.object_key == "PX-BAI-CHAY"] == ["created", "deactivated"]
+
+
+@pytest.mark.parametrize("hour", ["02:14:37+22:05", "07:30+07:00", "25:00"])
+def test_a_sites_hours_with_an_offset_or_out_of_range_are_refused_naming_the_field(client, network, hour):
+    """PostgreSQL keeps a time of day without an offset (and refused +22:05 with a 500): the hours are the site's
+    own wall-clock times, and anything else is refused (400, as every body that fails its shape) naming the
+    field, with nothing written."""
+    r = client.put("/api/v1/sites/PX-GIO", json={"kind": "center", "name": "Điểm giờ lạ", "opens_at": hour},
+                   headers=network.token("admin"))
+    assert r.status_code == 400, r.get_data(as_text=True)
+    assert "opens_at" in r.get_json()["error"]["message"]
+    assert client.get("/api/v1/sites", headers=network.token("admin")).get_json()["sites"] == [
+        s for s in client.get("/api/v1/sites", headers=network.token("admin")).get_json()["sites"] if s["code"] != "PX-GIO"]
