@@ -31,6 +31,11 @@ def log_in(page, base: str, username: str, next_path: str = "/scan") -> None:
     page.wait_for_url(f"{base}{next_path}")
 
 
+def calendars_ready(page) -> None:
+    """Wait until static/js/dates.js has put its calendars on the page's day fields (its scripts load after the page)."""
+    page.wait_for_selector("html[data-calendars=ready]", state="attached")
+
+
 def wedge(page, text: str) -> None:
     """What a keyboard-wedge scanner does: type fast into whatever has the focus, then Enter."""
     page.keyboard.type(text, delay=5)

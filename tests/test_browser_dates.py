@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_browser import PHONE, log_in, shot
+from tests.test_browser import PHONE, calendars_ready, log_in, shot
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +23,7 @@ def test_a_supervisor_types_and_picks_the_reports_days_as_dd_mm_yyyy(live_server
     assert first.get_attribute("type") == "text"  # not the browser's own date input, whose format is the phone's
     first.fill("05/10/2026")
     last = page.locator(".period-form input[name=to]")
+    calendars_ready(page)
     last.click()
     calendar = page.locator(".flatpickr-calendar.open")
     expect(calendar).to_be_visible()

@@ -11,7 +11,7 @@ from models import CustodyEvent
 from postal import labels
 from routes import runs_pages
 from routes.formats import vn_time
-from tests.test_browser import PHONE, SHOTS, log_in, shot, wedge
+from tests.test_browser import PHONE, SHOTS, calendars_ready, log_in, shot, wedge
 from tests.test_runs_pages import todays_run
 
 pytestmark = pytest.mark.browser
@@ -37,6 +37,7 @@ def test_a_courier_drives_his_run_from_a_phone(live_server, make, context_for, m
     expect(page.locator("input[name=date]")).to_have_value(run.date.strftime("%d/%m/%Y"))  # whatever the phone's format
     shot(page, "runs-list-phone")
     following = run.date + timedelta(days=1)
+    calendars_ready(page)
     page.click("input[name=date]")  # opens the calendar
     calendar = page.locator(".flatpickr-calendar.open")
     expect(calendar).to_be_visible()
