@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,18 @@ ZALO_KINDS = ("receipt", "on_its_way", "ready_for_pickup", "out_for_delivery", "
               "returned", "apology")
 
 
+# Our dossier statuses (postal/dossiers.py status_of, plus the sweep's lateness and an apology's new date), each
+# named in the one-stop system's vocabulary by POSTAL_ONESTOP_STATUS_MAP; the default is the common one of
+# Vietnam's one-stop systems (Hệ thống thông tin giải quyết thủ tục hành chính).
+DEFAULT_ONESTOP_STATUS_MAP = {
+    "registered": "Mới đăng ký", "collected": "Đã tiếp nhận", "received": "Đã tiếp nhận",
+    "to_agency": "Đang xử lý", "at_agency": "Đang xử lý", "result_ready": "Đã có kết quả",
+    "returning": "Đã có kết quả", "ready_for_return": "Đã có kết quả", "ready_for_delivery": "Đã có kết quả",
+    "out_for_delivery": "Đang trả kết quả", "returned": "Đã trả kết quả", "missing": "Đang xử lý",
+    "late": "Quá hạn", "apology": "Xin lỗi, hẹn lại ngày trả",
+}
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or unsafe."""
 
@@ -54,6 +67,25 @@ def zalo_template_ids(value):
                               f"a kind among {', '.join(ZALO_KINDS)}")
         templates[kind] = template_id
     return templates
+
+
+def onestop_statuses(value):
+    """POSTAL_ONESTOP_STATUS_MAP: JSON `{"our status": "theirs", …}` naming every one of our statuses."""
+    if not isinstance(value, str):
+        return value
+    try:
+        mapping = json.loads(value)
+    except ValueError as e:
+        raise ConfigError(f"POSTAL_ONESTOP_STATUS_MAP is not JSON: {e}") from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) and v.strip() for v in mapping.values()):
+        raise ConfigError("POSTAL_ONESTOP_STATUS_MAP must be a JSON object of our status to a non-empty name")
+    for key in DEFAULT_ONESTOP_STATUS_MAP:
+        if key not in mapping:
+            raise ConfigError(f"POSTAL_ONESTOP_STATUS_MAP lacks the status {key!r}")
+    unknown = sorted(set(mapping) - set(DEFAULT_ONESTOP_STATUS_MAP))
+    if unknown:
+        raise ConfigError(f"POSTAL_ONESTOP_STATUS_MAP names unknown statuses: {', '.join(unknown)}")
+    return mapping
 
 
 class Settings(BaseSettings):
@@ -94,6 +126,9 @@ class Settings(BaseSettings):
     zalo_secret_key: str = doc("the Zalo app's secret key (header `secret_key` of the token refresh)", "")
     zalo_refresh_token: str = doc("the OA's refresh token to start from; rotated at each refresh, kept sealed in the "
                                   "database; a new value replaces the kept tokens", "")
+    onestop_status_map: Annotated[dict[str, str], NoDecode, BeforeValidator(onestop_statuses)] = doc(
+        "the one-stop system's name for each of our dossier statuses in webhooks, a JSON object naming them all",
+        DEFAULT_ONESTOP_STATUS_MAP)
     zalo_templates: Annotated[dict[str, str], NoDecode, BeforeValidator(zalo_template_ids)] = doc(
         f"approved ZNS template per kind, `KIND=ID,…` ({', '.join(ZALO_KINDS)}); a kind without one goes by SMS", {})
     zalo_api_url: str = doc("ZNS API base (`POST …/message/template`)", "https://business.openapi.zalo.me")

@@ -452,6 +452,8 @@ def test_scans_queue_a_webhook_per_status_change_and_the_citizens_sms(make, sess
         (result, "accept", "STP"), (result, "receive", "TTHCC"),
     ]
     assert all(h["dossier"] == dossier.code and h["at"].endswith("+00:00") for h in hooks)
+    assert [h["onestop_status"] for h in hooks] == [  # in the one-stop system's own vocabulary, by default
+        "Đã tiếp nhận", "Đang xử lý", "Đang xử lý", "Đã có kết quả", "Đã có kết quả"]
     for a in gateway.on("/hook"):
         assert a.headers["x-postal-signature"] == notifications.signature(WEBHOOK_SECRET, a.body)
         assert dossier.applicant_phone not in a.body.decode()  # no personal data in the event

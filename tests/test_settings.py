@@ -3,6 +3,7 @@ every response carries the content policy (HSTS too in production)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from postal import ratelimits
-from postal.config import ConfigError, Settings
+from postal.config import DEFAULT_ONESTOP_STATUS_MAP, ConfigError, Settings
 from routes import create_app
 from routes.cli import cli
 from tests.conftest import ROOT
@@ -175,3 +176,19 @@ def test_an_unknown_or_malformed_value_names_its_variable():
         Settings.from_env({"POSTAL_SMTP_PORT": "twenty-five"})
     assert Settings.from_env({"POSTAL_DELIVERY_FEE_EXEMPT": "ho_ngheo, nguoi_cao_tuoi"}).delivery_fee_exempt == (
         "ho_ngheo", "nguoi_cao_tuoi")
+
+
+@pytest.mark.parametrize("mapping, named", [
+    ('{"received": "Đã tiếp nhận"}', "lacks the status 'registered'"),
+    ("not json", "POSTAL_ONESTOP_STATUS_MAP is not JSON"),
+    ('{"registered": ""}', "non-empty name"),
+])
+def test_a_one_stop_status_map_missing_a_status_refuses_to_start(database_url, mapping, named):
+    with pytest.raises(ConfigError, match=named):
+        create_app({"DATABASE_URL": database_url, "POSTAL_ONESTOP_STATUS_MAP": mapping})
+
+
+def test_a_one_stop_status_map_renames_their_statuses(database_url):
+    mapping = {key: f"ST-{key}" for key in DEFAULT_ONESTOP_STATUS_MAP}
+    app = create_app({"DATABASE_URL": database_url, "POSTAL_ONESTOP_STATUS_MAP": json.dumps(mapping)})
+    assert app.extensions["postal.settings"].onestop_status_map["returned"] == "ST-returned"

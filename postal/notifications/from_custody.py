@@ -157,7 +157,9 @@ def status_messages(settings: Settings, sites: Sites, d: _Affected, latest: _Par
         site = sites.get(event["site_id"])
         body = event_json({
             "event": "dossier.status_changed", "id": str(event["id"]), "seq": event["seq"], "dossier": d.code,
-            "status": status, "previous_status": before, "parcel": latest.code, "action": str(event["action"]),
+            "status": status, "previous_status": before,
+            "onestop_status": settings.onestop_status_map[status],
+            "onestop_previous_status": settings.onestop_status_map[before], "parcel": latest.code, "action": str(event["action"]),
             "at": as_utc(event["device_at"]).isoformat(), "site": site.code if site else None,
         })
         messages.append(Outgoing(Channel.WEBHOOK, settings.webhook_url, "", body, f"{event['id']}:webhook:status"))
