@@ -56,6 +56,9 @@ def issue(session: Session, code: str, data: ApologyIn, *, actor: User, settings
                                     text=notifications.apology_text(dossier.code, data.new_due), at=now,
                                     data={"dossier_code": dossier.code, "new_due_date": f"{data.new_due:%d/%m/%Y}"},
                                     dedupe_key=f"apology:{slip.id}:sms")
+        notifications.queue_status_webhook(session, settings, dossier_code=dossier.code, status="apology",
+                                           at=as_utc(now), dedupe_key=f"apology:{slip.id}:webhook",
+                                           new_due=data.new_due.isoformat(), previous_due=due.isoformat())
     return apology_out(session, dossier, slip, previous=due)
 
 

@@ -5,8 +5,10 @@ that changes nothing; the citizen reads it on /track and gets one SMS per issue.
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -127,3 +129,14 @@ def test_the_watch_judges_a_reappointed_dossier_against_the_new_day_too(client, 
                     actor=make.staff("gs.lan"), settings=make.settings, now=after)
     watch.sweep(make.session, after, settings=make.settings)
     assert alerts("overdue_again") == ["resolved"] and alerts("overdue") == ["open"]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"POSTAL_WEBHOOK_URL": "http://127.0.0.1:9/hook"}])
+def test_an_apology_tells_the_one_stop_system_its_new_day_once(client, make, settings_overrides):
+    code = late_dossier(client, make)
+    assert issue(client, make, code).status_code == 201
+    make.fresh()
+    [hook] = make.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).scalars().all()
+    body = json.loads(hook.body)
+    assert body["dossier"] == code and body["status"] == "apology"
+    assert body["onestop_status"] == "Xin lỗi, hẹn lại ngày trả" and body["new_due"] == working_day().isoformat()

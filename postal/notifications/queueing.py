@@ -70,6 +70,19 @@ def queue_citizen(session: Session, settings: Settings, *, phone: str, kind: str
                  at=at, secret=secret, template=m.template)
 
 
+def queue_status_webhook(session: Session, settings: Settings, *, dossier_code: str, status: str, at: datetime,
+                         dedupe_key: str, **more) -> bool:
+    """A dossier status change the scans do not make (an apology's new day), to the one-stop system's webhook,
+    in the caller's transaction; nothing when no webhook is set."""
+    if not settings.webhook_url:
+        return False
+    body = event_json({"event": "dossier.status_changed", "id": dedupe_key, "dossier": dossier_code,
+                       "status": status, "onestop_status": settings.onestop_status_map[status],
+                       "at": at.isoformat(), **more})
+    return queue(session, channel=Channel.WEBHOOK, recipient=settings.webhook_url, subject="", body=body,
+                 dedupe_key=dedupe_key, at=at)
+
+
 def event_json(payload: dict) -> str:
     """A webhook body: compact UTF-8 JSON, stored as the exact text that is signed and sent."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
