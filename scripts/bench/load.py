@@ -61,13 +61,17 @@ def floor(settings, n: int) -> float:
             names = [d.name for d in cur.description]
             row = cur.fetchone()
             if row is None:
+                cur.execute("DROP TABLE floor_event")
                 return 0.0
             started = time.monotonic()
             with cur.copy(f"COPY floor_event ({', '.join(names)}) FROM STDIN") as copy:
                 for i in range(n):
                     copy.write_row((*row[:names.index("seq")], i, *row[names.index("seq") + 1:]))
             raw.commit()
-            return n / (time.monotonic() - started)
+            rate = n / (time.monotonic() - started)
+            cur.execute("DROP TABLE floor_event")
+            raw.commit()
+            return rate
 
 
 def run(args, settings, env: dict, size: int, codes: list[str], bearer: str) -> None:
