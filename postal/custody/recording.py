@@ -84,6 +84,7 @@ class Batch:
         """Take the chain head and give every row, in the order recorded, its place, its hash and its parcel's
         previous hash (a parcel moved twice chains to its own row); the parcels learn their last hash."""
         self.head = ledger.lock_head(self.session)
+        run_hooks.still_open(self.session, self.runs)
         for row, h in zip(self.rows, self.chained, strict=True):
             if h is not None:
                 row["parcel_prev_hash"] = h.last_hash
