@@ -51,3 +51,45 @@ def test_concurrent_batches_keep_one_unbroken_chain(live_server, make, app):
     url = app.extensions["postal.settings"].database_url
     result = CliRunner().invoke(cli, ["verify-ledger"], env={"DATABASE_URL": url})
     assert result.exit_code == 0 and "40 events intact" in result.output, result.output
+
+
+def test_a_parcel_held_by_one_batch_does_not_hold_up_another_parcel(live_server, make, app):
+    """PostgreSQL: a transaction holding one parcel's row (as a batch judging it does) keeps that parcel's scans
+    waiting, never another parcel's; SQLite (one writer): the same batches still leave one unbroken chain."""
+    from click.testing import CliRunner
+    from sqlalchemy import create_engine, text
+
+    from postal.cli import cli
+
+    held, free = make.parcel(), make.parcel()
+    headers = {u: make.token(u) for u in ("nva", "ttb")}
+    url = app.extensions["postal.settings"].database_url
+    answers: dict[str, str] = {}
+
+    def claim(username: str, code: str) -> None:
+        r = requests.post(f"{live_server}/api/v1/scans", json={"scans": [make.scan(code, "pickup")]},
+                          headers=headers[username], timeout=30)
+        answers[username + code] = r.json()["results"][0]["status"]
+
+    postgres = url.startswith("postgresql")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as holder:
+            if postgres:  # another batch in the middle of judging this parcel
+                holder.execute(text("SELECT id FROM parcel WHERE code = :c FOR UPDATE"), {"c": held})
+            waiting = [threading.Thread(target=claim, args=(u, held)) for u in headers]
+            for t in waiting:
+                t.start()
+            claim("nva", free)  # another parcel: answered while the first is held
+            assert answers["nva" + free] == "accepted"
+            if postgres:
+                waiting[0].join(1.0)
+                assert not any(u + held in answers for u in headers), "the held parcel's scans went on"
+            holder.rollback()
+        for t in waiting:
+            t.join()
+    finally:
+        engine.dispose()
+    assert sorted(answers[u + held] for u in headers) == ["accepted", "rejected"]
+    result = CliRunner().invoke(cli, ["verify-ledger"], env={"DATABASE_URL": url})
+    assert result.exit_code == 0 and "4 events intact" in result.output  # two made, two picked up, result.output

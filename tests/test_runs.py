@@ -463,3 +463,61 @@ def test_a_line_that_would_end_after_working_hours_is_refused_when_saved(make):
     with pytest.raises(OutsideWorkingHours):
         line(make, ["TTHCC", "STP"], departs="16:58", name="Tuyến muộn")  # back after the post office closes
     line(make, ["TTHCC", "XA-XA"], departs="07:30", name="Tuyến xa")  # the morning run is back in time
+
+
+def test_a_run_closed_while_a_batch_is_judged_refuses_the_batch(make, app):
+    """A scan batch judges its run outside the chain head and takes the head only to append; a supervisor
+    closing the run meanwhile (closing takes the head too) is seen under the head: the batch is refused,
+    nothing is written, and the device's retry is told the run is closed."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from postal import db as postal_db
+    from postal.errors import RunClosed
+
+    line(make, ["TTHCC", "STP"], "10:30")
+    runs.generate(make.session, WEDNESDAY, 1, at(WEDNESDAY, 6, 0))
+    run = run_of(make, WEDNESDAY, "10:30")
+    runs.assign(make.session, run.id, AssignIn(courier="nva"), actor=user(make, "gs.lan"), now=at(WEDNESDAY, 7, 0))
+    code = make.parcel(accepted=False)
+    scan(make, "ntha", code, "accept", at(WEDNESDAY, 9, 0), site="TTHCC")
+    item = make.scan(code, "pickup", at=at(WEDNESDAY, 10, 31), site="TTHCC", run=run.id)
+    courier, url = make.staff("nva"), make.settings.database_url
+    postgres = url.startswith("postgresql")
+    outcome: dict = {}
+
+    def pickup() -> None:
+        with postal_db.session_for(make.settings) as session:
+            try:
+                outcome["scan"] = custody.record_scans(session, [item], actor=session.get(User, courier.id),
+                                                       settings=make.settings, now=at(WEDNESDAY, 10, 31))[0]
+            except RunClosed as err:
+                outcome["refused"] = err
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as supervisor:  # closing the run: the chain head first, then the run
+            if postgres:
+                supervisor.execute(text("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE"))
+            else:
+                supervisor.exec_driver_sql("BEGIN IMMEDIATE")
+            supervisor.execute(text("UPDATE run SET state = 'closed' WHERE id = :r"), {"r": run.id})
+            worker = threading.Thread(target=pickup)
+            worker.start()
+            if postgres:  # the batch has judged the run open and waits for the head
+                for _ in range(100):
+                    waiting = supervisor.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar()
+                    if waiting:
+                        break
+                    worker.join(0.05)
+                assert waiting, "the batch never waited for the chain head"
+            supervisor.commit()
+            worker.join(30)
+    finally:
+        engine.dispose()
+    refused = outcome.get("refused") or outcome["scan"].error
+    assert refused is not None and refused.code == "run_closed"
+    assert make.holder_of(code) == "TTHCC"  # nothing moved
+    again = scan(make, "nva", code, "pickup", at(WEDNESDAY, 10, 32), site="TTHCC", run=run.id)
+    assert again.error.code == "run_closed"

@@ -16,10 +16,14 @@ from postal.errors import N_, Phrase
 from postal.runs import manifests
 
 WITH_COURIER = (ParcelState.IN_TRANSIT, ParcelState.OUT_FOR_DELIVERY)
-BAG_SQL = "SELECT id, code, state, holder_site_id, holder_user_id, seal, contents, awaiting_receipt FROM bag WHERE code {match}"
+BAG_SQL = "SELECT id, code, state, holder_site_id, holder_user_id, seal, contents, awaiting_receipt FROM bag WHERE code {match}{lock}"
 PARCEL_SQL = ("SELECT p.id, p.code, p.state, p.holder_site_id, p.holder_user_id, p.bag_id, p.last_hash, p.direction, "
               "p.dossier_id, p.last_event_at, p.destination_id, d.center_id "
-              "FROM parcel p LEFT JOIN dossier d ON d.id = p.dossier_id WHERE p.code {match}")
+              "FROM parcel p LEFT JOIN dossier d ON d.id = p.dossier_id WHERE p.code {match}{lock}")
+# PostgreSQL: the rows a batch judges are locked, in one order (bags, then parcels, each by id) so two batches
+# never wait for each other in a circle; the parcel's own lock serialises its scans, not the chain head.
+BAG_LOCK = " ORDER BY id FOR UPDATE"
+PARCEL_LOCK = " ORDER BY p.id FOR UPDATE OF p"
 SITE_SQL = "SELECT id, code, name, kind FROM site WHERE {column} {match}"
 
 
@@ -72,12 +76,14 @@ class Holdings:
         self.network = None  # the runs' links, read when a destination is first checked
 
     # -- reading -------------------------------------------------------------------------------
-    def load(self, codes: set[str]) -> None:
-        """Read every parcel and bag the batch names, the parcels inside those bags, and their holders."""
+    def load(self, codes: set[str], *, lock: bool = True) -> None:
+        """Read every parcel and bag the batch names, the parcels inside those bags, and their holders; locked
+        (PostgreSQL) unless `lock` is False, for rows only answered about, never judged."""
+        lock = lock and not db.is_sqlite(self.session)  # SQLite: the batch holds the one writer's lock
         bag_codes = [c for c in codes if c.startswith(labels.BAG_PREFIX) and c not in self.bags]
         if bag_codes:
             match, param = db.any_of(self.session, bag_codes)
-            for r in db.raw(self.session, BAG_SQL.format(match=match), (param,)).into(BagRow):
+            for r in db.raw(self.session, BAG_SQL.format(match=match, lock=BAG_LOCK if lock else ""), (param,)).into(BagRow):
                 bag = BagHolding(id=r.id, code=r.code, state=bag_state(r.holder_site_id, r.holder_user_id, r.awaiting_receipt),
                                  holder_site_id=r.holder_site_id, holder_user_id=r.holder_user_id, seal=r.seal,
                                  contents=r.contents.split(), opened=r.state == BagState.OPENED)
@@ -86,7 +92,7 @@ class Holdings:
         wanted = [c for c in codes if c not in self.parcels and not c.startswith(labels.BAG_PREFIX)]
         if wanted:
             match, param = db.any_of(self.session, wanted)
-            for r in db.raw(self.session, PARCEL_SQL.format(match=match), (param,)).into(ParcelRow):
+            for r in db.raw(self.session, PARCEL_SQL.format(match=match, lock=PARCEL_LOCK if lock else ""), (param,)).into(ParcelRow):
                 self.parcels[r.code] = Holding(r.id, r.code, r.state, r.holder_site_id, r.holder_user_id, r.bag_id,
                                                last_hash=r.last_hash or "", direction=r.direction,
                                                dossier_id=r.dossier_id, last_event_at=r.last_event_at,

@@ -1,4 +1,5 @@
-"""Recording a batch of scans: one lock, one read per kind of row, each scan judged on its own, one write."""
+"""Recording a batch of scans: the parcels and bags it reads locked, each scan judged on its own, one write; the
+chain head is taken last, only to give the rows their place and hash."""
 
 from __future__ import annotations
 
@@ -31,17 +32,18 @@ from postal.runs import hooks as run_hooks
 
 
 class Batch:
-    """One batch of scans in memory: the chain head it holds, what it read, the rows it will write."""
+    """One batch of scans in memory: what it read (locked), the rows it will write, sealed when it is written."""
 
     def __init__(self, session: Session, actor, settings: Settings, now: datetime) -> None:
         self.session = session
         self.actor = actor
         self.settings = settings
         self.now = now
-        self.head = ledger.lock_head(session)
+        self.head: ledger.Head | None = None  # taken when the batch is written, held only for the append
         self.book = Holdings(session, actor)
         self.proofs = Proofs(session, settings, now, actor)
         self.rows: list[dict] = []
+        self.chained: list[Holding | None] = []  # each row's parcel, whose chain it continues (None: a bag's)
         self.after: list[Followup] = []
         self.returned: dict[int, datetime] = {}  # dossier id -> when its result reached the citizen
         self.runs: dict = {}  # the runs scans name, read once per batch by the runs' check
@@ -74,12 +76,21 @@ class Batch:
             actor_id=self.actor.id, from_holder=before, to_holder=self.book.holder_text(h),
             run_id=scan.run if scan else None, lat=scan.lat if scan else None, lon=scan.lon if scan else None,
             note=scan.note if scan else note, evidence=ledger.evidence_text(evidence),
-            parcel_prev_hash="" if is_bag else h.last_hash,
         )
-        ledger.seal(self.head, [row])
-        if not is_bag:
-            h.last_hash = row["hash"]
         self.rows.append(row)
+        self.chained.append(None if is_bag else h)
+
+    def seal(self) -> None:
+        """Take the chain head and give every row, in the order recorded, its place, its hash and its parcel's
+        previous hash (a parcel moved twice chains to its own row); the parcels learn their last hash."""
+        self.head = ledger.lock_head(self.session)
+        run_hooks.still_open(self.session, self.runs)
+        for row, h in zip(self.rows, self.chained, strict=True):
+            if h is not None:
+                row["parcel_prev_hash"] = h.last_hash
+            ledger.seal(self.head, [row])
+            if h is not None:
+                h.last_hash = row["hash"]
 
     def scan_move(self, h: Holding, state: str, site: SiteRef | None, scan: ScanIn, *, event_id: uuid.UUID,
                   scan_id: uuid.UUID | None = None, evidence: dict | None = None, is_bag: bool = False) -> None:

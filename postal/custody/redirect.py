@@ -49,6 +49,7 @@ def redirect(session: Session, code: str, data: RedirectIn, *, actor, settings: 
         h.destination_id = target.id
         batch.record(h, target, action=Action.REDIRECT, at=now, event_id=uuid.uuid4(), before=before, note=reason,
                      evidence={"from": old, "to": target.code})
+        batch.seal()
         ledger.write(session, batch.head, batch.rows)
         db.raw(session, REDIRECT_UPDATE, (target.id, h.last_hash, h.id))
         manifests.withdraw(session, [h.id], now)  # off the runs to the old destination, onto one to the new

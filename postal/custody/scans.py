@@ -57,15 +57,17 @@ def record_scans(session: Session, raw: list[dict | ScanIn], *, actor, settings:
     parsed = parse_scans(raw)
     with db.writing(session):
         batch = Batch(session, actor, settings, now)
-        stored = stored_scans(session, [s.id for s in parsed if isinstance(s, ScanIn)])
         reads: dict[int, labels.ReadLabel | PostalError] = {}
         for i, scan in enumerate(parsed):
-            if isinstance(scan, ScanIn) and scan.id not in stored:
+            if isinstance(scan, ScanIn):
                 try:
                     reads[i] = labels.read(settings.label_key, scan.label)
                 except PostalError as err:
                     reads[i] = err
+        # The rows named are locked first; then the scans stored already are read, so a replay of a batch
+        # still being written waits for its parcels and finds its scans stored.
         batch.book.load({r.code for r in reads.values() if isinstance(r, labels.ReadLabel)})
+        stored = stored_scans(session, [s.id for s in parsed if isinstance(s, ScanIn)])
         duplicates = load_stored(batch, stored)
         judged: list[Judged] = []
         accepted: dict[uuid.UUID, Judged] = {}
@@ -142,7 +144,7 @@ def load_stored(batch: Batch, stored: dict[uuid.UUID, tuple[int | None, int | No
         if ids:
             match, param = db.any_of(batch.session, sorted(ids))
             codes.update(c for (c,) in db.raw(batch.session, f"SELECT code FROM {table} WHERE id {match}", (param,)))
-    batch.book.load(codes)
+    batch.book.load(codes, lock=False)  # answered about only: the scans that moved them are written already
     by_id = {h.id: h for h in batch.book.parcels.values()}
     bag_ids = batch.book.bag_ids
     return {key: (by_id.get(p) if p else None, bag_ids.get(b) if b else None) for key, (p, b) in stored.items()}

@@ -38,6 +38,7 @@ PARCEL_UPDATE = ("UPDATE parcel SET state = ?, holder_site_id = ?, holder_user_i
 
 def write(batch: Batch) -> None:
     """Write the events, the moved parcels and bags, then what follows from them."""
+    batch.seal()
     ledger.write(batch.session, batch.head, batch.rows)
     at = db.time_param(batch.session, batch.now)
     moved = [h for h in batch.book.parcels.values() if h.dirty]

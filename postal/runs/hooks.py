@@ -75,6 +75,18 @@ def check_scan(session: Session, views: dict, run_id: int, action: str, actor, *
         raise NotAStop(run=run.label, site=where.name)
 
 
+def still_open(session: Session, views: dict) -> None:
+    """Under the chain head, which closing a run takes too: the runs a batch judged open are open still (a run
+    closed while the batch was judging, outside that lock, refuses the batch; the device sends it again)."""
+    judged_open = sorted(i for i, v in views.items() if v is not None and v.state != RunState.CLOSED)
+    if not judged_open:
+        return
+    match, param = db.any_of(session, judged_open)
+    closed = db.raw(session, f"SELECT id FROM run WHERE state = ? AND id {match}", (RunState.CLOSED, param)).first()
+    if closed is not None:
+        raise RunClosed(run=views[closed[0]].label)
+
+
 def after_scans(session: Session, moved: Moved) -> None:
     """Custody's batch, written: stops reached, lines picked and dropped, moved parcels placed again."""
     record_progress(session, moved.events)
