@@ -1,0 +1,83 @@
+"""Fees at the door: what a courier collects (the delivery fee unless paid ahead or exempt, and the
+procedure's fee when its agency asks the post office to collect it), the amount and method confirmed
+(refused naming the field), and the day's reconciliation flagging a difference."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from models import DeliveryRequest, Dossier, Procedure, Site
+from models.delivery import DeliveryState
+from postal.clock import utcnow
+from postal.delivery import collection
+from postal.errors import Unprocessable
+
+
+def _request(make, *, fee: int = 20_000, paid: bool = False) -> DeliveryRequest:
+    code = make.parcel()
+    s = make.session
+    dossier = s.execute(select(Dossier).order_by(Dossier.id.desc())).scalars().first()
+    office = s.execute(select(Site).where(Site.code == "BD-TINH")).scalars().one()
+    now = utcnow()
+    req = DeliveryRequest(dossier_id=dossier.id, kind="deliver_result", street="Số 8 phố Bến Đoan", ward_code="06688",
+                          province_code="22", phone="0912345678", slot_date=date.today(), slot_period="morning",
+                          fee_vnd=fee, state=DeliveryState.DONE, post_office_id=office.id,
+                          fee_paid_at=now if paid else None, created_at=now, updated_at=now)
+    s.add(req)
+    s.commit()
+    assert code
+    return req
+
+
+def _collect_for_agency(make, fee: int) -> None:
+    make.network()
+    make.procedure()
+    proc = make.session.execute(select(Procedure)).scalars().first()
+    proc.collect_fee_vnd = fee
+    make.session.commit()
+
+
+def test_due_is_the_delivery_fee_and_the_agency_fee_asked_for(make):
+    _collect_for_agency(make, 200_000)
+    due = collection.amounts_due(make.session, _request(make, fee=20_000))
+    assert (due.delivery_fee_vnd, due.procedure_fee_vnd, due.total_vnd) == (20_000, 200_000, 220_000)
+    paid = collection.amounts_due(make.session, _request(make, fee=20_000, paid=True))
+    assert (paid.delivery_fee_vnd, paid.total_vnd) == (0, 200_000)
+
+
+def test_no_agency_fee_unless_asked(make):
+    make.network()
+    make.procedure()
+    assert collection.amounts_due(make.session, _request(make, fee=15_000)).total_vnd == 15_000
+
+
+@pytest.mark.parametrize(("amount", "method", "reference", "field"), [
+    (-1, "cash", None, "Số tiền đã thu"), (1.5, "cash", None, "Số tiền đã thu"),
+    (60_000_000, "cash", None, "Số tiền đã thu"), (True, "cash", None, "Số tiền đã thu"),
+    (1000, "cheque", None, "Hình thức thu"), (1000, "transfer", "  ", "Mã giao dịch chuyển khoản"),
+])
+def test_received_refused_naming_the_field(amount, method, reference, field):
+    with pytest.raises(Unprocessable) as caught:
+        collection.parse_received(amount, method, reference)
+    assert caught.value.params["field"] == field
+    assert caught.value.status == 422
+
+
+def test_reconciliation_flags_a_difference(make):
+    _collect_for_agency(make, 50_000)
+    courier = make.staff("nva")
+    at = utcnow()
+    exact, short = _request(make, fee=20_000), _request(make, fee=20_000)
+    collection.record_collection(make.session, exact, courier.id, collection.parse_received(70_000, "cash", None), at)
+    collection.record_collection(make.session, short, courier.id,
+                                 collection.parse_received(60_000, "transfer", " FT2612 "), at)
+    make.session.commit()
+    lines = collection.reconciliation(make.session, courier.id, at - timedelta(hours=1), at + timedelta(hours=1))
+    assert [(ln.due_vnd, ln.received_vnd, ln.difference_vnd) for ln in lines] == [(70_000, 70_000, 0),
+                                                                                  (70_000, 60_000, -10_000)]
+    assert lines[1].reference == "FT2612"
+    assert collection.reconciliation(make.session, make.staff("ttb").id, at - timedelta(hours=1),
+                                     at + timedelta(hours=1)) == []
