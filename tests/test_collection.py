@@ -9,10 +9,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from models import DeliveryRequest, Dossier, Procedure, Site
+from models import DeliveryRequest, Dossier, FeeCollection, Procedure, Site
 from models.delivery import DeliveryState
 from postal.clock import utcnow
 from postal.delivery import collection
+from postal import fees
 from postal.errors import Unprocessable
 
 
@@ -61,7 +62,7 @@ def test_no_agency_fee_unless_asked(make):
 ])
 def test_received_refused_naming_the_field(amount, method, reference, field):
     with pytest.raises(Unprocessable) as caught:
-        collection.parse_received(amount, method, reference)
+        fees.parse_received(amount, method, reference)
     assert caught.value.params["field"] == field
     assert caught.value.status == 422
 
@@ -81,3 +82,42 @@ def test_reconciliation_flags_a_difference(make):
     assert lines[1].reference == "FT2612"
     assert collection.reconciliation(make.session, make.staff("ttb").id, at - timedelta(hours=1),
                                      at + timedelta(hours=1)) == []
+
+
+def _out_for_home(client, make, fee: int = 20_000) -> tuple[DeliveryRequest, str]:
+    from tests.test_delivery import result_for_home
+    _collect_for_agency(make, 50_000)
+    dossier_code, parcel = result_for_home(client, make)
+    s = make.session
+    dossier = s.execute(select(Dossier).where(Dossier.code == dossier_code)).scalars().one()
+    office = s.execute(select(Site).where(Site.code == "BD-TINH")).scalars().one()
+    now = utcnow()
+    req = DeliveryRequest(dossier_id=dossier.id, kind="deliver_result", street="Số 8 phố Bến Đoan", ward_code="06688",
+                          province_code="22", phone="0912345678", slot_date=date.today(), slot_period="morning",
+                          fee_vnd=fee, state=DeliveryState.SCHEDULED, post_office_id=office.id, created_at=now,
+                          updated_at=now)
+    s.add(req)
+    s.commit()
+    make.scan_as("nva", parcel, "out_for_delivery")
+    return req, parcel
+
+
+def _deliver(client, make, parcel: str, collected: dict) -> dict:
+    from tests.test_delivery import otp_sent
+    scan = make.scan(parcel, "deliver", evidence={"otp": otp_sent(make), "recipient_name": "Nguyễn Văn An",
+                                                  "collected": collected})
+    return client.post("/api/v1/scans", json={"scans": [scan]}, headers=make.token("nva")).get_json()["results"][0]
+
+
+def test_the_deliver_scan_records_what_was_collected(client, make):
+    req, parcel = _out_for_home(client, make)
+    refused = _deliver(client, make, parcel, {"amount_vnd": 70_000, "method": "transfer"})
+    assert refused["status"] == "rejected" and "Mã giao dịch chuyển khoản" in refused["error"]["message"]
+    make.fresh()
+    assert make.session.execute(select(FeeCollection)).first() is None
+    done = _deliver(client, make, parcel, {"amount_vnd": 70_000, "method": "transfer", "reference": "FT26120001"})
+    assert done["status"] == "accepted"
+    make.fresh()
+    row = make.session.execute(select(FeeCollection)).scalars().one()
+    assert (row.request_id, row.courier_id, row.delivery_fee_due_vnd, row.procedure_fee_due_vnd, row.received_vnd,
+            row.method, row.reference) == (req.id, make.staff("nva").id, 20_000, 50_000, 70_000, "transfer", "FT26120001")
