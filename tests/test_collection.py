@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from models import DeliveryRequest, Dossier, FeeCollection, Procedure, Site
 from models.delivery import DeliveryState
-from postal.clock import utcnow
+from postal.clock import local, utcnow
 from postal.delivery import collection
 from postal import fees
 from postal.errors import Unprocessable
@@ -121,3 +121,16 @@ def test_the_deliver_scan_records_what_was_collected(client, make):
     row = make.session.execute(select(FeeCollection)).scalars().one()
     assert (row.request_id, row.courier_id, row.delivery_fee_due_vnd, row.procedure_fee_due_vnd, row.received_vnd,
             row.method, row.reference) == (req.id, make.staff("nva").id, 20_000, 50_000, 70_000, "transfer", "FT26120001")
+
+
+def test_the_courier_s_day_on_the_command_line_flags_the_difference(make, postal):
+    _collect_for_agency(make, 50_000)
+    courier, at = make.staff("nva"), utcnow()
+    collection.record_collection(make.session, _request(make), courier.id, fees.parse_received(70_000, "cash", None), at)
+    collection.record_collection(make.session, _request(make), courier.id, fees.parse_received(65_000, "cash", None), at)
+    make.session.commit()
+    result = postal("collections", "nva", "--day", f"{local(at):%Y-%m-%d}")
+    assert result.exit_code == 1, result.output
+    assert result.output.count("DIFFERENCE") == 1 and "DIFFERENCE -5,000" in result.output
+    assert "2 collections, due 140,000 VND, received 135,000 VND" in result.output
+    assert postal("collections", "ttb").exit_code == 0

@@ -4,16 +4,17 @@ reconciliation (what was received per request against what was due)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
 from models.collection import FeeCollection
 from models.delivery import DeliveryRequest
 from models.dossiers import Dossier
+from postal.clock import LOCAL_TZ
 from postal.fees import AmountsDue, Received, amounts_due, parse_received, record_collection
 
-__all__ = ["AmountsDue", "Received", "amounts_due", "parse_received", "reconciliation", "record_collection"]
+__all__ = ["AmountsDue", "Received", "amounts_due", "courier_day", "parse_received", "reconciliation", "record_collection"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,9 @@ def reconciliation(session: Session, courier_id: int, start: datetime, end: date
                                due_vnd=c.delivery_fee_due_vnd + c.procedure_fee_due_vnd,
                                received_vnd=c.received_vnd, method=c.method, reference=c.reference)
             for c, code in rows]
+
+
+def courier_day(session: Session, courier_id: int, day: date) -> list[ReconciliationLine]:
+    """A courier's reconciliation for one local (Vietnam) day."""
+    start = datetime.combine(day, time(), LOCAL_TZ)
+    return reconciliation(session, courier_id, start, start + timedelta(days=1))
