@@ -65,7 +65,7 @@ class AmountsDue:
 
 def amounts_due(session: Session, request: DeliveryRequest) -> AmountsDue:
     """What the courier collects at the door for one request."""
-    delivery = 0 if request.fee_paid_at is not None or request.fee_exempt_reason else request.fee_vnd
+    delivery = delivery_fee_due(request)
     dossier = session.get(Dossier, request.dossier_id)
     fee = session.exec(select(Procedure.collect_fee_vnd).where(
         Procedure.name == dossier.procedure, Procedure.agency_id == dossier.agency_id,
@@ -103,3 +103,17 @@ def on_delivered(session: Session, moved: Moved) -> None:
         if request is None or session.exec(select(FeeCollection.id).where(FeeCollection.request_id == request.id)).first():
             continue
         record_collection(session, request, row["actor_id"], from_evidence(evidence["collected"]), row["device_at"])
+
+
+def due_for(session: Session, pairs: list[tuple[DeliveryRequest, Dossier]]) -> dict[int, AmountsDue]:
+    """amounts_due for a run's requests at once (one query for the procedures' fees), by request id."""
+    names = {d.procedure for _, d in pairs}
+    fees = {(name, agency): fee for name, agency, fee in session.exec(select(
+        Procedure.name, Procedure.agency_id, Procedure.collect_fee_vnd).where(
+        Procedure.name.in_(names or [""]), Procedure.collect_fee_vnd.is_not(None)))}
+    return {r.id: AmountsDue(delivery_fee_vnd=delivery_fee_due(r),
+                             procedure_fee_vnd=fees.get((d.procedure, d.agency_id)) or 0) for r, d in pairs}
+
+
+def delivery_fee_due(request: DeliveryRequest) -> int:
+    return 0 if request.fee_paid_at is not None or request.fee_exempt_reason else request.fee_vnd

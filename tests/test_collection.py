@@ -17,15 +17,16 @@ from postal import fees
 from postal.errors import Unprocessable
 
 
-def _request(make, *, fee: int = 20_000, paid: bool = False) -> DeliveryRequest:
+def _request(make, *, fee: int = 20_000, paid: bool = False, state: str = DeliveryState.DONE,
+             day: date | None = None) -> DeliveryRequest:
     code = make.parcel()
     s = make.session
     dossier = s.execute(select(Dossier).order_by(Dossier.id.desc())).scalars().first()
     office = s.execute(select(Site).where(Site.code == "BD-TINH")).scalars().one()
     now = utcnow()
     req = DeliveryRequest(dossier_id=dossier.id, kind="deliver_result", street="Số 8 phố Bến Đoan", ward_code="06688",
-                          province_code="22", phone="0912345678", slot_date=date.today(), slot_period="morning",
-                          fee_vnd=fee, state=DeliveryState.DONE, post_office_id=office.id,
+                          province_code="22", phone="0912345678", slot_date=day or date.today(), slot_period="morning",
+                          fee_vnd=fee, state=state, post_office_id=office.id,
                           fee_paid_at=now if paid else None, created_at=now, updated_at=now)
     s.add(req)
     s.commit()
@@ -134,3 +135,18 @@ def test_the_courier_s_day_on_the_command_line_flags_the_difference(make, postal
     assert result.output.count("DIFFERENCE") == 1 and "DIFFERENCE -5,000" in result.output
     assert "2 collections, due 140,000 VND, received 135,000 VND" in result.output
     assert postal("collections", "ttb").exit_code == 0
+
+
+def test_the_delivery_list_shows_what_to_collect_per_door(client, make):
+    from postal import delivery
+    from tests.test_delivery_requests import next_working_day
+    _collect_for_agency(make, 50_000)
+    day = next_working_day()
+    owing = _request(make, fee=20_000, state=DeliveryState.REQUESTED, day=day)
+    paid = _request(make, fee=20_000, paid=True, state=DeliveryState.REQUESTED, day=day)
+    office = make.session.execute(select(Site).where(Site.code == "BD-TINH")).scalars().one()
+    run = delivery.generate_delivery_runs(make.session, office, day, "morning", utcnow())
+    answer = client.get(f"/api/v1/runs/{run.id}/deliveries", headers=make.token("nva")).get_json()
+    by_request = {s["request"]: s["to_collect"] for s in answer["stops"]}
+    assert by_request[owing.id] == {"delivery_fee_vnd": 20_000, "procedure_fee_vnd": 50_000, "total_vnd": 70_000}
+    assert by_request[paid.id] == {"delivery_fee_vnd": 0, "procedure_fee_vnd": 50_000, "total_vnd": 50_000}
