@@ -3,6 +3,7 @@
 from models.accounts import ApiToken, User
 from models.alerts import Alert
 from models.changes import AdminChange
+from models.collection import CollectionMethod, FeeCollection
 from models.counter import LabelPrint, Procedure
 from models.custody import Bag, ChainHead, CustodyEvent, DeliveryOtp, LedgerCheckpoint
 from models.delivery import DeliveryKind, DeliveryRequest, DeliveryState, DeliveryStop, GeocodeCache, GeocodeSource, SlotPeriod
@@ -26,6 +27,8 @@ from models.scheduler import SchedulerJob
 from models.sites import Site, SitePublic
 
 __all__ = [
+    "CollectionMethod",
+    "FeeCollection",
     "Action", "AdminChange", "Alert", "ApologySlip", "AlertKind", "AlertState", "ApiToken", "Bag", "BagState", "ChainHead",
     "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "LabelPrint", "LedgerCheckpoint", "ManifestEntry", "OneStopUnit", "Parcel",
     "ParcelState", "Procedure", "ReturnMethod", "Role",

@@ -25,6 +25,8 @@ class Procedure(SQLModel, table=True):
     processing_days: int  # the legal processing time, in working days
     site_id: int | None = Field(default=None, foreign_key="site.id")  # received only at this site; none: at every one
     active: bool = True
+    # The agency asks the post office to collect its fee at the door on home delivery; None: it does not.
+    collect_fee_vnd: int | None = None
 
 
 class LabelPrint(SQLModel, table=True):

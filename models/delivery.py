@@ -220,6 +220,15 @@ class DeliveryStopOut(BaseModel):
     fee_exempt_reason: str | None
     planned_at: datetime
     state: str
+    to_collect: ToCollectOut  # what the courier collects at this door
+
+
+class ToCollectOut(BaseModel):
+    """The amounts a courier collects at a door, broken down."""
+
+    delivery_fee_vnd: int  # nothing when paid ahead or exempt
+    procedure_fee_vnd: int  # the agency's fee, when it asks the post office to collect it
+    total_vnd: int
 
 
 class DeliveryRunOut(BaseModel):

@@ -12,7 +12,7 @@ import click
 from tqdm import tqdm
 
 from models import Role
-from postal import accounts, audit, checkpoints, db, delivery, demo, intake_cli, ledger, notifications, runs, scheduler, watch
+from postal import accounts, audit, checkpoints, collection_cli, db, delivery, demo, intake_cli, ledger, notifications, runs, scheduler, watch
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import ConfigError, Settings
 from postal.errors import PostalError
@@ -342,3 +342,4 @@ def iso_moment(value: str | None, option: str) -> datetime | None:
 
 cli.add_command(intake_cli.procedures_group)
 cli.add_command(intake_cli.import_dossiers)
+cli.add_command(collection_cli.collections_command)

@@ -10,6 +10,7 @@ from models import Action, Direction, ParcelState, Role, SiteKind
 from models.enums import CLERKS, OVERSEERS
 from models.custody import ScanIn
 from models.moved import SiteRef
+from postal import fees
 from postal.config import Settings
 from postal.custody.holdings import WITH_COURIER, Holdings
 from postal.custody.values import Holding
@@ -17,6 +18,7 @@ from postal.errors import (
     N_,
     Forbidden,
     InvalidScan,
+    Unprocessable,
     Misrouted,
     NoteRequired,
     NotForDelivery,
@@ -213,7 +215,17 @@ def judge_delivery(book: Holdings, actor, scan: ScanIn, h: Holding, action: Acti
     given = str((scan.evidence or {}).get("otp", "")).strip()
     if not given or not recipient:
         raise OtpRequired(parcel=h.code)
+    if "collected" in evidence:  # the fees at the door the courier received (postal.fees)
+        evidence["collected"] = collected(evidence["collected"])
     return Verdict(ParcelState.DELIVERED, None, {**evidence, "recipient_name": recipient, "otp_verified": True}, otp=given)
+
+
+def collected(raw: object) -> dict:
+    try:
+        return fees.as_evidence(fees.from_evidence(raw))
+    except Unprocessable as bad:
+        raise InvalidScan(detail=Phrase(N_("evidence.collected — %(field)s: %(detail)s"),
+                                        field=Phrase(bad.params["field"]), detail=Phrase(bad.params["detail"]))) from None
 
 
 def check_destination(book: Holdings, h: Holding, site: SiteRef) -> None:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from models import AlertKind, Bag, BagState, Dossier, ParcelState
 from models.moved import Moved, MovedParcel
-from postal import alerts, db, ledger, notifications
+from postal import alerts, db, fees, ledger, notifications
 from postal.config import Settings
 from postal.custody.values import (
     BagMismatch,
@@ -61,6 +61,7 @@ def write(batch: Batch) -> None:
     what = Moved(batch.now, tuple(batch.rows), tuple(moved_parcel(h) for h in moved), returned, batch.book.sites)
     notifications.on_scans(batch.session, what, batch.settings)  # queued in this transaction: sent once committed
     follow_up(batch.session, batch.settings, batch.now, [*batch.after, *batch.proofs.alerts])
+    fees.on_delivered(batch.session, what)  # the fees collected at the door, with their scan
     run_hooks.after_scans(batch.session, what)  # stops reached, and manifests follow the parcels that moved
 
 

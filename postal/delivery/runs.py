@@ -35,9 +35,10 @@ from models import (
 from models.delivery import (
     DeliveryRunOut,
     DeliveryStopOut,
+    ToCollectOut,
 )
 from models.enums import POSTAL_DESK, RUN_READERS
-from postal import db, dossiers, routing, scope
+from postal import db, dossiers, fees, routing, scope
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.delivery.requests import OPEN, REQUESTS, settle
 from postal.delivery.wards import ward_of
@@ -237,6 +238,7 @@ def delivery_run(session: Session, run_id: int, *, viewer: User) -> DeliveryRunO
     parcels = {p.id: p for p in session.execute(select(Parcel).where(Parcel.id.in_(parcel_ids or [-1]))).scalars()}
     office = session.get(Site, run.post_office_id)
     stops = []
+    due = fees.due_for(session, [(request, dossier) for _, request, dossier in rows])
     for stop, request, dossier in rows:
         parcel_id = results.get(dossier.id) if request.kind == DeliveryKind.DELIVER_RESULT else request.parcel_id
         parcel = parcels.get(parcel_id or request.parcel_id)
@@ -249,5 +251,7 @@ def delivery_run(session: Session, run_id: int, *, viewer: User) -> DeliveryRunO
             slot=f"{request.slot_date.isoformat()} {request.slot_period}", fee_vnd=request.fee_vnd,
             fee_exempt_reason=request.fee_exempt_reason, planned_at=as_utc(stop.planned_at),
             state=effective_state(request, dossier, parcel.state if parcel else None),
+            to_collect=ToCollectOut(delivery_fee_vnd=due[request.id].delivery_fee_vnd,
+                                    procedure_fee_vnd=due[request.id].procedure_fee_vnd, total_vnd=due[request.id].total_vnd),
         ))
     return DeliveryRunOut(run=run.id, post_office=office.code, date=run.day, period=period_of(run), stops=stops)

@@ -1,0 +1,33 @@
+"""Fees collected at the door (thu hộ tại nhà): what a courier received for a home delivery, against what was due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+from models.columns import utc
+
+
+class CollectionMethod(StrEnum):
+    CASH = "cash"
+    TRANSFER = "transfer"  # a bank transfer; its reference is kept
+
+
+class FeeCollection(SQLModel, table=True):
+    """One delivery's collection: the amounts due (delivery fee, procedure fee collected for the agency)
+    and what the courier received, written with the `deliver` scan."""
+
+    __tablename__ = "fee_collection"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="delivery_request.id", unique=True)
+    courier_id: int = Field(foreign_key="user_account.id", index=True)
+    agency_id: int = Field(foreign_key="site.id", index=True)  # on whose behalf the procedure fee is collected
+    delivery_fee_due_vnd: int
+    procedure_fee_due_vnd: int
+    received_vnd: int
+    method: str = Field(sa_type=String(10))
+    reference: str | None = Field(default=None, max_length=60)  # the transfer's reference
+    collected_at: datetime = Field(sa_type=utc(), index=True)
