@@ -245,13 +245,19 @@ def test_a_pickup_with_a_run_at_a_site_it_does_not_stop_at_is_refused_by_name(ma
     assert huge.error.code == "unknown_run"
 
 
-def test_a_scan_with_another_couriers_run_or_a_closed_run_is_refused(make):
+def nva_run_and_accepted_parcel(make):
+    """Wednesday's 10:30 run from the center to Sở Tư pháp, assigned to nva, and a parcel accepted at the center."""
     line(make, ["TTHCC", "STP"], "10:30")
     runs.generate(make.session, WEDNESDAY, 1, at(WEDNESDAY, 6, 0))
     run = run_of(make, WEDNESDAY, "10:30")
     runs.assign(make.session, run.id, AssignIn(courier="nva"), actor=user(make, "gs.lan"), now=at(WEDNESDAY, 7, 0))
     code = make.parcel(accepted=False)
     scan(make, "ntha", code, "accept", at(WEDNESDAY, 9, 0), site="TTHCC")
+    return run, code
+
+
+def test_a_scan_with_another_couriers_run_or_a_closed_run_is_refused(make):
+    run, code = nva_run_and_accepted_parcel(make)
     other = scan(make, "ttb", code, "pickup", at(WEDNESDAY, 10, 31), site="TTHCC", run=run.id)
     assert other.error.code == "not_your_run" and "nva" in str(other.error)
     runs.close(make.session, run.id, actor=user(make, "gs.lan"), now=at(WEDNESDAY, 10, 32))
@@ -476,12 +482,7 @@ def test_a_run_closed_while_a_batch_is_judged_refuses_the_batch(make, app):
     from postal import db as postal_db
     from postal.errors import RunClosed
 
-    line(make, ["TTHCC", "STP"], "10:30")
-    runs.generate(make.session, WEDNESDAY, 1, at(WEDNESDAY, 6, 0))
-    run = run_of(make, WEDNESDAY, "10:30")
-    runs.assign(make.session, run.id, AssignIn(courier="nva"), actor=user(make, "gs.lan"), now=at(WEDNESDAY, 7, 0))
-    code = make.parcel(accepted=False)
-    scan(make, "ntha", code, "accept", at(WEDNESDAY, 9, 0), site="TTHCC")
+    run, code = nva_run_and_accepted_parcel(make)
     item = make.scan(code, "pickup", at=at(WEDNESDAY, 10, 31), site="TTHCC", run=run.id)
     courier, url = make.staff("nva"), make.settings.database_url
     postgres = url.startswith("postgresql")
