@@ -3,7 +3,7 @@ Added to the `postal` group by postal/cli.py."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 import click
 from sqlmodel import select
@@ -18,12 +18,12 @@ from postal.errors import NotFound
 
 @click.command("collections")
 @click.argument("username")
-@click.option("--day", help="The local day, YYYY-MM-DD; today by default.")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="The local day, YYYY-MM-DD; today by default.")
 @click.pass_obj
-def collections_command(settings: Settings, username: str, day: str | None) -> None:
+def collections_command(settings: Settings, username: str, day: datetime | None) -> None:
     """What USERNAME collected at the door on a day, per request against what was due; differences flagged
     (exit 1 when there is one)."""
-    when = date.fromisoformat(day) if day else local(utcnow()).date()
+    when = day.date() if day else local(utcnow()).date()
     with db.session_for(settings) as session:
         courier = session.exec(select(User).where(User.username == username)).first()
         if courier is None:

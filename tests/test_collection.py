@@ -135,6 +135,11 @@ def test_the_courier_s_day_on_the_command_line_flags_the_difference(make, postal
     assert result.output.count("DIFFERENCE") == 1 and "DIFFERENCE -5,000" in result.output
     assert "2 collections, due 140,000 VND, received 135,000 VND" in result.output
     assert postal("collections", "ttb").exit_code == 0
+    for day in ("31/02/2026", "2026-02-31"):  # no such day, or not written as asked: said so, exit 2
+        bad = postal("collections", "nva", "--day", day)
+        assert bad.exit_code == 2 and "--day" in bad.output, bad.output
+    unknown = postal("collections", "nobody")
+    assert unknown.exit_code != 0 and "Traceback" not in unknown.output
 
 
 def test_the_delivery_list_shows_what_to_collect_per_door(client, make):
