@@ -284,6 +284,25 @@ def notify(settings: Settings, now: datetime) -> None:
     click.echo(f"sent {report.sent}, failed {report.failed}, retrying {report.retrying + report.released}{held}")
 
 
+@cli.group("webhooks")
+def webhooks_group() -> None:
+    """The one-stop system's status webhooks."""
+
+
+@webhooks_group.command("replay")
+@click.option("--since", "since", required=True, help="Webhooks written from this time (ISO 8601 with offset).")
+@click.option("--sent-too", is_flag=True, help="Also those the one-stop system took (it lost them).")
+@click.option("--at", "now", callback=moment, help="Due as of this ISO time.")
+@click.pass_obj
+def webhooks_replay(settings: Settings, since: str, sent_too: bool, now: datetime) -> None:
+    """Queue again the status webhooks given up on since a time, for when the one-stop system was down longer
+    than the retries; `postal notify` (or the scheduler, within a minute) sends them, each with its id."""
+    start = iso_moment(since, "--since")
+    with db.session_for(settings) as session:
+        count = notifications.replay_webhooks(session, settings, since=start, now=now, sent_too=sent_too)
+    click.echo(f"{count} webhooks queued again since {start.isoformat()}")
+
+
 @cli.command("delivery-runs")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Local date of the slots; today by default.")
 @click.option("--at", "now", callback=moment, help="Replay as of this ISO time.")

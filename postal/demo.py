@@ -16,7 +16,7 @@ from models import Direction, Role, Site, SiteKind, User
 from models.enums import CLERKS
 from models.dossiers import DossierIn, ParcelIn
 from models.runs import AssignIn, RunOut, RunTemplateIn
-from postal import accounts, counter, custody, demo_data, demo_scenes, dossiers, labels, runs, sites, workdays
+from postal import accounts, counter, custody, demo_data, demo_scenes, dossiers, labels, runs, sites, statuses, workdays
 from postal.clock import LOCAL_TZ, as_utc
 from postal.config import Settings
 from postal.demo_scenes import DEMO_NAMESPACE
@@ -249,7 +249,7 @@ class History(Shuttles):
         clerk = self.clerk_of[agency.id]
 
         def result() -> None:
-            out = dossiers.add_parcel(self.session, dossier_code, ParcelIn(direction=Direction.TO_CENTER, origin=agency.code),
+            out = statuses.add_parcel(self.session, dossier_code, ParcelIn(direction=Direction.TO_CENTER, origin=agency.code),
                                       actor=clerk, settings=self.settings, now=at)
             self.destination[out.code] = out.destination.code
             self.arrived[out.code] = lambda back_at, code=out.code: self.collect(code, out.destination.code, back_at)

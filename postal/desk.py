@@ -14,7 +14,7 @@ from sqlmodel import Session
 from models import Action, Direction, Dossier, Parcel, ParcelState, ReturnMethod, Role, Site, User
 from models.desk import DeskOut, DeskRowOut, ResultSentOut
 from models.dossiers import ParcelIn
-from postal import db, dossiers
+from postal import db, dossiers, statuses
 from postal.clock import as_utc, local
 from postal.config import Settings
 from postal.custody import record_scans
@@ -98,7 +98,7 @@ def send_result(session: Session, code: str, *, actor: User, settings: Settings,
             raise Conflict(N_("Hồ sơ %(code)s chưa được xác nhận nhận tại %(agency)s: hãy nhận bì hồ sơ trước."),
                            code=dossier.code, agency=agency.name)
         direction = Direction.TO_CITIZEN if dossier.return_method == ReturnMethod.HOME else Direction.TO_CENTER
-        made = dossiers.add_parcel(session, dossier.code, ParcelIn(direction=direction, origin=agency.code),
+        made = statuses.add_parcel(session, dossier.code, ParcelIn(direction=direction, origin=agency.code),
                                    actor=actor, settings=settings, now=now)
         scan_as(session, made.code, Action.ACCEPT, site=agency, actor=actor, settings=settings, now=now)
     return ResultSentOut(dossier=dossier.code, parcel=made.code, label_url=f"{base_url}/api/v1/parcels/{made.code}/label.png")

@@ -148,7 +148,7 @@ def replay(session: Session, dossier: Dossier, data: DossierIn, actor: User, set
            now: datetime, base_url: str) -> DossierCreatedOut:
     """The first answer again for the same dossier, to whoever may see it; 409 naming each field that differs
     for another one."""
-    parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
+    parcels = parcels_of(session, dossier)
     scope.check_dossier(session, actor, dossier, parcels)
     if differing := differences(session, dossier, data, actor):
         words = {f"f{i}": Phrase(N_("%(name)s (%(field)s)"), name=Phrase(FIELD_NAMES[f]), field=f)
@@ -182,7 +182,7 @@ def add_parcel(session: Session, code: str, data: ParcelIn, *, actor: User, sett
     with db.writing(session):
         dossier = get_dossier(session, code)
         origin = site_by_code(session, data.origin, "origin")
-        parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
+        parcels = parcels_of(session, dossier)
         scope.check_new_parcel(session, actor, dossier, parcels, origin)
         destinations = {
             Direction.TO_AGENCY: dossier.agency_id,
@@ -194,6 +194,11 @@ def add_parcel(session: Session, code: str, data: ParcelIn, *, actor: User, sett
         destination = session.get(Site, destination_id) if destination_id else None
         parcel = new_parcel(session, dossier, data.direction, origin=origin, destination=destination, now=now)
     return parcel_out(session, parcel, settings, base_url)
+
+
+def parcels_of(session: Session, dossier: Dossier) -> list[Parcel]:
+    """Every parcel of the dossier, oldest first."""
+    return list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
 
 
 def get_dossier(session: Session, code: str) -> Dossier:
@@ -261,7 +266,7 @@ def status_of(parcels: list[Parcel], dossier: Dossier) -> str:
 def dossier_out(session: Session, dossier: Dossier, viewer: User | None, now: datetime,
                 parcels: list[Parcel] | None = None) -> DossierOut:
     if parcels is None:
-        parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
+        parcels = parcels_of(session, dossier)
     agency, center = session.get(Site, dossier.agency_id), session.get(Site, dossier.center_id)
     full_contact = viewer is not None and viewer.role in POSTAL_DESK  # they call or deliver to the citizen
     late_at = dossier.returned_at or now
@@ -285,7 +290,7 @@ def dossier_out(session: Session, dossier: Dossier, viewer: User | None, now: da
 def dossier_detail(session: Session, code: str, *, viewer: User, settings: Settings, now: datetime,
                    base_url: str = "") -> DossierDetailOut:
     dossier = get_dossier(session, code)
-    parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id).order_by(Parcel.id)).scalars())
+    parcels = parcels_of(session, dossier)
     scope.check_dossier(session, viewer, dossier, parcels)
     return DossierDetailOut(
         dossier=dossier_out(session, dossier, viewer, now, parcels),
@@ -297,7 +302,7 @@ def parcel_for(session: Session, code: str, *, viewer: User) -> Parcel:
     """A parcel, for a viewer who may see its dossier."""
     parcel = get_parcel(session, code)
     dossier = session.get(Dossier, parcel.dossier_id)
-    parcels = list(session.execute(select(Parcel).where(Parcel.dossier_id == dossier.id)).scalars())
+    parcels = parcels_of(session, dossier)
     scope.check_dossier(session, viewer, dossier, parcels)
     return parcel
 

@@ -41,7 +41,7 @@ from datetime import datetime, time, timedelta
 from sqlmodel import Session
 
 from models import AlertKind, ParcelState
-from postal import db
+from postal import db, statuses
 from postal.alerts import SEVERITY
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
@@ -75,6 +75,7 @@ class Moments:
     receipt_before: object  # a handover before this should have been confirmed
     horizon: object  # a dossier due before this is at risk
     today: object  # the local day: an apology's new day before it is past
+    at: datetime | None = None  # now, as a time (not a parameter)
 
 
 def risk_horizon(now: datetime, working_days: int, calendar: Calendar = DEFAULT_CALENDAR) -> datetime:
@@ -90,7 +91,7 @@ def moments(session: Session, now: datetime, limits: Thresholds, calendar: Calen
         now=db.time_param(session, now), since=db.time_param(session, now - limits.lookback),
         late_before=db.time_param(session, now - limits.late_after), receipt_before=db.time_param(session, now - limits.receipt_within),
         horizon=db.time_param(session, risk_horizon(now, limits.risk_working_days, calendar)),
-        today=local(now).date().isoformat() if db.is_sqlite(session) else local(now).date(),
+        today=local(now).date().isoformat() if db.is_sqlite(session) else local(now).date(), at=as_utc(now),
     )
 
 
@@ -296,8 +297,9 @@ def follow_written_order(session: Session) -> None:
             db.raw(session, setting)
 
 
-def sweep_rule(session: Session, rule: Rule, m: Moments) -> tuple[int, int]:
-    """Resolve what cleared, then open what is due: one short write transaction per rule."""
+def sweep_rule(session: Session, rule: Rule, m: Moments, settings: Settings | None = None) -> tuple[int, int]:
+    """Resolve what cleared, then open what is due: one short write transaction per rule. A dossier found
+    late is told to the one-stop system in the same transaction (postal/statuses.py)."""
     dialect = session.get_bind().dialect.name
     with db.writing(session):
         follow_written_order(session)
@@ -305,6 +307,7 @@ def sweep_rule(session: Session, rule: Rule, m: Moments) -> tuple[int, int]:
         opened = 0
         if rule.candidates is not None:
             opened = db.raw(session, open_sql(rule, dialect), (m.now, *open_params(rule.kind, m))).rowcount
+            statuses.tell_late(session, settings, rule.kind, m.at)
     return max(opened or 0, 0), max(resolved or 0, 0)
 
 
@@ -313,7 +316,7 @@ def sweep(session: Session, now: datetime, *, settings: Settings | None = None,
     """Run every rule once as of `now`: per kind, how many alerts were opened and resolved. Idempotent."""
     limits = Thresholds.of(settings) if settings is not None else Thresholds()
     m = moments(session, now, limits, calendar)
-    return {rule.kind: sweep_rule(session, rule, m) for rule in RULES}
+    return {rule.kind: sweep_rule(session, rule, m, settings) for rule in RULES}
 
 
 def bare(session: Session, now: datetime, *, settings: Settings | None = None) -> dict[AlertKind, int]:

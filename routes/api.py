@@ -20,7 +20,7 @@ from models.dossiers import (
     RedirectIn,
 )
 from models.enums import REDIRECTORS, STAFF
-from postal import control_sheet, custody, dossiers, labels, sites
+from postal import control_sheet, custody, dossiers, labels, sites, statuses
 from postal.clock import utcnow
 from postal.errors import InvalidPayload, detail_of
 from routes.auth import current_actor, limiter, roles_required
@@ -103,7 +103,7 @@ def control_sheet_pdf(code: str):
 @roles_required(*STAFF)
 def add_parcel(code: str):
     data = parse(ParcelIn)
-    parcel = dossiers.add_parcel(get_session(), code, data, actor=current_actor(), settings=settings(),
+    parcel = statuses.add_parcel(get_session(), code, data, actor=current_actor(), settings=settings(),
                                  now=utcnow(), base_url=base_url())
     return {"parcel": parcel.model_dump(mode="json")}, 201
 

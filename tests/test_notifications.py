@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from models import Dossier, OutboxMessage, User
 from models.dossiers import DossierIn, ParcelIn
-from postal import db, dossiers, notifications
+from postal import db, dossiers, notifications, statuses, watch
 from postal.cli import cli
 from postal.clock import utcnow
 from tests.conftest import ROOT, TEST_SETTINGS, local_http
@@ -431,29 +431,31 @@ def test_scans_queue_a_webhook_per_status_change_and_the_citizens_sms(make, sess
     make.scan_as("stp.linh", parcel, "receive", site="STP")  # at_agency
     dossier = make.session.get(Dossier, make.parcel_row(parcel).dossier_id)
     clerk = make.session.execute(select(User).where(User.username == "stp.linh")).scalars().one()
-    result = dossiers.add_parcel(make.session, dossier.code, ParcelIn(direction="to_center", origin="STP"),
-                                 actor=clerk, settings=settings, now=utcnow()).code  # result_ready: no scan, no hook
+    result = statuses.add_parcel(make.session, dossier.code, ParcelIn(direction="to_center", origin="STP"),
+                                 actor=clerk, settings=settings, now=utcnow()).code
+    assert len(rows(session)) == 5  # result_ready, though no scan made it: its label is made at the agency
     make.scan_as("stp.linh", result, "accept", site="STP")  # returning
     make.scan_as("nva", result, "pickup", site="STP")
     make.scan_as("nva", result, "handover", site="TTHCC")
     make.scan_as("ntha", result, "receive", site="TTHCC")  # ready_for_return
 
-    assert len(rows(session)) == 7  # five status changes, two SMS, written with their events
+    assert len(rows(session)) == 8  # six status changes, two SMS, written with what made them
     report = notifications.send_due(session, settings, now=utcnow())
-    assert report.sent == 7
+    assert report.sent == 8
 
     hooks = [a.json() for a in gateway.on("/hook")]
     assert [(h["previous_status"], h["status"]) for h in hooks] == [
         ("registered", "received"), ("received", "to_agency"), ("to_agency", "at_agency"),
-        ("result_ready", "returning"), ("returning", "ready_for_return"),
+        ("at_agency", "result_ready"), ("result_ready", "returning"), ("returning", "ready_for_return"),
     ]
     assert [(h["parcel"], h["action"], h["site"]) for h in hooks] == [
         (parcel, "accept", "TTHCC"), (parcel, "pickup", "TTHCC"), (parcel, "receive", "STP"),
-        (result, "accept", "STP"), (result, "receive", "TTHCC"),
+        (result, "label", "STP"), (result, "accept", "STP"), (result, "receive", "TTHCC"),
     ]
     assert all(h["dossier"] == dossier.code and h["at"].endswith("+00:00") for h in hooks)
     assert [h["onestop_status"] for h in hooks] == [  # in the one-stop system's own vocabulary, by default
-        "Đã tiếp nhận", "Đang xử lý", "Đang xử lý", "Đã có kết quả", "Đã có kết quả"]
+        "Đã tiếp nhận", "Đang xử lý", "Đang xử lý", "Đã có kết quả", "Đã có kết quả", "Đã có kết quả"]
+    assert hooks[3]["onestop_previous_status"] == "Đang xử lý"
     for a in gateway.on("/hook"):
         assert a.headers["x-postal-signature"] == notifications.signature(WEBHOOK_SECRET, a.body)
         assert dossier.applicant_phone not in a.body.decode()  # no personal data in the event
@@ -464,6 +466,76 @@ def test_scans_queue_a_webhook_per_status_change_and_the_citizens_sms(make, sess
     assert receipt == notifications.receipt_text(dossier.code, dossier.due_at)
     assert ready == notifications.ready_for_pickup_text(dossier.code, "Trung tâm Phục vụ hành chính công tỉnh")
     assert not any(name in receipt + ready for name in ("nva", "ntha", "stp.linh"))
+
+
+def test_a_dossier_past_its_day_is_told_late_once(make, session, settings, gateway):
+    from tests.test_watch import dossier_due
+
+    now = utcnow()
+    code, _ = dossier_due(make, now - timedelta(days=1))
+    before = len(rows(session))
+    watch.sweep(make.session, now, settings=settings)
+    watch.sweep(make.session, now, settings=settings)  # the same sweep again: nothing more
+    watch.sweep(make.session, now + timedelta(minutes=1), settings=settings)  # the next minute: still late, told once
+    late = [r for r in rows(session) if r.channel == "webhook"][-1]
+    assert len(rows(session)) == before + 1 and late.dedupe_key.endswith(":webhook:late")
+    notifications.send_due(session, settings, now=now + timedelta(minutes=2))
+    hook = gateway.on("/hook")[-1].json()
+    assert (hook["dossier"], hook["status"], hook["onestop_status"], hook["again"]) == (code, "late", "Quá hạn", False)
+    assert hook["due"] == make.session.execute(select(Dossier).where(Dossier.code == code)).scalars().one().due_at.isoformat()
+
+
+def test_a_watch_without_settings_queues_no_webhook(make, session):
+    from tests.test_watch import dossier_due
+
+    now = utcnow()
+    dossier_due(make, now - timedelta(days=1))
+    before = len(rows(session))
+    assert watch.sweep(make.session, now)["overdue"] == (1, 0)
+    assert len(rows(session)) == before
+
+
+def test_webhooks_given_up_on_are_replayed_once_with_their_ids(session, settings, gateway, mailbox, database_url):
+    at = utcnow()
+    for n in range(3):
+        notifications.queue(session, channel="webhook", recipient=gateway.url("/old-hook"), subject="",
+                            body=notifications.event_json({"n": n}), dedupe_key=f"e{n}:webhook:status", at=at)
+    notifications.queue(session, channel="sms", recipient="0912345678", subject="", body="hi",
+                        dedupe_key="s1:sms:receipt", at=at)
+    session.commit()
+    gateway.answers = [500] * 100  # the one-stop system is down longer than the retries
+    notifications.send_due(session, settings, now=at, max_attempts=1)
+    assert [r.state for r in rows(session)] == ["failed"] * 4
+    env = server_settings(database_url, gateway, mailbox)
+
+    since = (at - timedelta(seconds=1)).isoformat()
+    result = CliRunner().invoke(cli, ["webhooks", "replay", "--since", since], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("3 webhooks queued again since")
+    assert [(r.channel, r.state, r.attempts) for r in rows(session)] == [("webhook", "pending", 0)] * 3 + [("sms", "failed", 1)]
+    gateway.answers = []
+    assert notifications.send_due(session, settings, now=at + timedelta(seconds=1)).sent == 3
+    replayed = gateway.on("/hook")  # to the URL set now, not the one they were queued for
+    assert sorted(a.key for a in replayed) == ["e0:webhook:status", "e1:webhook:status", "e2:webhook:status"]
+    assert all(a.headers["x-postal-signature"] == notifications.signature(WEBHOOK_SECRET, a.body) for a in replayed)
+
+    again = CliRunner().invoke(cli, ["webhooks", "replay", "--since", since], env=env)
+    assert again.output.startswith("0 webhooks queued again")  # nothing given up on any more
+    lost = CliRunner().invoke(cli, ["webhooks", "replay", "--since", since, "--sent-too"], env=env)
+    assert lost.output.startswith("3 webhooks queued again")  # the SMS given up on is not a webhook
+    later = CliRunner().invoke(cli, ["webhooks", "replay", "--since", (at + timedelta(hours=1)).isoformat()], env=env)
+    assert later.output.startswith("0 webhooks")
+
+
+def test_webhook_replay_refuses_a_bad_time_and_no_url(database_url):
+    env = {"DATABASE_URL": database_url, **TEST_SETTINGS}
+    bad = CliRunner().invoke(cli, ["webhooks", "replay", "--since", "yesterday"], env=env)
+    assert bad.exit_code == 2 and "--since" in bad.output
+    naive = CliRunner().invoke(cli, ["webhooks", "replay", "--since", "2026-12-01T00:00:00"], env=env)
+    assert naive.exit_code == 2 and "offset" in naive.output
+    none = CliRunner().invoke(cli, ["webhooks", "replay", "--since", "2026-12-01T00:00:00+07:00"],
+                              env={**env, "POSTAL_WEBHOOK_URL": ""})
+    assert none.exit_code == 1 and "POSTAL_WEBHOOK_URL" in none.output
 
 
 def test_a_resent_scan_batch_queues_nothing_again(make, session, settings, client):

@@ -40,6 +40,7 @@ from postal.notifications.outbox import (
     claim,
     mark_sent,
     release,
+    replay_webhooks,
     retry_or_fail,
     send_due,
     send_pending,
@@ -77,6 +78,6 @@ __all__ = [
     "LEASE", "apology_text", "SAFETY", "NotConfigured", "Outgoing", "Rejected", "SendReport", "Transport", "attempt_failed_text",
     "backoff", "claim", "delivered_text", "event_json", "mark_sent", "on_its_way_text", "on_scans",
     "out_for_delivery_text", "queue", "queue_many", "queue_otp", "queue_returned", "ready_for_pickup_text",
-    "receipt_text", "release", "retry_or_fail", "send_due", "send_pending", "signature", "citizen", "queue_citizen", "queue_status_webhook",
+    "receipt_text", "release", "replay_webhooks", "retry_or_fail", "send_due", "send_pending", "signature", "citizen", "queue_citizen", "queue_status_webhook",
     "citizen_route",
 ]

@@ -14,7 +14,7 @@ from models import OutboxMessage
 from models.outbox import Channel, OutboxState
 from postal import db, vault
 from postal.clock import local, utcnow
-from postal.config import Settings
+from postal.config import ConfigError, Settings
 from postal.notifications.faults import Faults
 from postal.notifications.transports import CannotReceive, Claimed, Misconfigured, Rejected, Transport
 from postal.notifications.zns import Tokens, Zns
@@ -198,3 +198,21 @@ def release(session: Session, rows: list[Claimed], *, at: datetime) -> int:
 def backoff(attempts: int) -> timedelta:
     """The wait after the attempts-th failure: 30 s, 1 min, 2 min, … capped at an hour."""
     return min(timedelta(seconds=BACKOFF_S * 2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+def replay_webhooks(session: Session, settings: Settings, *, since: datetime, now: datetime,
+                    sent_too: bool = False) -> int:
+    """Queue again the status webhooks written since `since` that were given up on (the one-stop system was
+    down longer than the retries), and with `sent_too` those it took as well (it lost them): due at once, to
+    the webhook URL set now, with their attempts counted anew. Each keeps its id and Idempotency-Key, so the
+    receiver can drop what it already has. How many were queued again; a message being sent is left alone."""
+    if not settings.webhook_url:
+        raise ConfigError("POSTAL_WEBHOOK_URL is not set: there is nowhere to replay the webhooks to")
+    states = (OutboxState.FAILED, OutboxState.SENT) if sent_too else (OutboxState.FAILED,)
+    with db.writing(session):
+        replayed = session.execute(
+            update(OUTBOX).where(OUTBOX.c.channel == Channel.WEBHOOK, OUTBOX.c.created_at >= since,
+                                 OUTBOX.c.state.in_(states))
+            .values(state=OutboxState.PENDING, attempts=0, next_attempt_at=now, recipient=settings.webhook_url,
+                    claimed_until=None, held_for_config=None, last_error="")).rowcount
+    return replayed

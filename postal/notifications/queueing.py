@@ -71,13 +71,15 @@ def queue_citizen(session: Session, settings: Settings, *, phone: str, kind: str
 
 
 def queue_status_webhook(session: Session, settings: Settings, *, dossier_code: str, status: str, at: datetime,
-                         dedupe_key: str, **more) -> bool:
-    """A dossier status change the scans do not make (an apology's new day), to the one-stop system's webhook,
-    in the caller's transaction; nothing when no webhook is set."""
+                         dedupe_key: str, previous_status: str | None = None, **more) -> bool:
+    """A dossier status change the scans do not make (a result's parcel made, a day passed, an apology's new
+    day), to the one-stop system's webhook, in the caller's transaction; nothing when no webhook is set."""
     if not settings.webhook_url:
         return False
+    before = {} if previous_status is None else {
+        "previous_status": previous_status, "onestop_previous_status": settings.onestop_status_map[previous_status]}
     body = event_json({"event": "dossier.status_changed", "id": dedupe_key, "dossier": dossier_code,
-                       "status": status, "onestop_status": settings.onestop_status_map[status],
+                       "status": status, "onestop_status": settings.onestop_status_map[status], **before,
                        "at": at.isoformat(), **more})
     return queue(session, channel=Channel.WEBHOOK, recipient=settings.webhook_url, subject="", body=body,
                  dedupe_key=dedupe_key, at=at)
