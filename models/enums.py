@@ -32,6 +32,7 @@ REDIRECTORS = OVERSEERS | {Role.AGENCY_CLERK}  # give a parcel a new destination
 POSTAL_DESK = OVERSEERS | {Role.POSTAL_CLERK}
 COUNTER_STAFF = frozenset({Role.POSTAL_CLERK, Role.SUPERVISOR})  # work at a center's counter: their site is one
 RUN_READERS = POSTAL_DESK | {Role.COURIER}  # the run pages and a delivery run's doors (not agency clerks)
+OFFICE_STAFF = frozenset({Role.POSTAL_CLERK, Role.COURIER})  # a post office's own: read its runs whole
 
 
 class ReturnMethod(StrEnum):

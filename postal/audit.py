@@ -11,7 +11,7 @@ from sqlmodel import Session
 from models import Action, ParcelState
 
 WITH_COURIER = (ParcelState.IN_TRANSIT, ParcelState.OUT_FOR_DELIVERY)
-# The states a parcel may be in after each action (custody.Batch.judge decides which).
+# The states a parcel may be in after each action (postal/custody/rules.py judge decides which).
 STATES_AFTER = {
     Action.ACCEPT: {ParcelState.AT_SITE},
     Action.PICKUP: {ParcelState.IN_TRANSIT},
@@ -60,7 +60,7 @@ def check_parcels(session: Session, last_hashes: dict[int, str]) -> StateCheck:
 
 
 def holder_text(state: str, site: str | None, user: str | None) -> str:
-    """The holder as the ledger writes it (custody.Batch.holder_text)."""
+    """The holder as the ledger writes it (postal/custody/holdings.py Holdings.holder_text)."""
     if state in WITH_COURIER:
         return f"courier:{user}"
     if state == ParcelState.DELIVERED:

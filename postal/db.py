@@ -203,9 +203,39 @@ class Rows:
     def scalar_one(self):
         return self.one()[0]
 
+    def scalar(self):
+        """The first column of the first row, or None when there is no row."""
+        row = self.cursor.fetchone()
+        return None if row is None else row[0]
+
     @property
     def rowcount(self) -> int:
         return self.cursor.rowcount
+
+
+class ById(dict):
+    """Rows of one table by id, each read when first asked for (through the session's identity map): what a
+    page or paper names, not the whole table, however large the network grows."""
+
+    def __init__(self, session: Session, model: type) -> None:
+        super().__init__()
+        self.session, self.model = session, model
+
+    def __missing__(self, key):
+        row = self.session.get(self.model, key) if key is not None else None
+        if row is None:
+            raise KeyError(key)
+        self[key] = row
+        return row
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key) -> bool:
+        return self.get(key) is not None
 
 
 def is_sqlite(session: Session) -> bool:

@@ -260,5 +260,4 @@ def hash_at(session: Session, seq: int) -> str | None:
     """The hash of the chain's event `seq` (0: the empty chain's), or None when there is no such event."""
     if seq == 0:
         return GENESIS
-    row = db.raw(session, "SELECT hash FROM custody_event WHERE seq = ?", (seq,)).first()
-    return row[0] if row else None
+    return db.raw(session, "SELECT hash FROM custody_event WHERE seq = ?", (seq,)).scalar()

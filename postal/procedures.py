@@ -30,7 +30,7 @@ def catalogue(session: Session, *, agency: str | None = None, active: bool | Non
     rows = list(session.execute(query).scalars())
     used = dict(((name, agency_id), count) for name, agency_id, count in session.execute(
         select(Dossier.procedure, Dossier.agency_id, func.count()).group_by(Dossier.procedure, Dossier.agency_id)))
-    places = {s.id: s for s in session.execute(select(Site)).scalars()}
+    places = db.ById(session, Site)
     return ProcedureCatalogueOut(procedures=[row_out(p, places, used.get((p.name, p.agency_id), 0)) for p in rows])
 
 

@@ -48,7 +48,7 @@ from models import (
     SiteKind,
     User,
 )
-from models.enums import COUNTER_STAFF, OVERSEERS, POSTAL_DESK, REGISTRARS
+from models.enums import CLERKS, COUNTER_STAFF, OFFICE_STAFF, OVERSEERS, POSTAL_DESK, REGISTRARS
 from postal.changes import Shell
 from postal.errors import Forbidden, SiteForbidden
 
@@ -210,9 +210,9 @@ def run_view(session: Session, actor, run: Run) -> RunView | None:
     """The actor's view of a run, or None when they may not read it at all."""
     if actor.role in OVERSEERS or run.courier_id == actor.id:
         return WHOLE
-    if actor.role in (Role.COURIER, Role.POSTAL_CLERK) and actor.site_id == run.post_office_id:
+    if actor.role in OFFICE_STAFF and actor.site_id == run.post_office_id:
         return WHOLE
-    if actor.role in (Role.POSTAL_CLERK, Role.AGENCY_CLERK) and actor.site_id is not None:
+    if actor.role in CLERKS and actor.site_id is not None:
         stops = set(session.execute(select(RunStop.site_id).where(RunStop.run_id == run.id)).scalars())
         if actor.site_id in stops and run.kind != RunKind.DELIVERY:
             return RunView(False, frozenset({actor.site_id}))
@@ -238,9 +238,9 @@ def run_views(session: Session, actor, runs: Iterable[Run]) -> dict[int, RunView
             RunStop.run_id.in_([r.id for r in found]), RunStop.site_id == actor.site_id)).scalars())
     views = {}
     for r in found:
-        if r.courier_id == actor.id or (actor.role in (Role.COURIER, Role.POSTAL_CLERK) and actor.site_id == r.post_office_id):
+        if r.courier_id == actor.id or (actor.role in OFFICE_STAFF and actor.site_id == r.post_office_id):
             views[r.id] = WHOLE
-        elif actor.role in (Role.POSTAL_CLERK, Role.AGENCY_CLERK) and r.id in at_stop and r.kind != RunKind.DELIVERY:
+        elif actor.role in CLERKS and r.id in at_stop and r.kind != RunKind.DELIVERY:
             views[r.id] = RunView(False, frozenset({actor.site_id}))
     return views
 

@@ -59,3 +59,35 @@ def test_a_scan_reads_no_more_in_a_country_than_in_a_province(make, monkeypatch)
     country = statements_of_a_scan(make, monkeypatch, large, "pickup")
     assert province and len(country) == len(province), (province, country)
     assert [s for s in country if WHOLE_TABLE.search(s)] == []
+
+
+def statements_of(make, call) -> list[str]:
+    """The SQL a domain call sends through SQLAlchemy."""
+    seen: list[str] = []
+    engine = make.app.extensions["postal.engine"]
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_a_runs_papers_read_the_sites_and_staff_they_name_not_the_network(make):
+    from postal import runs
+    from tests.test_runs import WEDNESDAY, at, nva_run_and_accepted_parcel, scan
+
+    run, code = nva_run_and_accepted_parcel(make)
+    scan(make, "nva", code, "pickup", at(WEDNESDAY, 10, 31), site="TTHCC", run=run.id)
+    grow_to_a_country(make)
+    make.session.expire_all()
+    for paper in (lambda: runs.manifest_document(make.session, run.id, label_key=make.settings.label_key),
+                  lambda: runs.run_sheet(make.session, run.id)):
+        sent = statements_of(make, paper)
+        assert sent and [s for s in sent if WHOLE_TABLE.search(s)] == []
+    manifest = runs.manifest_document(make.session, run.id, label_key=make.settings.label_key)
+    assert code in str(manifest)  # still the whole paper

@@ -151,7 +151,9 @@ def test_the_readme_configuration_table_is_made_from_the_settings_declared():
     from postal import config
 
     readme = (ROOT / "README.md").read_text()
-    assert config.table() in readme
+    begin, end = "<!-- settings: made by scripts/settings_table.py -->\n", "<!-- /settings -->\n"
+    assert readme.count(begin) == readme.count(end) == 1
+    assert readme.split(begin)[1].split(end)[0] == config.table()  # nothing more between the markers, nothing less
     for name in Settings.model_fields:
         assert f"| `{config.variable(name)}` |" in readme
 

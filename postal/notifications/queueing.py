@@ -108,5 +108,12 @@ def queue_returned(session: Session, settings: Settings, *, dossier_id: int, par
                          data={"dossier_code": code}, dedupe_key=f"{event_id}:sms:returned", at=at)
 
 
-def _contact(session: Session, dossier_id: int) -> tuple[str, str]:
-    return tuple(db.raw(session, "SELECT code, applicant_phone FROM dossier WHERE id = ?", (dossier_id,)).one())
+class Contact(NamedTuple):
+    """Whom a dossier's messages go to."""
+
+    code: str
+    phone: str
+
+
+def _contact(session: Session, dossier_id: int) -> Contact:
+    return Contact._make(db.raw(session, "SELECT code, applicant_phone FROM dossier WHERE id = ?", (dossier_id,)).one())

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -28,6 +29,22 @@ from postal.runs.common import MAX_ID, chunks
 from postal.runs.manifests import place, withdraw
 
 
+class RunRow(NamedTuple):
+    id: int
+    name: str
+    state: str
+    courier_id: int | None
+    departs_at: object
+
+
+class StopRow(NamedTuple):
+    id: int
+    run_id: int
+    site_id: int
+    arrived_at: object
+    departed_at: object
+
+
 @dataclass(frozen=True)
 class RunView:
     """What a batch needs to judge scans naming a run, read once per batch."""
@@ -44,12 +61,12 @@ class RunView:
 def run_view(session: Session, run_id: int) -> RunView | None:
     if not 0 < run_id <= MAX_ID:
         return None
-    row = db.raw(session, "SELECT id, name, state, courier_id, departs_at FROM run WHERE id = ?", (run_id,)).first()
+    row = db.raw(session, "SELECT id, name, state, courier_id, departs_at FROM run WHERE id = ?", (run_id,)).first_into(RunRow)
     if row is None:
         return None
     sites = frozenset(site_id for (site_id,) in db.raw(session, "SELECT site_id FROM run_stop WHERE run_id = ?", (run_id,)))
-    label = f"{row[0]} ({row[1]}, {local(db.time_read(row[4])):%H:%M %d/%m})"
-    return RunView(label, row[2], row[3], sites)
+    label = f"{row.id} ({row.name}, {local(db.time_read(row.departs_at)):%H:%M %d/%m})"
+    return RunView(label, row.state, row.courier_id, sites)
 
 
 def check_scan(session: Session, views: dict, run_id: int, action: str, actor, *,
@@ -68,8 +85,8 @@ def check_scan(session: Session, views: dict, run_id: int, action: str, actor, *
     if action not in (Action.PICKUP, Action.HANDOVER):
         return
     if actor.role == Role.COURIER and run.courier_id not in (None, actor.id):
-        courier = db.raw(session, "SELECT username FROM user_account WHERE id = ?", (run.courier_id,)).first()
-        raise NotYourRun(run=run.label, courier=courier[0] if courier else "?")
+        courier = db.raw(session, "SELECT username FROM user_account WHERE id = ?", (run.courier_id,)).scalar()
+        raise NotYourRun(run=run.label, courier=courier or "?")
     where = site()
     if where is not None and where.id not in run.site_ids:
         raise NotAStop(run=run.label, site=where.name)
@@ -82,9 +99,9 @@ def still_open(session: Session, views: dict) -> None:
     if not judged_open:
         return
     match, param = db.any_of(session, judged_open)
-    closed = db.raw(session, f"SELECT id FROM run WHERE state = ? AND id {match}", (RunState.CLOSED, param)).first()
+    closed = db.raw(session, f"SELECT id FROM run WHERE state = ? AND id {match}", (RunState.CLOSED, param)).scalar()
     if closed is not None:
-        raise RunClosed(run=views[closed[0]].label)
+        raise RunClosed(run=views[closed].label)
 
 
 def after_scans(session: Session, moved: Moved) -> None:
@@ -136,20 +153,20 @@ def mark_arrivals(session: Session, arrivals: dict[tuple[int, int, str], datetim
     """The first scan at a stop is the arrival there."""
     # A pickup counts for the site's first open visit, a handover for its last: the hub is visited
     # first to pick and last to drop.
-    visits: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+    visits: dict[tuple[int, int], list[StopRow]] = defaultdict(list)
     match, param = db.any_of(session, sorted({r for r, _, _ in arrivals}))
     for stop in db.raw(session, f"SELECT id, run_id, site_id, arrived_at, departed_at FROM run_stop WHERE run_id {match} ORDER BY seq",
-                       (param,)):
-        visits[(stop[1], stop[2])].append(stop)
+                       (param,)).into(StopRow):
+        visits[(stop.run_id, stop.site_id)].append(stop)
     first: dict[int, datetime] = {}
     for (run_id, site_id, action), at in arrivals.items():
         stops = visits.get((run_id, site_id))
         if not stops:
             continue
-        pool = [s for s in stops if s[4] is None] or stops
+        pool = [s for s in stops if s.departed_at is None] or stops
         stop = pool[0] if action == Action.PICKUP else pool[-1]
-        if stop[3] is None:
-            first[stop[0]] = min(at, first.get(stop[0], at))
+        if stop.arrived_at is None:
+            first[stop.id] = min(at, first.get(stop.id, at))
     if first:
         db.executemany(session, "UPDATE run_stop SET arrived_at = ? WHERE id = ? AND arrived_at IS NULL",
                     [(db.time_param(session, at), stop_id) for stop_id, at in first.items()])

@@ -43,8 +43,7 @@ def manifest_document(session: Session, run_id: int, *, label_key: str, viewer: 
     view = scope.check_run(session, viewer, run) if viewer is not None else scope.WHOLE
     stops = session.execute(select(RunStop).where(RunStop.run_id == run.id).order_by(RunStop.seq)
                             .execution_options(populate_existing=True)).scalars().all()
-    sites = {s.id: s for s in session.execute(select(Site)).scalars()}
-    users = {u.id: u for u in session.execute(select(User)).scalars()}
+    sites, users = db.ById(session, Site), db.ById(session, User)  # those the manifest names, not the network
     courier = users.get(run.courier_id)
     parcels: dict[int, tuple[str, str, str, int | None]] = {}
     lines = session.execute(
@@ -279,7 +278,6 @@ def run_sheet(session: Session, run_id: int, *, viewer: User | None = None) -> R
     view = scope.check_run(session, viewer, run) if viewer is not None else scope.WHOLE
     stops = session.execute(select(RunStop).where(RunStop.run_id == run.id).order_by(RunStop.seq)
                             .execution_options(populate_existing=True)).scalars().all()
-    sites = {s.id: s for s in session.execute(select(Site)).scalars()}
     picks: dict[int, list[ParcelLine]] = defaultdict(list)
     drops: dict[int, list[ParcelLine]] = defaultdict(list)
     on_board: list[ParcelLine] = []
@@ -290,7 +288,8 @@ def run_sheet(session: Session, run_id: int, *, viewer: User | None = None) -> R
         .where(ENTRIES.c.run_id == run.id).order_by(PARCELS.c.code)
     ).all()
     stop_site = {s.id: s.site_id for s in stops}
-    rows = [r for r in rows if view.shows(stop_site[r[0]]) or view.shows(stop_site[r[1]])]
+    rows = [r for r in rows if view.shows(stop_site[r.pick_stop_id]) or view.shows(stop_site[r.drop_stop_id])]
+    sites = db.ById(session, Site)  # those the sheet names, not the network
     for pick_id, drop_id, picked_at, dropped_at, code, state, destination_id, dossier_code in rows:
         destination = sites[destination_id].name if destination_id in sites else ""
         line = ParcelLine(code, dossier_code, destination, db.time_read(picked_at), db.time_read(dropped_at))
@@ -310,8 +309,8 @@ def run_sheet(session: Session, run_id: int, *, viewer: User | None = None) -> R
             hub=s.hub, planned_at=as_utc(s.planned_at), arrived_at=db.time_read(s.arrived_at), departed_at=db.time_read(s.departed_at),
             drop=tuple(drops[s.id]), pick=tuple(picks[s.id]),
         ) for s in stops),
-        on_board=tuple(on_board), parcels=len(rows), picked=sum(1 for r in rows if r[2] is not None),
-        dropped=sum(1 for r in rows if r[3] is not None), post_office_id=run.post_office_id,
+        on_board=tuple(on_board), parcels=len(rows), picked=sum(1 for r in rows if r.picked_at is not None),
+        dropped=sum(1 for r in rows if r.dropped_at is not None), post_office_id=run.post_office_id,
     )
 
 
