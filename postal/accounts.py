@@ -37,16 +37,20 @@ LAST_USE_GRAIN = timedelta(minutes=15)  # a token's last use is written at most 
 TOKEN_DAYS = Settings.model_fields["token_days"].default  # a token's lifetime when the caller names none
 
 
-@cache
-def _hasher() -> PasswordHasher:
-    """The installation's password hasher (its profile is a setting; verifying reads a hash's own)."""
-    return PasswordHasher.from_parameters(getattr(profiles, Settings.from_env().argon2_profile.upper()))
+PROFILE = Settings.model_fields["argon2_profile"].default  # the hashing profile when the caller names none
 
 
 @cache
-def _dummy_hash() -> str:
+def _hasher(profile: str = PROFILE) -> PasswordHasher:
+    """A password hasher of the installation's profile (the argon2_profile setting, which callers pass);
+    verifying reads a hash's own parameters, whatever the profile."""
+    return PasswordHasher.from_parameters(getattr(profiles, profile.upper()))
+
+
+@cache
+def _dummy_hash(profile: str = PROFILE) -> str:
     """Verified against when the username is unknown, so a wrong name costs as long as a wrong password."""
-    return _hasher().hash("not-a-password")
+    return _hasher(profile).hash("not-a-password")
 
 
 def hash_token(token: str) -> str:
@@ -54,7 +58,7 @@ def hash_token(token: str) -> str:
 
 
 def add_user(session: Session, username: str, *, role: str, site_code: str | None, password: str | None,
-             full_name: str = "", at: datetime, by: Person | None = None) -> User:
+             full_name: str = "", at: datetime, by: Person | None = None, profile: str = PROFILE) -> User:
     """Create a member of staff (a clerk or a courier works from a home site)."""
     with db.writing(session):
         username = username.strip().lower()
@@ -64,7 +68,7 @@ def add_user(session: Session, username: str, *, role: str, site_code: str | Non
             raise Conflict(N_("Tên đăng nhập %(username)s đã có."), username=username)
         site = home_site(session, role, site_code)
         user = User(username=username, full_name=full_name, role=role, site_id=site.id if site else None,
-                    password_hash=_hasher().hash(password) if password else None, created_at=at)
+                    password_hash=_hasher(profile).hash(password) if password else None, created_at=at)
         session.add(user)
         changes.record(session, by, "user", username, "created", after=user_fields(user, site), at=at)
     return user
@@ -119,13 +123,14 @@ def refuse_last_admin(session: Session, user: User, action: Phrase) -> None:
         raise LastAdmin(action=action, username=user.username)
 
 
-def reset_password(session: Session, username: str, password: str, *, at: datetime, by: Person | None = None) -> User:
+def reset_password(session: Session, username: str, password: str, *, at: datetime, by: Person | None = None,
+                   profile: str = PROFILE) -> User:
     """Give an account a new password: its page sessions end at once (its tokens keep working)."""
     with db.writing(session):
         if not 8 <= len(password) <= 200:
             raise Unprocessable(field="password", detail=Phrase(N_("từ 8 đến 200 ký tự")))
         user = user_named(session, username)
-        user.password_hash = _hasher().hash(password)
+        user.password_hash = _hasher(profile).hash(password)
         user.session_version += 1
         session.add(user)
         changes.record(session, by, "user", user.username, "password_reset", after={"password": "******"}, at=at)
@@ -154,11 +159,11 @@ def list_users(session: Session) -> list[User]:
     return list(session.execute(select(User).order_by(User.role, User.username)).scalars())
 
 
-def check_password(session: Session, username: str, password: str) -> User | None:
+def check_password(session: Session, username: str, password: str, *, profile: str = PROFILE) -> User | None:
     """The active user with this username and password, or None."""
     user = session.execute(select(User).where(User.username == username.strip().lower())).scalars().first()
     try:
-        _hasher().verify(user.password_hash if user and user.password_hash else _dummy_hash(), password)
+        _hasher(profile).verify(user.password_hash if user and user.password_hash else _dummy_hash(profile), password)
     except (VerificationError, InvalidHashError):
         return None
     return user if user and user.active and user.password_hash else None

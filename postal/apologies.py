@@ -103,7 +103,7 @@ def slip_pdf(session: Session, code: str, apology_id: int, *, viewer: User, sett
         raise NotFound(what=Phrase(N_("phiếu xin lỗi")), code=apology_id)
     slip = found[apology_id]
     center = session.get(Site, dossier.center_id)
-    return paper.render_apology_slip(paper.ApologySlip(
+    return paper.render_apology_slip(font_dir=settings.font_dir, slip=paper.ApologySlip(
         province_body=f"UBND tỉnh {settings.province}", unit_name=center.name, place=settings.province,
         number=str(slip.id), issued_on=local(slip.issued_at).date(), applicant_name=dossier.applicant_name,
         applicant_address=dossier.applicant_address, dossier_code=dossier.code, procedure=dossier.procedure,

@@ -66,7 +66,7 @@ def users_add(settings: Settings, username: str, role: str, site_code: str | Non
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with db.session_for(settings) as session:
         user = accounts.add_user(session, username, role=role, site_code=site_code, password=password,
-                                 full_name=full_name, at=utcnow())
+                                 full_name=full_name, at=utcnow(), profile=settings.argon2_profile)
     click.echo(f"added {user.username} ({user.role})")
 
 

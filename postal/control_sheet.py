@@ -106,7 +106,7 @@ def render_pdf(session: Session, code: str, *, viewer: User | Actor, settings: S
     """The dossier's control sheet as the A4 paper of mẫu 05, with the same rows as its page."""
     sheet = for_dossier(session, code, viewer=viewer, settings=settings, now=now)
     d = sheet.dossier
-    return documents.render_control_sheet(documents.ControlSheetPaper(
+    return documents.render_control_sheet(font_dir=settings.font_dir, paper=documents.ControlSheetPaper(
         province_body=f"UBND tỉnh {sheet.province}", unit_name=d.center.name, dossier_code=d.code,
         procedure=d.procedure, applicant_name=d.applicant.name, agency_name=d.agency.name,
         received_at=d.received_at, due_at=d.due_at,

@@ -297,11 +297,12 @@ def return_words(dossier: Dossier, center: Site) -> str:
 
 def receipt_pdf(session: Session, code: str, *, viewer: User, settings: Settings, base_url: str = "") -> bytes:
     """The receipt and appointment slip (mẫu 01) of a dossier; reading it changes nothing."""
-    return paper.render_receipt(receipt_slip(session, code, viewer=viewer, settings=settings, base_url=base_url))
+    return paper.render_receipt(receipt_slip(session, code, viewer=viewer, settings=settings, base_url=base_url),
+                                font_dir=settings.font_dir)
 
 
 def papers_pdf(session: Session, code: str, *, viewer: User, settings: Settings, base_url: str = "") -> bytes:
     """The receipt and the label of the dossier's first parcel in one PDF: one print after saving."""
     slip = receipt_slip(session, code, viewer=viewer, settings=settings, base_url=base_url)
     label = printing.label_paper(session, first_parcel(session, slip.dossier_code), viewer=viewer, settings=settings)
-    return printing.bundle(slip, label)
+    return printing.bundle(slip, label, font_dir=settings.font_dir)

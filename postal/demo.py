@@ -38,7 +38,7 @@ def is_empty(session: Session) -> bool:
     return session.execute(select(Site.id).limit(1)).first() is None
 
 
-def seed_network(session: Session, now: datetime) -> dict[str, User]:
+def seed_network(session: Session, now: datetime, profile: str = accounts.PROFILE) -> dict[str, User]:
     """Sites and staff of the demo province; every agency gets a receiving clerk."""
     for s in demo_data.SITES:
         sites.save_site(session, **s)
@@ -53,7 +53,7 @@ def seed_network(session: Session, now: datetime) -> dict[str, User]:
     for u in wanted:
         users[u["username"]] = existing.get(u["username"]) or accounts.add_user(
             session, u["username"], role=u["role"], site_code=u["site"], password=demo_data.DEMO_PASSWORD,
-            full_name=u["full_name"], at=now)
+            full_name=u["full_name"], at=now, profile=profile)
     return users
 
 
@@ -288,7 +288,7 @@ def seed(session: Session, settings: Settings, now: datetime, progress: Callable
          total: Callable[[int], None] | None = None) -> dict[str, int]:
     """Seed the demo province into an empty database: network, run templates, runs and a week of history."""
     now = as_utc(now)
-    users = seed_network(session, now)
+    users = seed_network(session, now, settings.argon2_profile)
     for procedure in demo_data.PROCEDURES:  # the counters' catalogue
         counter.save_procedure(session, name=procedure["name"], agency=procedure["agency"],
                                processing_days=procedure["days"])

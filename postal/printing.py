@@ -5,6 +5,7 @@ the parcel, not in the custody ledger: a reprint moves nothing."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -42,12 +43,13 @@ def label_pdf(session: Session, code: str, *, viewer: User | Actor, settings: Se
               copies: int = 1) -> bytes:
     """The parcel's label as a PDF in one of FORMATS; reading it changes nothing."""
     paper = label_paper(session, code, viewer=viewer, settings=settings)
-    return label_paper_module.render_label(paper, format=format, copies=copies)
+    return label_paper_module.render_label(paper, format=format, copies=copies, font_dir=settings.font_dir)
 
 
-def bundle(slip: receipt.ReceiptSlip, label: label_paper_module.LabelPaper) -> bytes:
+def bundle(slip: receipt.ReceiptSlip, label: label_paper_module.LabelPaper, *, font_dir: Path | None = None) -> bytes:
     """The receipt (A4) followed by the parcel's label (100×75 mm), as one document to print at once."""
-    pdf = PrintedDocument(f"Giấy tiếp nhận và nhãn – {slip.dossier_code}", margins=(25, 15, 15, 18), page_numbers=False)
+    pdf = PrintedDocument(f"Giấy tiếp nhận và nhãn – {slip.dossier_code}", font_dir=font_dir, margins=(25, 15, 15, 18),
+                          page_numbers=False)
     receipt.draw_receipt(pdf, slip)
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)

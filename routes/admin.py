@@ -166,7 +166,8 @@ def user_list():
         try:
             user = accounts.add_user(get_session(), form.username.data, role=form.role.data,
                                      site_code=form.site.data or None, password=form.password.data,
-                                     full_name=(form.full_name.data or "").strip(), at=utcnow(), by=current_user.user)
+                                     full_name=(form.full_name.data or "").strip(), at=utcnow(), by=current_user.user,
+                                     profile=settings().argon2_profile)
         except PostalError as err:
             refused(form.username, err)
         else:
@@ -204,7 +205,8 @@ def reset_password(username: str):
     form = PasswordForm()
     if not form.validate_on_submit():
         raise Unprocessable(field=gettext("Mật khẩu mới"), detail=gettext("từ 8 đến 200 ký tự"))
-    user = accounts.reset_password(get_session(), username, form.password.data, at=utcnow(), by=current_user.user)
+    user = accounts.reset_password(get_session(), username, form.password.data, at=utcnow(), by=current_user.user,
+                                   profile=settings().argon2_profile)
     current_app.logger.info("admin %s reset the password of %s", current_user.username, user.username)
     flash(gettext("Đã đặt mật khẩu mới cho %(username)s: các phiên đăng nhập cũ của tài khoản đã dừng.")
           % {"username": user.username}, "ok")

@@ -22,7 +22,7 @@ from postal import accounts, ratelimits
 from postal.clock import utcnow
 from postal.errors import Forbidden, NotAuthenticated
 from routes.i18n import LANGUAGES
-from routes.session import get_session
+from routes.session import get_session, settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SHIFT = timedelta(hours=12)  # a page session lasts a working day, so an offline queue can still sync at its end
@@ -238,7 +238,8 @@ def login():
     form = LoginForm()
     failed = False
     if form.validate_on_submit():
-        user = accounts.check_password(get_session(), form.username.data, form.password.data)
+        user = accounts.check_password(get_session(), form.username.data, form.password.data,
+                                       profile=settings().argon2_profile)
         if user is not None:
             lang = session.get("lang")
             session.clear()  # a new login starts a new session (and a new CSRF token)

@@ -115,7 +115,7 @@ def get_run(run_id: int):
                 responses={200: "application/pdf"})
 @roles_required(*STAFF)
 def manifest_pdf(run_id: int):
-    pdf = runs.render_manifest(get_session(), run_id, label_key=settings().label_key, viewer=current_actor())
+    pdf = runs.render_manifest(get_session(), run_id, settings=settings(), viewer=current_actor())
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{runs.run_code(run_id)}.pdf"'})
 

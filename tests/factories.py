@@ -61,7 +61,7 @@ class Factory:
         if existing:
             return existing
         return accounts.add_user(self.session, username, role=role, site_code=site, password=password,
-                                 full_name=full_name, at=utcnow())
+                                 full_name=full_name, at=utcnow(), profile=self.settings.argon2_profile)
 
     def token(self, username: str) -> dict[str, str]:
         """Authorization headers for the user."""

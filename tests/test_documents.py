@@ -12,6 +12,7 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
+from models import Dossier
 from postal.documents.apology import ApologySlip, render_apology_slip
 from postal.documents.layout import Person, find_font_dir
 from postal.documents.manifest import HandoverLine, Manifest, ManifestParcel, ManifestStop, render_manifest
@@ -231,17 +232,22 @@ def test_missing_font_dir_raises_naming_the_place(tmp_path):
         render_manifest(manifest(), font_dir=tmp_path / "nowhere")
 
 
-def test_font_dir_comes_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("POSTAL_FONT_DIR", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="POSTAL_FONT_DIR|" + str(tmp_path)):
-        find_font_dir()
+def test_the_papers_take_their_fonts_from_the_font_dir_setting(make, tmp_path):
+    """POSTAL_FONT_DIR reaches every paper through the settings its caller holds; nothing reads it behind them."""
+    from postal import control_sheet, printing
+    from postal.clock import utcnow
 
-    monkeypatch.delenv("POSTAL_FONT_DIR")
-    bundled = find_font_dir()
-    monkeypatch.setenv("POSTAL_FONT_DIR", str(bundled))
-
-    assert find_font_dir() == bundled
-    assert render_apology_slip(apology_slip()).startswith(b"%PDF")
+    code = make.parcel()
+    dossier = make.parcel_row(code).dossier_id
+    clerk = make.staff("ntha")
+    empty = make.settings.model_copy(update={"font_dir": tmp_path})
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        printing.label_pdf(make.session, code, viewer=clerk, settings=empty)
+    dossier_code = make.session.get(Dossier, dossier).code
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        control_sheet.render_pdf(make.session, dossier_code, viewer=clerk, settings=empty, now=utcnow())
+    fonts = make.settings.model_copy(update={"font_dir": find_font_dir()})
+    assert printing.label_pdf(make.session, code, viewer=clerk, settings=fonts).startswith(b"%PDF")
 
 
 def test_times_are_shown_in_vietnam_whatever_zone_they_come_in():

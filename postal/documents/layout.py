@@ -17,7 +17,6 @@ from fpdf.enums import PathPaintRule
 from fpdf.fonts import FontFace
 
 from postal.clock import local
-from postal.config import Settings
 
 FONT_FAMILY = "DejaVu"
 
@@ -40,13 +39,11 @@ BLANK = "................................"
 
 
 def find_font_dir(font_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Return the directory holding DejaVuSans.ttf: the argument, else the font_dir setting (POSTAL_FONT_DIR), else the
-    bundled or system fonts."""
+    """Return the directory holding DejaVuSans.ttf: the argument (the caller's font_dir setting, POSTAL_FONT_DIR),
+    else the bundled or system fonts."""
     # A directory someone named on purpose is the only one tried: a typo must not silently pick other fonts.
     if font_dir is not None:
         candidates = [Path(font_dir)]
-    elif (configured := Settings.from_env().font_dir) is not None:  # POSTAL_FONT_DIR
-        candidates = [configured]
     else:
         candidates = [_BUNDLED_FONT_DIR, _SYSTEM_FONT_DIR]
     for candidate in candidates:

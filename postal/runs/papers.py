@@ -31,6 +31,7 @@ from models.enums import OVERSEERS  # may act on any run for its courier
 from postal import db, documents, labels, scope
 from postal.accounts import ROLE_TITLES, paper_name
 from postal.clock import as_utc
+from postal.config import Settings
 from postal.documents.layout import BLANK
 from postal.runs.common import ENTRIES, MAX_ID, PARCELS, reload, run_code
 from postal.runs.scanning import current_run
@@ -136,9 +137,10 @@ def handover_lines(session: Session, run: Run, stops: Sequence[RunStop], sites: 
     return dropped, picked
 
 
-def render_manifest(session: Session, run_id: int, *, label_key: str, viewer: User | None = None) -> bytes:
+def render_manifest(session: Session, run_id: int, *, settings: Settings, viewer: User | None = None) -> bytes:
     """The run's manifest as a PDF, as far as the viewer may read it."""
-    return documents.render_manifest(manifest_document(session, run_id, label_key=label_key, viewer=viewer))
+    return documents.render_manifest(manifest_document(session, run_id, label_key=settings.label_key, viewer=viewer),
+                                     font_dir=settings.font_dir)
 
 
 @dataclass(frozen=True)
