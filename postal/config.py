@@ -109,6 +109,9 @@ class Settings(BaseSettings):
                                "in a shared store, never in memory", 1)
     write_wait_s: float = doc("seconds a write waits for a lock before it is answered 503 with Retry-After", 5.0,
                               gt=0, le=600)
+    proxy_hops: int = doc("reverse proxies in front of the app (TLS at nginx or Caddy: 1) whose X-Forwarded-For, "
+                          "-Proto and -Host are believed: the client's address for the rate limits, https in links; "
+                          "0 believes none", 0, ge=0, le=5)
     ratelimit_storage_uri: str = doc("where the login and citizen limits are counted: `memory://` with one worker, "
                                      f"`{REDIS_DEFAULT}` with several; memory with several, or a store that does "
                                      "not answer, refuses to start (in development, with no store named, `postal "

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 from flask_babel import Babel
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from postal.config import ROOT, Settings
 from postal.db import make_engine
@@ -32,6 +33,9 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["postal.settings"] = settings
+    if settings.proxy_hops:  # behind a TLS proxy: the client's address and scheme as the proxy saw them
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["postal.engine"] = make_engine(settings.database_url, write_wait_s=settings.write_wait_s)
     Babel(app, locale_selector=pick_locale)
     app.teardown_appcontext(close_session)

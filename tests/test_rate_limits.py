@@ -107,6 +107,33 @@ def test_right_answers_do_not_spend_the_dossiers_budget(app, make, redis_prefix)
     assert track(from_address(app.test_client(), "192.0.2.1"), code).status_code == 404  # not locked
 
 
+@pytest.mark.parametrize("hops, second_answered", [(1, 200), (0, 429)])
+def test_behind_a_proxy_each_citizen_has_the_address_budget_of_their_own(app, make, database_url, redis_prefix,
+                                                                         hops, second_answered):
+    """TLS ends at nginx: every request reaches the app from 127.0.0.1. With POSTAL_PROXY_HOPS=1 the limits count
+    the address the proxy saw (X-Forwarded-For), and links are https on the public host; with 0 the headers are
+    believed by nobody, so one citizen's ten lookups spend everyone's minute."""
+    from routes import create_app
+
+    code = registered(app.test_client(), make)
+    proxied = create_app({"DATABASE_URL": database_url, **TEST_SETTINGS, "POSTAL_RATELIMIT_STORAGE_URI": REDIS_URL,
+                          "POSTAL_RATELIMIT_KEY_PREFIX": redis_prefix, "POSTAL_PROXY_HOPS": str(hops)})
+    proxied.config["TESTING"] = True
+
+    def lookup(address: str):
+        return proxied.test_client().post(
+            "/api/v1/track", json={"code": code, "phone_last4": "5678"}, environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            headers={"X-Forwarded-For": address, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "hoso.example.vn"})
+
+    assert all(lookup("203.0.113.7").status_code == 200 for _ in range(10))
+    assert lookup("203.0.113.7").status_code == 429  # the eleventh in a minute
+    assert lookup("198.51.100.8").status_code == second_answered
+    root = proxied.test_client().get("/api/v1/openapi.json", environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                                     headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "hoso.example.vn"})
+    servers = [s["url"] for s in root.get_json().get("servers", [])]
+    assert root.status_code == 200 and (hops == 0 or not servers or servers[0].startswith("https://hoso.example.vn"))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
