@@ -79,6 +79,8 @@ def test_a_courier_cannot_deliver_a_counter_result_at_the_door(client, make):
     assert events(make) == before
     alert = misrouted(make, code)
     assert alert.state == "open" and make.holder_of(code) == "nva"
+    assert alert.note.startswith("nva thử giao tại nhà người dân lúc ")  # no "(—)", no "người dân" twice
+    assert "(—)" not in alert.note and alert.note.endswith("; bì gửi Sở Tư pháp.")
 
 
 def at(hh: int, mm: int) -> datetime:
