@@ -91,3 +91,34 @@ def test_the_manifest_button_prints_a_handover_record_per_direction_with_full_na
     assert dropped.index("Ngô Văn Anh Bưu tá") < dropped.index("BÊN NHẬN") < dropped.index(
         "Vũ Thùy Linh Cán bộ tiếp nhận của cơ quan – Sở Tư pháp")
     assert not LOGINS.search(text)
+
+
+def test_a_supervisor_redirects_a_parcel_and_the_sheet_and_its_pdf_show_it(live_server, client, make, context_for):
+    from playwright.sync_api import expect
+
+    make.network(full_names=True)
+    code = make.parcel()  # at the center, addressed to Sở Tư pháp
+    page = context_for().new_page()
+    log_in(page, live_server, "gs.lan", next_path=f"/parcels/{code}")
+    page.click("details.redirect summary")  # "Đổi nơi nhận"
+    page.select_option("#redirect-destination", "SXD")
+    page.fill("#redirect-reason", "Thuộc thẩm quyền Sở Xây dựng")
+    page.click("details.redirect button[type=submit]")
+    page.wait_for_url(f"{live_server}/parcels/{code}")
+    expect(page.locator(".flash-ok")).to_contain_text("Đã đổi nơi nhận")
+    expect(page.locator("dl.facts")).to_contain_text("Sở Xây dựng")  # its destination now
+    parcel = page.request.get(f"{live_server}/api/v1/parcels/{code}").json()  # its timeline, with the same login
+    redirect = parcel["timeline"][-1]
+    assert redirect["action"] == "redirect" and redirect["evidence"] == {"from": "STP", "to": "SXD"}
+    assert redirect["note"] == "Thuộc thẩm quyền Sở Xây dựng" and redirect["actor"] == "gs.lan"
+
+    page.click("p.sheet-link a")
+    page.wait_for_url(f"{live_server}/dossiers/{parcel['dossier']}#phieu-kiem-soat")
+    moved = page.locator("#phieu-kiem-soat table.sheet tbody tr").filter(has_text="đổi nơi nhận")
+    expect(moved).to_have_count(1)
+    expect(moved).to_contain_text("đổi nơi nhận: Sở Tư pháp → Sở Xây dựng, do Phạm Thị Lan ghi")
+    expect(moved).to_contain_text("Thuộc thẩm quyền Sở Xây dựng")
+    shot(page, "dossier-control-sheet-redirect")
+    text = opened_pdf(page, "#control-sheet-pdf")
+    assert "đổi nơi nhận: Sở Tư pháp → Sở Xây dựng, do Phạm Thị Lan ghi" in text
+    assert "Thuộc thẩm quyền Sở Xây dựng" in text and not LOGINS.search(text)
