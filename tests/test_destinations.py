@@ -105,6 +105,8 @@ def refused_on_the_run(make, code: str, action: str, **kw):
     before = events(make)
     outcome = make.record("nva", code, action, at(10, 50), expect="rejected", **kw)
     assert outcome.error.code == "misrouted" and outcome.error.params["destination"] == "Sở Tư pháp"
+    said = outcome.error.message % {k: str(v) for k, v in outcome.error.params.items()}
+    assert said.startswith(f"Bì {code} gửi Sở Tư pháp, không phải ")  # the message the courier reads
     assert events(make) == before and make.holder_of(code) == "nva"
     assert misrouted(make, code).state == "open"
     return outcome
