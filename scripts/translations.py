@@ -46,7 +46,8 @@ def main() -> int:
     else:
         extract(POT)
         if PO.exists():
-            subprocess.run([*PYBABEL, "update", "-i", str(POT), "-d", "translations", "-l", "en", "--no-fuzzy-matching"],
+            subprocess.run([*PYBABEL, "update", "-i", str(POT), "-d", "translations", "-l", "en", "--no-fuzzy-matching",
+                            "--ignore-obsolete"],  # a message gone from the source is gone from the catalog
                            cwd=ROOT, check=True, capture_output=True)
         else:
             subprocess.run([*PYBABEL, "init", "-i", str(POT), "-d", "translations", "-l", "en"], cwd=ROOT, check=True,

@@ -72,29 +72,90 @@ def test_a_second_attempt_updates_the_one_alert_naming_who_tried_where(client, m
 
 def test_a_courier_cannot_deliver_a_counter_result_at_the_door(client, make):
     code = make.parcel(held_by="nva")  # a dossier going to its agency, not to the citizen
+    before = events(make)
     res = scan(client, make, "nva", code, "deliver", evidence={"otp": "123456", "recipient_name": "Nguyễn Văn An"})
     assert res["status"] == "rejected" and res["error"]["code"] == "misrouted"
     assert "Sở Tư pháp" in res["error"]["message"] and "nhà người dân" in res["error"]["message"]
-    assert misrouted(make, code).state == "open" and make.holder_of(code) == "nva"
+    assert events(make) == before
+    alert = misrouted(make, code)
+    assert alert.state == "open" and make.holder_of(code) == "nva"
+    assert alert.note.startswith("nva thử giao tại nhà người dân lúc ")  # no "(—)", no "người dân" twice
+    assert "(—)" not in alert.note and alert.note.endswith("; bì gửi Sở Tư pháp.")
 
 
-def test_with_a_run_that_stops_there_too_a_misroute_is_refused(make):
-    def at(hh: int, mm: int) -> datetime:
-        return datetime.combine(WEDNESDAY, time(hh, mm), tzinfo=LOCAL_TZ)
+def at(hh: int, mm: int) -> datetime:
+    return datetime.combine(WEDNESDAY, time(hh, mm), tzinfo=LOCAL_TZ)
 
+
+def picked_up_on_a_run(make, stops: list[str]):
+    """A parcel for Sở Tư pháp taken at the center onto Wednesday's 10:30 run stopping at `stops`; (code, run)."""
     make.network()
-    runs.create_template(make.session, RunTemplateIn(name="Tuyến 1", departs="10:30", stops=["TTHCC", "SXD", "STP"],
+    runs.create_template(make.session, RunTemplateIn(name="Tuyến 1", departs="10:30", stops=stops,
                                                      post_office="BD-TINH"), actor=make.staff("admin"), now=at(6, 0))
     runs.generate(make.session, WEDNESDAY, 1, at(6, 0))
     code = make.parcel(accepted=False)
     make.record("ntha", code, "accept", at(9, 0), site="TTHCC")
     run = next(r for r in runs.runs_of_day(make.session, WEDNESDAY).runs if r.departs_at.astimezone(LOCAL_TZ).hour == 10)
     make.record("nva", code, "pickup", at(10, 35), site="TTHCC", run=run.id)
+    return code, run
+
+
+def refused_on_the_run(make, code: str, action: str, **kw):
+    """A scan on the run is refused as misrouted, writes nothing, and the alert is open on the board."""
     before = events(make)
-    outcome = make.record("nva", code, "handover", at(10, 50), site="SXD", run=run.id, expect="rejected")
+    outcome = make.record("nva", code, action, at(10, 50), expect="rejected", **kw)
     assert outcome.error.code == "misrouted" and outcome.error.params["destination"] == "Sở Tư pháp"
+    said = outcome.error.message % {k: str(v) for k, v in outcome.error.params.items()}
+    assert said.startswith(f"Bì {code} gửi Sở Tư pháp, không phải ")  # the message the courier reads
     assert events(make) == before and make.holder_of(code) == "nva"
+    assert misrouted(make, code).state == "open"
+    return outcome
+
+
+def test_with_a_run_that_stops_there_too_a_misroute_is_refused(make):
+    code, run = picked_up_on_a_run(make, ["TTHCC", "SXD", "STP"])
+    refused_on_the_run(make, code, "handover", site="SXD", run=run.id)
     make.record("nva", code, "handover", at(11, 5), site="STP", run=run.id)  # where it is addressed: accepted
+
+
+def test_with_a_run_a_commune_center_on_the_way_is_not_its_destination(make):
+    code, run = picked_up_on_a_run(make, ["TTHCC", "PH-HONGGAI", "STP"])
+    outcome = refused_on_the_run(make, code, "handover", site="PH-HONGGAI", run=run.id)
+    assert str(outcome.error.params["site"]) == "Trung tâm PVHCC phường Hồng Gai"
+
+
+def test_with_a_run_a_counter_dossier_is_not_delivered_at_the_door(make):
+    code, run = picked_up_on_a_run(make, ["TTHCC", "STP"])
+    outcome = refused_on_the_run(make, code, "deliver", run=run.id,
+                                 evidence={"otp": "123456", "recipient_name": "Nguyễn Văn An"})
+    assert str(outcome.error.params["site"]) == "nhà người dân"
+
+
+def test_the_alert_resolves_when_the_parcel_reaches_its_own_destination(client, make):
+    code = make.parcel(held_by="nva")
+    refused_as_misrouted(client, make, "nva", code, "handover", site="SXD", where="Sở Xây dựng")
+    assert misrouted(make, code).state == "open"
+    assert scan(client, make, "nva", code, "handover", site="STP")["status"] == "accepted"  # no redirect: where it goes
+    assert scan(client, make, "stp.linh", code, "receive")["status"] == "accepted"
+    alert = misrouted(make, code)
+    assert alert.state == "resolved" and "đúng nơi nhận" in alert.note
+
+
+def test_a_result_for_the_citizens_door_is_not_handed_over_at_an_agency(client, make):
+    code = make.parcel(held_by="nva")
+    scan(client, make, "nva", code, "handover", site="STP")
+    scan(client, make, "stp.linh", code, "receive")
+    dossier = client.get(f"/api/v1/parcels/{code}", headers=make.token("gs.lan")).get_json()["dossier"]
+    result = dossiers.add_parcel(make.session, dossier, ParcelIn(direction="to_citizen", origin="STP"),
+                                 actor=make.staff("stp.linh"), settings=make.settings, now=utcnow()).code
+    scan(client, make, "stp.linh", result, "accept", site="STP")
+    scan(client, make, "nva", result, "pickup", site="STP")
+    before = events(make)
+    res = scan(client, make, "nva", result, "handover", site="SXD")
+    assert res["status"] == "rejected" and res["error"]["code"] == "misrouted"
+    assert "gửi người dân tại nhà" in res["error"]["message"] and "Sở Xây dựng" in res["error"]["message"]
+    assert events(make) == before and make.holder_of(result) == "nva"
+    assert misrouted(make, result).state == "open"
 
 
 def test_a_redirect_is_a_correction_event_and_the_new_destination_takes_it(client, make):

@@ -291,19 +291,32 @@ def test_departing_a_stop_leaves_the_unpicked_for_the_next_run(make):
 # -- driving a run through the API ------------------------------------------------------------------
 
 
-def upcoming_run(client, make, stops=("TTHCC", "STP")):
-    """A template leaving 90 minutes from now, and its run generated whatever day today is."""
+def upcoming_run(client, make, stops=("TTHCC", "STP"), minutes=90, name="Tuyến thử"):
+    """A template leaving `minutes` from now (to the minute below), and its run generated whatever day that is."""
     make.network()
-    departs = local(utcnow() + timedelta(minutes=90))
-    body = {"name": "Tuyến thử", "departs": departs.strftime("%H:%M"), "stops": list(stops), "kind": "shuttle",
+    departs = local(utcnow() + timedelta(minutes=minutes))
+    body = {"name": name, "departs": departs.strftime("%H:%M"), "stops": list(stops), "kind": "shuttle",
             "post_office": "BD-TINH"}
     r = client.post("/api/v1/run-templates", json=body, headers=make.token("admin"))
     assert r.status_code == 201, r.get_data(as_text=True)
     calendar = Calendar(extra_working_days={departs.date()}) if not DEFAULT_CALENDAR.is_working_day(departs.date()) else DEFAULT_CALENDAR
     assert runs.generate(make.session, departs.date(), 1, utcnow(), calendar=calendar) == 1
     r = client.get(f"/api/v1/runs?date={departs.date().isoformat()}", headers=make.token("nva"))
-    [run] = [x for x in r.get_json()["runs"] if x["name"] == "Tuyến thử"]
+    [run] = [x for x in r.get_json()["runs"] if x["name"] == name]
     return run
+
+
+@pytest.mark.parametrize("settings_overrides", [{"POSTAL_RUN_START_WINDOW_MIN": "45"}])
+def test_the_start_window_is_the_one_configured(client, make):
+    outside = upcoming_run(client, make, minutes=47, name="Tuyến ngoài")  # leaves 46-47 minutes from now
+    inside = upcoming_run(client, make, minutes=44, name="Tuyến trong")  # leaves 43-44 minutes from now
+    r = client.post(f"/api/v1/runs/{outside['id']}/start", headers=make.token("nva"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "too_early", r.get_data(as_text=True)
+    earliest = local(datetime.fromisoformat(outside["departs_at"]) - timedelta(minutes=45))
+    assert f"chỉ bắt đầu được từ {earliest:%H:%M}" in r.get_json()["error"]["message"]  # 45 minutes, not 30 or 120
+    assert client.get(f"/api/v1/runs/{outside['id']}", headers=make.token("nva")).get_json()["state"] == "planned"
+    r = client.post(f"/api/v1/runs/{inside['id']}/start", headers=make.token("nva"))
+    assert r.status_code == 200 and r.get_json()["state"] == "started", r.get_data(as_text=True)
 
 
 def post_scans(client, make, username, *scans):

@@ -133,8 +133,12 @@ class Batch:
             raise
 
     def misroute_tried(self, scan: ScanIn, h: Holding, err: Misrouted) -> None:
-        note = (f"{self.actor.username} thử {rules.ACTION_NAMES[Action(scan.action)]} tại {err.params['site']} "
-                f"({err.params['site_code']}) lúc {local(scan.at):%H:%M %d/%m/%Y}; bì gửi {err.params['destination']}.")
+        if err.params["site_code"] is None:  # at the citizen's door: no site, and "giao cho người dân" says it twice
+            tried = f"giao tại {err.params['site']}"
+        else:
+            tried = f"{rules.ACTION_NAMES[Action(scan.action)]} tại {err.params['site']} ({err.params['site_code']})"
+        note = (f"{self.actor.username} thử {tried} lúc {local(scan.at):%H:%M %d/%m/%Y}; "
+                f"bì gửi {err.params['destination']}.")
         self.after.append(MisrouteTried(h.id, h.code, note))
 
     def site_for_run(self, scan: ScanIn, code: str) -> SiteRef | None:

@@ -186,7 +186,7 @@ def judge_delivery(book: Holdings, actor, scan: ScanIn, h: Holding, action: Acti
     """Home delivery with proof: the courier takes it out, the citizen's code closes it."""
     if h.direction != Direction.TO_CITIZEN and action == Action.DELIVER and actor.role == Role.COURIER:
         raise Misrouted(parcel=h.code, destination=book.site(h.destination_id).name if h.destination_id else "?",
-                        site=Phrase(N_("nhà người dân")), site_code="—")  # collected at a counter, not at the door
+                        site=Phrase(N_("nhà người dân")), site_code=None)  # collected at a counter, not at the door
     if h.direction != Direction.TO_CITIZEN and not (action == Action.DELIVER and actor.role != Role.COURIER):
         raise NotForDelivery(parcel=h.code)
     mine = h.state == ParcelState.OUT_FOR_DELIVERY and h.holder_user_id == actor.id
