@@ -55,7 +55,10 @@ def serve(host: str, port: int, workers: int) -> None:
     opens the database: each worker opens its own connections."""
     settings = serving_settings(workers)
     Server({"bind": f"{host}:{port}", "workers": settings.workers, "threads": 4, "worker_class": "gthread",
-            "accesslog": "-", "access_log_format": ACCESS_LOG, "timeout": 60, "graceful_timeout": GRACEFUL_S, "preload_app": False}).run()
+            "accesslog": "-", "access_log_format": ACCESS_LOG, "timeout": 60, "graceful_timeout": GRACEFUL_S, "preload_app": False,
+            # gunicorn's control socket is one path per user (~/.gunicorn): two servers on a machine would take
+            # each other's, and its thread holds the master's stop. We steer gunicorn with signals only.
+            "control_socket_disable": True}).run()
 
 
 ACCESS_LOG = '%(h)s %(p)s "%(r)s" %(s)s %(b)s %(M)sms'  # which worker answered, and in how long
