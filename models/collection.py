@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
@@ -31,3 +33,39 @@ class FeeCollection(SQLModel, table=True):
     method: str = Field(sa_type=String(10))
     reference: str | None = Field(default=None, max_length=60)  # the transfer's reference
     collected_at: datetime = Field(sa_type=utc(), index=True)
+
+
+class FeeLineOut(BaseModel):
+    """One home delivery's collection, as an agency's statement lists it."""
+
+    collected_at: datetime
+    dossier: str
+    procedure: str
+    courier: str  # the courier's full name (the login when the account has none)
+    procedure_fee_vnd: int  # due to the agency, collected on its behalf
+    delivery_fee_vnd: int  # the post office's own
+    received_vnd: int
+    difference_vnd: int  # received − (procedure fee + delivery fee); not nought: flagged
+    method: str
+    reference: str | None
+
+
+class AgencyFeesOut(BaseModel):
+    """An agency's fees collected at the door over a period, and their totals."""
+
+    agency: str
+    agency_name: str
+    lines: list[FeeLineOut]
+    procedure_fee_vnd: int
+    delivery_fee_vnd: int
+    received_vnd: int
+    difference_vnd: int
+    flagged: int  # lines whose received amount differs from what was due
+
+
+class FeeStatementOut(BaseModel):
+    """The statement of fees collected on the agencies' behalf (local dates, both included)."""
+
+    period_from: date = PydanticField(serialization_alias="from")
+    period_to: date = PydanticField(serialization_alias="to")
+    agencies: list[AgencyFeesOut]

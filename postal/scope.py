@@ -286,6 +286,23 @@ def door_sites(actor, run: Run, view: RunView | None) -> RunView | None:
 # -- alerts ---------------------------------------------------------------------------------------------------
 
 
+def fee_agencies(session: Session, actor, agency_code: str | None) -> list[Site]:
+    """The agencies whose fee statement the actor may read: an overseer any (or the one named), an agency's clerk
+    their own; nobody else (the post office reads its couriers' days, not an agency's money)."""
+    if actor.role in OVERSEERS:
+        query = select(Site).where(Site.kind == SiteKind.AGENCY).order_by(Site.code)
+        if agency_code is not None:
+            query = query.where(Site.code == agency_code)
+        return list(session.execute(query).scalars())
+    if actor.role == Role.AGENCY_CLERK and actor.site_id is not None:
+        own = session.get(Site, actor.site_id)
+        if agency_code is not None and own.code != agency_code:
+            named = session.execute(select(Site.id).where(Site.code == agency_code)).scalar()
+            raise forbidden(session, actor, named)
+        return [own]
+    raise Forbidden(role=actor.role)
+
+
 def visible_dossiers(actor):
     """The ids of the dossiers a postal clerk may see, as a subquery (sees_dossier's rule, set-based)."""
     site = actor.site_id

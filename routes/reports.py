@@ -9,15 +9,18 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import format_decimal, format_number, gettext
 from flask_babel import lazy_gettext as _l
 
+from models import Role
+from models.collection import FeeStatementOut
 from models.enums import OVERSEERS
 from postal.clock import local, utcnow
 from postal.errors import N_, Phrase, Unprocessable
 from postal.reports import exports, figures, periods
+from postal.reports import fees as report_fees
 from routes.api import spec
-from routes.auth import page_for, roles_required
+from routes.auth import current_actor, page_for, roles_required
 from routes.i18n import message_of
 from routes.inputs import PAGE_DAY, PAGE_DAY_WORDING, day_in, month_in
-from routes.openapi import choice_param, day_param
+from routes.openapi import Param, choice_param, day_param
 from routes.session import get_session, settings
 
 bp = Blueprint("reports", __name__)
@@ -71,6 +74,47 @@ def agencies():
                                                       "Cache-Control": "no-store"})
 
 
+FEE_HEADERS = {
+    "agency": _l("Cơ quan"), "collected_at": _l("Thời gian thu"), "dossier": _l("Mã hồ sơ"), "procedure": _l("Thủ tục"),
+    "courier": _l("Bưu tá"), "procedure_fee_vnd": _l("Phí, lệ phí thu hộ (đồng)"), "delivery_fee_vnd": _l("Cước giao (đồng)"),
+    "received_vnd": _l("Đã thu (đồng)"), "difference_vnd": _l("Chênh lệch (đồng)"), "method": _l("Hình thức"),
+    "reference": _l("Mã giao dịch"), "flag": _l("Ghi chú"),
+}
+
+
+@bp.get("/api/v1/reports/fees")
+@spec.operation("get", "/reports/fees", "Fees collected at the door on each agency's behalf (JSON, CSV or XLSX)",
+                responses={200: {"application/json": FeeStatementOut, "text/csv": None, XLSX: None}},
+                query={"from": day_param("YYYY-MM-DD, local date (default: the 1st of this month)"),
+                       "to": day_param("YYYY-MM-DD, local date, included (default: today)"),
+                       "agency": Param("an agency's site code (default: every agency the caller may read)"),
+                       "format": choice_param("json (default), csv or xlsx", FORMATS)})
+@roles_required(*OVERSEERS, Role.AGENCY_CLERK)
+def fee_statement():
+    fmt = (request.args.get("format") or "json").lower()
+    if fmt not in FORMATS:
+        raise Unprocessable(field="format", detail=Phrase(N_("phải là json, csv hoặc xlsx")))
+    period = period_of(request.args)
+    st = report_fees.statement(get_session(), period, viewer=current_actor(), agency=request.args.get("agency") or None)
+    if fmt == "json":
+        return st.model_dump(mode="json", by_alias=True)
+    rows, bold = report_fees.statement_rows(st, subtotal=gettext("Cộng"), total=gettext("Tổng cộng"),
+                                            flag=gettext("Chênh lệch: kiểm tra lại"),
+                                            methods={"cash": gettext("Tiền mặt"), "transfer": gettext("Chuyển khoản")})
+    headers = [str(FEE_HEADERS[name]) for name in report_fees.FIELDS]
+    name = f"bang-ke-phi-thu-ho_{period.first:%Y-%m-%d}_{period.last:%Y-%m-%d}.{fmt}"
+    if fmt == "csv":
+        body, mimetype = exports.table_csv(headers, rows), "text/csv; charset=utf-8"
+    else:
+        heading = gettext("Bảng kê phí, lệ phí thu hộ khi giao kết quả tận nhà — UBND tỉnh %(province)s — từ ngày "
+                          "%(first)s đến ngày %(last)s") % {"province": settings().province,
+                                                           "first": f"{period.first:%d/%m/%Y}", "last": f"{period.last:%d/%m/%Y}"}
+        body, mimetype = exports.table_xlsx(headers, rows, title=gettext("Phí thu hộ"), heading=heading,
+                                            formats={i: "#,##0" for i in range(5, 9)}, bold_rows=bold), XLSX
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                      "Cache-Control": "no-store"})
+
+
 def month_sentence(figure: figures.MonthFigure) -> str:
     """The line the center pastes into its own monthly report."""
     return gettext("Tháng %(month)s: %(transfers)s lượt chuyển hồ sơ, %(runs)s chuyến, %(lost)s thất lạc",
@@ -112,6 +156,9 @@ def page():
     ]
     downloads = {fmt: url_for("reports.agencies", **{"from": period.first.isoformat(), "to": period.last.isoformat(),
                                                      "format": fmt}) for fmt in ("csv", "xlsx")}
+    downloads |= {f"fees_{fmt}": url_for("reports.fee_statement", **{"from": period.first.isoformat(),
+                                                                      "to": period.last.isoformat(), "format": fmt})
+                  for fmt in ("csv", "xlsx")}
     html = render_template("reports/index.html", period=period, report=report, columns=COLUMNS, presets=presets,
                            downloads=downloads, month_value=f"{year:04d}-{month:02d}", month_year=year, month_number=month, sentence=month_sentence(figure),
                            figure=figure, errors=errors, shown=shown, bad=BAD)

@@ -155,3 +155,47 @@ def test_the_delivery_list_shows_what_to_collect_per_door(client, make):
     by_request = {s["request"]: s["to_collect"] for s in answer["stops"]}
     assert by_request[owing.id] == {"delivery_fee_vnd": 20_000, "procedure_fee_vnd": 50_000, "total_vnd": 70_000}
     assert by_request[paid.id] == {"delivery_fee_vnd": 0, "procedure_fee_vnd": 50_000, "total_vnd": 50_000}
+
+
+def test_an_agencys_statement_of_fees_collected_flags_a_difference_in_json_csv_and_xlsx(client, make):
+    import io
+
+    from openpyxl import load_workbook
+
+    _collect_for_agency(make, 50_000)
+    courier = make.staff("nva")
+    at = utcnow()
+    exact, short = _request(make, fee=20_000), _request(make, fee=20_000)
+    collection.record_collection(make.session, exact, courier.id, collection.parse_received(70_000, "cash", None), at)
+    collection.record_collection(make.session, short, courier.id,
+                                 collection.parse_received(60_000, "transfer", "FT2612"), at)
+    make.session.commit()
+    day = local(at).date().isoformat()
+    query = f"/api/v1/reports/fees?from={day}&to={day}&agency=STP"
+
+    r = client.get(query, headers=make.token("gs.lan"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    [stp] = r.get_json()["agencies"]
+    assert (stp["agency"], stp["procedure_fee_vnd"], stp["delivery_fee_vnd"], stp["received_vnd"]) == (
+        "STP", 100_000, 40_000, 130_000)
+    assert (stp["difference_vnd"], stp["flagged"]) == (-10_000, 1)
+    assert [x["difference_vnd"] for x in stp["lines"]] == [0, -10_000] and stp["lines"][1]["reference"] == "FT2612"
+    assert stp["lines"][0]["courier"] == (make.staff("nva").full_name or "nva")
+
+    csv = client.get(query + "&format=csv", headers=make.token("stp.linh")).get_data(as_text=True)  # its own clerk
+    lines = csv.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("Cơ quan,Thời gian thu,Mã hồ sơ") and len(lines) == 1 + 2 + 2  # header, 2, subtotal, total
+    assert lines[2].endswith("Chênh lệch: kiểm tra lại") and "Chuyển khoản" in lines[2] and lines[1].endswith(",")
+    assert lines[3].startswith("Cộng Sở Tư pháp") and lines[4].startswith("Tổng cộng")
+
+    book = load_workbook(io.BytesIO(client.get(query + "&format=xlsx", headers=make.token("gs.lan")).data))
+    sheet = book.active
+    assert sheet["A1"].value.startswith("Bảng kê phí, lệ phí thu hộ") and f"{local(at):%d/%m/%Y}" in sheet["A1"].value
+    assert [sheet.cell(3, c).value for c in range(6, 10)] == [50_000, 20_000, 70_000, 0]  # numbers stay numbers
+    assert sheet.cell(6, 8).value == 130_000 and sheet.cell(6, 1).font.bold
+
+    assert client.get(query, headers=make.token("sxd.hanh")).status_code == 403  # another agency's clerk
+    own = client.get(f"/api/v1/reports/fees?from={day}&to={day}", headers=make.token("sxd.hanh")).get_json()
+    assert [a["agency"] for a in own["agencies"]] == ["SXD"] and own["agencies"][0]["lines"] == []
+    assert client.get(query, headers=make.token("nva")).status_code == 403  # couriers read their own day only
+    assert client.get(query + "&format=pdf", headers=make.token("gs.lan")).status_code == 422

@@ -194,6 +194,7 @@ def table(w: dict, settings) -> dict[str, Case]:
         "post /dossiers/{code}/result": Case(frozenset({"ac.stp"}), d1),
         "get /epcis/events": Case(OVER | POSTAL_CLERKS | AGENCY_CLERKS, markers={w["P1"]: OVER | {"pc.tthcc"}}),
         "get /reports/agencies": Case(OVER),
+        "get /reports/fees": Case(OVER | AGENCY_CLERKS, markers={"\"STP\"": OVER | {"ac.stp"}, "\"SXD\"": OVER | {"ac.sxd"}}),
         "get /counter/procedures": Case(COUNTERS, markers={"Cấp Phiếu lý lịch tư pháp": COUNTERS}),
         "get /counter/due": Case(COUNTERS, query=f"?procedure={w['PROC']}"),
         "get /counter/today": Case(COUNTERS, markers={w["D6"]: frozenset({"pc.tthcc", "sv"})}),

@@ -1,4 +1,4 @@
-"""The agency report as downloads: CSV for any tool, XLSX for Excel."""
+"""Reports as downloads: CSV for any tool, XLSX for Excel (the agency report, the fee statement)."""
 
 from __future__ import annotations
 
@@ -43,19 +43,31 @@ def report_rows(report: AgencyReportOut, total_label: str) -> list[list]:
 
 
 def agencies_csv(report: AgencyReportOut, headers: Sequence[str], *, total_label: str) -> bytes:
-    """CSV in UTF-8 with a byte-order mark, so that Excel shows the Vietnamese names."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers)
-    for row in report_rows(report, total_label):
-        writer.writerow(["" if v is None else neutral(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return table_csv(headers, report_rows(report, total_label))
 
 
 def agencies_xlsx(report: AgencyReportOut, headers: Sequence[str], *, title: str, total_label: str,
                   heading: str = "") -> bytes:
-    """One sheet as supervisors file it: a title row (the unit and the period), a bold header row, the agencies,
-    a bold total; numbers as numbers, every text a string cell (never a formula); columns fit their text."""
+    formats = {FIELDS.index(name): number_format for name, number_format in DECIMALS.items()}
+    return table_xlsx(headers, report_rows(report, total_label), title=title, heading=heading, formats=formats,
+                      bold_rows={len(report.agencies)}, freeze="C3")
+
+
+def table_csv(headers: Sequence[str], rows: Sequence[Sequence]) -> bytes:
+    """CSV in UTF-8 with a byte-order mark, so that Excel shows the Vietnamese names."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow(["" if v is None else neutral(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def table_xlsx(headers: Sequence[str], rows: Sequence[Sequence], *, title: str, heading: str = "",
+               formats: dict[int, str] | None = None, bold_rows: set[int] = frozenset(), freeze: str = "A3") -> bytes:
+    """One sheet as supervisors file it: a title row (the unit and the period), a bold header row, the rows (those
+    of `bold_rows`, by index, in bold: totals); numbers as numbers, every text a string cell (never a formula);
+    columns fit their text."""
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]  # Excel's limit for a sheet name
@@ -63,9 +75,8 @@ def agencies_xlsx(report: AgencyReportOut, headers: Sequence[str], *, title: str
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append(list(headers))
-    rows = report_rows(report, total_label)
     for row in rows:
-        sheet.append(row)
+        sheet.append(list(row))
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:
             if isinstance(cell.value, str):
@@ -74,16 +85,16 @@ def agencies_xlsx(report: AgencyReportOut, headers: Sequence[str], *, title: str
     for cell in sheet[2]:
         cell.font = bold
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for cell in sheet[sheet.max_row]:
-        cell.font = bold
-    for name, number_format in DECIMALS.items():
-        column = FIELDS.index(name) + 1
-        for row in sheet.iter_rows(min_row=3, min_col=column, max_col=column):
+    for index in bold_rows:
+        for cell in sheet[index + 3]:
+            cell.font = bold
+    for column, number_format in (formats or {}).items():
+        for row in sheet.iter_rows(min_row=3, min_col=column + 1, max_col=column + 1):
             row[0].number_format = number_format
     for i, header in enumerate(headers, start=1):
         longest = max([len(str(r[i - 1])) for r in rows if r[i - 1] is not None] + [min(len(header), 18), 6])
         sheet.column_dimensions[get_column_letter(i)].width = min(longest + 2, 60)
-    sheet.freeze_panes = "C3"
+    sheet.freeze_panes = freeze
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
