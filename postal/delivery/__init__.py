@@ -36,10 +36,12 @@ from postal.delivery.requests import (
     AlreadyHandedIn,
     AlreadyReturned,
     BookingExists,
+    Slot,
     exempt_fee,
     fee_status,
     request_delivery,
     settle,
+    take_request,
 )
 from postal.delivery.runs import (
     DayReport,
@@ -59,6 +61,7 @@ __all__ = [
     "DayReport",
     "InvalidField",
     "OutForDelivery",
+    "Slot",
     "StaffBooking",
     "WardInfo",
     "bookable_days",
@@ -78,6 +81,7 @@ __all__ = [
     "provinces",
     "request_delivery",
     "settle",
+    "take_request",
     "ward_of",
     "wards_of",
 ]
