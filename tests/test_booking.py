@@ -397,3 +397,47 @@ def test_the_citizens_own_cancel_readdresses_it_by_no_ones_account(client, make)
     make.scan_as("nva", result, "handover", site="TTHCC")
     make.fresh()
     assert ledger.verify(make.session).first_bad is None
+
+
+# -- the refund ----------------------------------------------------------------------------------------------------
+
+REFUND = "/api/v1/delivery-requests/{}/refund"
+
+
+def test_the_counter_records_a_fee_given_back_once_and_only_when_it_is_to_refund(client, make):
+    code, first = book(client, make)
+    clerk = make.token("ntha")
+    not_yet = client.post(REFUND.format(first["id"]), headers=clerk)  # still standing, nothing paid
+    assert not_yet.status_code == 409 and not_yet.get_json()["error"]["code"] == "not_to_refund"
+    assert f"Yêu cầu số {first['id']}" in not_yet.get_json()["error"]["message"]
+    delivery.record_fee_paid(make.session, first["id"], actor=make.staff("ntha"), now=utcnow())
+    assert client.post(REFUND.format(first["id"]), headers=clerk).status_code == 409  # paid, not cancelled
+    assert client.post(CANCEL.format(first["id"]), json={}, headers=clerk).get_json()["fee_status"] == "to_refund"
+    assert client.post(REFUND.format(first["id"]), headers=make.token("nva")).status_code == 403  # a courier
+    assert row_of(make, first["id"]).fee_refunded_at is None
+    done = client.post(REFUND.format(first["id"]), headers=clerk)
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert done.get_json()["fee_status"] == "refunded"
+    row = row_of(make, first["id"])
+    assert row.fee_refunded_at is not None and row.fee_refunded_by_id == make.staff("ntha").id
+    again = client.post(REFUND.format(first["id"]), headers=clerk)
+    assert again.status_code == 200 and again.get_json() == done.get_json()
+    assert row_of(make, first["id"]).fee_refunded_at == row.fee_refunded_at  # recorded once
+    assert client.post(REFUND.format(999_999), headers=clerk).status_code == 404
+
+
+def test_the_counter_page_offers_the_refund_of_a_fee_to_refund(client, make):
+    code, first = book(client, make)
+    delivery.record_fee_paid(make.session, first["id"], actor=make.staff("ntha"), now=utcnow())
+    assert client.post(CANCEL.format(first["id"]), json={}, headers=make.token("ntha")).status_code == 200
+    client.post("/login", data={"username": "ntha", "password": "mat-khau-1", "csrf_token": login_token(client)})
+    html = client.get(f"/dossiers/{code}/bookings").get_data(as_text=True)
+    assert "(sẽ được hoàn lại)" in html and "Ghi nhận đã hoàn phí" in html
+    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    without_token = client.post(f"/bookings/{first['id']}/refund", data={"code": code})
+    assert without_token.status_code == 400 and row_of(make, first["id"]).fee_refunded_at is None
+    done = client.post(f"/bookings/{first['id']}/refund", data={"csrf_token": token, "code": code},
+                       follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert f"Đã ghi nhận đã hoàn phí của yêu cầu số {first['id']}" in text and "(đã hoàn phí)" in text
+    assert "Ghi nhận đã hoàn phí</button>" not in text

@@ -29,6 +29,7 @@ from postal.delivery.booking import (
     change_booking,
     dossier_bookings,
     record_fee_paid,
+    record_refund,
     send_cancel_code,
 )
 from postal.delivery.form import FIELD_NAMES, SLOT_DAYS_AHEAD, InvalidField, bookable_days, missing_field, refusal
@@ -74,6 +75,7 @@ __all__ = [
     "fee_status",
     "missing_field",
     "record_fee_paid",
+    "record_refund",
     "refusal",
     "send_cancel_code",
     "generate_day",

@@ -58,6 +58,8 @@ class TooManyCodes(PostalError):
 
 
 CANCEL, CHANGE = N_("huỷ"), N_("đổi")
+FEE_WORDS = {FeeStatus.DUE: N_("chưa thu"), FeeStatus.PAID: N_("đã thu, yêu cầu chưa huỷ"),
+             FeeStatus.EXEMPT: N_("được miễn"), FeeStatus.NOT_DUE: N_("chưa thu")}
 CLOSED_STATES = {DeliveryState.DONE: N_("đã xong"), DeliveryState.CANCELLED: N_("đã huỷ")}
 
 
@@ -280,6 +282,23 @@ def record_fee_paid(session: Session, request_id: int, *, actor: User, now: date
                                 action=Phrase(N_("thu phí")))
         if row.fee_paid_at is None and row.fee_vnd > 0:
             row.fee_paid_at, row.updated_at = now, now
+            session.add(row)
+    return request_out(row)
+
+
+class NotToRefund(Conflict):
+    code, message = "not_to_refund", N_("Yêu cầu số %(id)s không có phí phải hoàn (phí %(status)s).")
+
+
+def record_refund(session: Session, request_id: int, *, actor: User, now: datetime) -> DeliveryRequestOut:
+    """The counter records that a fee paid ahead for a cancelled request was given back; recorded once (the
+    same call again answers the same), refused unless there is a fee to refund."""
+    with db.writing(session):
+        row, _ = clerks_request(session, request_id, actor)
+        if row.fee_refunded_at is None:
+            if fee_status(row) != FeeStatus.TO_REFUND:
+                raise NotToRefund(id=row.id, status=Phrase(FEE_WORDS[fee_status(row)]))
+            row.fee_refunded_at, row.fee_refunded_by_id, row.updated_at = now, actor.id, now
             session.add(row)
     return request_out(row)
 

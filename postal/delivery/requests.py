@@ -240,9 +240,12 @@ def serving_post_office(session: Session, ward_code: str, point: tuple[float | N
 
 
 def fee_status(row: DeliveryRequest) -> FeeStatus:
-    """What is owed: due, paid or exempt while the request stands; once cancelled, nothing, or to refund."""
+    """What is owed: due, paid or exempt while the request stands; once cancelled, nothing, or to refund (then
+    refunded)."""
     if row.state == DeliveryState.CANCELLED:
-        return FeeStatus.TO_REFUND if row.fee_paid_at is not None and row.fee_vnd > 0 else FeeStatus.NOT_DUE
+        if row.fee_paid_at is None or row.fee_vnd <= 0:
+            return FeeStatus.NOT_DUE
+        return FeeStatus.REFUNDED if row.fee_refunded_at is not None else FeeStatus.TO_REFUND
     if row.fee_exempt_reason is not None:
         return FeeStatus.EXEMPT
     return FeeStatus.PAID if row.fee_paid_at is not None else FeeStatus.DUE
