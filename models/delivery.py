@@ -74,6 +74,8 @@ class DeliveryRequest(SQLModel, table=True):
     fee_paid_at: datetime | None = Field(default=None, sa_type=utc())  # recorded by the counter when paid ahead
     cancelled_at: datetime | None = Field(default=None, sa_type=utc())
     cancelled_by_id: int | None = Field(default=None, foreign_key="user_account.id")  # None: by the citizen
+    fee_refunded_at: datetime | None = Field(default=None, sa_type=utc())  # a fee paid ahead, given back at the counter
+    fee_refunded_by_id: int | None = Field(default=None, foreign_key="user_account.id")  # the clerk who gave it back
     created_at: datetime = Field(sa_type=utc())
     updated_at: datetime = Field(sa_type=utc())
 
@@ -86,6 +88,7 @@ class FeeStatus(StrEnum):
     EXEMPT = "exempt"  # the counter recorded an exemption
     NOT_DUE = "not_due"  # cancelled before it was paid: nothing to pay
     TO_REFUND = "to_refund"  # cancelled after it was paid: the post office gives it back
+    REFUNDED = "refunded"  # given back, as the counter recorded
 
 
 class CancelCode(SQLModel, table=True):
@@ -166,7 +169,7 @@ class DeliveryRequestOut(BaseModel):
     id: int
     state: str
     fee_vnd: int
-    fee_status: Literal["due", "paid", "exempt", "not_due", "to_refund"]
+    fee_status: Literal["due", "paid", "exempt", "not_due", "to_refund", "refunded"]
     ward: WardOut
     lat: float | None
     lon: float | None

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from models import Dossier, Parcel, ParcelState, Procedure, Site, User
+from models import DeliveryKind, Dossier, Parcel, ParcelState, Procedure, Site, User
 from models.counter import (
     CounterDossierIn,
     CounterRegisteredOut,
@@ -185,13 +185,27 @@ def register(session: Session, data: CounterDossierIn, *, actor: User, settings:
         received_at=received, due_at=due_at, return_method=data.return_method, return_slot=slot,
         items=data.items, notes=(data.notes or "").strip() or None, due_reason=reason,
     )
-    answer, created = dossiers.register(session, registering, actor=actor, settings=settings, now=now,
-                                        base_url=base_url)
-    accept_at_counter(session, answer.parcel.code, site, actor=actor, settings=settings, now=now)
+    with db.writing(session):  # the dossier, its parcel accepted and its home return booked: all or nothing
+        answer, created = dossiers.register(session, registering, actor=actor, settings=settings, now=now,
+                                            base_url=base_url)
+        accept_at_counter(session, answer.parcel.code, site, actor=actor, settings=settings, now=now)
+        if created and slot is not None:  # a replay answers the first registration: its booking is already there
+            book_home_return(session, answer.dossier.code, settings=settings, now=now)
     code = answer.dossier.code
     return CounterRegisteredOut(dossier=answer.dossier, parcel=answer.parcel.code, created=created,
                                 receipt_url=f"{base_url}/api/v1/dossiers/{code}/receipt.pdf",
                                 label_url=f"{base_url}/api/v1/parcels/{answer.parcel.code}/label.pdf")
+
+
+def book_home_return(session: Session, code: str, *, settings: Settings, now: datetime) -> None:
+    """The home return chosen at the counter, booked as the citizen's own booking would be: the half-day chosen
+    on the appointment day, at the applicant's address and phone. Not located (no geocoder inside the write): the
+    request is routed by its ward. The caller is writing."""
+    dossier = dossiers.get_dossier(session, code)
+    ward = delivery.ward_of(dossier.applicant_ward_code)
+    slot = delivery.Slot(DeliveryKind.DELIVER_RESULT, local(dossier.due_at).date(), dossier.return_slot)
+    delivery.take_request(session, dossier, slot, ward=ward, street=" ".join(dossier.applicant_address.split()),
+                          phone=dossier.applicant_phone, settings=settings, now=now)
 
 
 def accept_at_counter(session: Session, code: str, site: Site, *, actor: User, settings: Settings,

@@ -14,7 +14,7 @@ from postal import delivery
 from postal.clock import utcnow
 from postal.errors import PostalError
 from routes.api import parse, spec
-from routes.auth import current_actor, limiter, page_for
+from routes.auth import current_actor, limiter, page_for, roles_required
 from routes.citizen import ADDRESS_LIMIT, DOSSIER_LIMIT, dossier_locked, guessed_code, invalid_field, vnd, wrong_answer
 from routes.i18n import message_of
 from routes.session import get_session, settings
@@ -67,6 +67,16 @@ def cancel_api(request_id: int):
     else:
         answer, status = citizen_cancel(request_id, data)
     return answer.model_dump(mode="json"), status
+
+
+@bp.post("/api/v1/delivery-requests/<int:request_id>/refund")
+@spec.operation("post", "/delivery-requests/<int:request_id>/refund",
+                "Record that the fee paid ahead for a cancelled request was given back (a clerk of the dossier's "
+                "center or of the serving post office); the same call again answers the same. 409 unless the fee "
+                "is to refund", responses={200: DeliveryRequestOut}, errors=(404, 409))
+@roles_required(*POSTAL_DESK)  # the counter gives the fee back
+def refund_api(request_id: int):
+    return delivery.record_refund(get_session(), request_id, actor=current_actor(), now=utcnow()).model_dump(mode="json")
 
 
 @bp.route("/delivery/<int:request_id>/cancel", methods=["GET", "POST"])
@@ -135,4 +145,19 @@ def clerk_paid(request_id: int):
         flash(message_of(err), "error")
     else:
         flash(gettext("Đã ghi nhận phí của yêu cầu số %(id)s đã thu.") % {"id": request_id}, "ok")
+    return redirect(url_for("booking.dossier_bookings", code=code))
+
+
+@bp.post("/bookings/<int:request_id>/refund")
+@page_for(*POSTAL_DESK)
+def clerk_refund(request_id: int):
+    code = request.form.get("code", "")
+    try:
+        delivery.record_refund(get_session(), request_id, actor=current_user.user, now=utcnow())
+    except PostalError as err:
+        if err.status in (401, 403):
+            raise
+        flash(message_of(err), "error")
+    else:
+        flash(gettext("Đã ghi nhận đã hoàn phí của yêu cầu số %(id)s.") % {"id": request_id}, "ok")
     return redirect(url_for("booking.dossier_bookings", code=code))

@@ -62,6 +62,7 @@ FEE_STATUSES = {  # models.delivery.FeeStatus
     "exempt": _l("được miễn"),
     "not_due": _l("không phải trả"),
     "to_refund": _l("sẽ được hoàn lại"),
+    "refunded": _l("đã hoàn phí"),
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from models import DeliveryRequest, DeliveryStop, Dossier, OutboxMessage, Run
 from models.delivery import CancelCode
-from postal import delivery, vault
+from postal import delivery, ledger, vault
 from postal.clock import LOCAL_TZ, as_utc, local, utcnow
 from postal.errors import PostalError
 from postal.workdays import DEFAULT_CALENDAR
@@ -341,3 +341,103 @@ def test_the_cancel_endpoint_is_in_the_openapi_document(client):
     assert "otp" in str(doc["components"]["schemas"]["DeliveryCancelIn"])
     booking = doc["paths"]["/api/v1/delivery-requests"]["post"]
     assert "409" in booking["responses"] and "fee_status" in str(doc["components"]["schemas"]["DeliveryRequestOut"])
+
+
+# -- the result labelled for the door when the home delivery is cancelled ----------------------------------------
+
+
+def result_on_its_way_home(client, make) -> tuple[str, str, int]:
+    """A dossier whose result, labelled for the citizen's door, a courier carries from the agency, with its home
+    delivery booked: (dossier, result parcel, request id)."""
+    first = make.parcel(held_by="nva")
+    make.scan_as("nva", first, "handover", site="STP")
+    make.scan_as("stp.linh", first, "receive")
+    dossier = client.get(f"/api/v1/parcels/{first}", headers=make.token("gs.lan")).get_json()["dossier"]
+    booked = client.post("/api/v1/delivery-requests", json=body(dossier))
+    assert booked.status_code == 201, booked.get_data(as_text=True)
+    made = client.post(f"/api/v1/dossiers/{dossier}/parcels", json={"direction": "to_citizen", "origin": "STP"},
+                       headers=make.token("stp.linh"))
+    assert made.status_code == 201, made.get_data(as_text=True)
+    result = made.get_json()["parcel"]["code"]
+    assert made.get_json()["parcel"]["destination"] is None  # labelled for the door
+    make.scan_as("stp.linh", result, "accept", site="STP")
+    make.scan_as("nva", result, "pickup", site="STP")
+    return dossier, result, booked.get_json()["id"]
+
+
+def redirects_of(client, make, parcel: str) -> tuple[dict, list[dict]]:
+    seen = client.get(f"/api/v1/parcels/{parcel}", headers=make.token("gs.lan")).get_json()
+    return seen, [e for e in seen["timeline"] if e["action"] == "redirect"]
+
+
+def test_cancelling_readdresses_the_result_labelled_for_the_door_to_the_center(client, make):
+    dossier, result, request_id = result_on_its_way_home(client, make)
+    r = client.post(CANCEL.format(request_id), json={}, headers=make.token("ntha"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    seen, [redirect] = redirects_of(client, make, result)
+    assert seen["destination"]["code"] == "TTHCC"
+    assert redirect["note"] == "người dân huỷ giao tận nhà" and redirect["actor"] == "ntha"
+    assert redirect["evidence"] == {"from": "", "to": "TTHCC", "request": request_id}
+    handed = make.scan_as("nva", result, "handover", site="TTHCC")  # the courier brings it to the counter
+    assert handed["status"] == "accepted"
+    make.fresh()
+    assert ledger.verify(make.session).first_bad is None
+    again = client.post(CANCEL.format(request_id), json={}, headers=make.token("ntha"))
+    assert again.status_code == 409 and len(redirects_of(client, make, result)[1]) == 1  # one correction
+
+
+def test_the_citizens_own_cancel_readdresses_it_by_no_ones_account(client, make):
+    dossier, result, request_id = result_on_its_way_home(client, make)
+    ask = {"dossier": dossier, "phone_last4": "5678"}
+    assert client.post(CANCEL.format(request_id), json=ask).status_code == 202
+    done = client.post(CANCEL.format(request_id), json={**ask, "otp": cancel_code_sent(make, request_id)})
+    assert done.status_code == 200, done.get_data(as_text=True)
+    seen, [redirect] = redirects_of(client, make, result)
+    assert seen["destination"]["code"] == "TTHCC" and redirect["actor"] is None
+    make.scan_as("nva", result, "handover", site="TTHCC")
+    make.fresh()
+    assert ledger.verify(make.session).first_bad is None
+
+
+# -- the refund ----------------------------------------------------------------------------------------------------
+
+REFUND = "/api/v1/delivery-requests/{}/refund"
+
+
+def test_the_counter_records_a_fee_given_back_once_and_only_when_it_is_to_refund(client, make):
+    code, first = book(client, make)
+    clerk = make.token("ntha")
+    not_yet = client.post(REFUND.format(first["id"]), headers=clerk)  # still standing, nothing paid
+    assert not_yet.status_code == 409 and not_yet.get_json()["error"]["code"] == "not_to_refund"
+    assert f"Yêu cầu số {first['id']}" in not_yet.get_json()["error"]["message"]
+    delivery.record_fee_paid(make.session, first["id"], actor=make.staff("ntha"), now=utcnow())
+    assert client.post(REFUND.format(first["id"]), headers=clerk).status_code == 409  # paid, not cancelled
+    assert client.post(CANCEL.format(first["id"]), json={}, headers=clerk).get_json()["fee_status"] == "to_refund"
+    assert client.post(REFUND.format(first["id"]), headers=make.token("nva")).status_code == 403  # a courier
+    assert row_of(make, first["id"]).fee_refunded_at is None
+    done = client.post(REFUND.format(first["id"]), headers=clerk)
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert done.get_json()["fee_status"] == "refunded"
+    row = row_of(make, first["id"])
+    assert row.fee_refunded_at is not None and row.fee_refunded_by_id == make.staff("ntha").id
+    again = client.post(REFUND.format(first["id"]), headers=clerk)
+    assert again.status_code == 200 and again.get_json() == done.get_json()
+    assert row_of(make, first["id"]).fee_refunded_at == row.fee_refunded_at  # recorded once
+    assert client.post(REFUND.format(999_999), headers=clerk).status_code == 404
+
+
+def test_the_counter_page_offers_the_refund_of_a_fee_to_refund(client, make):
+    code, first = book(client, make)
+    delivery.record_fee_paid(make.session, first["id"], actor=make.staff("ntha"), now=utcnow())
+    assert client.post(CANCEL.format(first["id"]), json={}, headers=make.token("ntha")).status_code == 200
+    client.post("/login", data={"username": "ntha", "password": "mat-khau-1", "csrf_token": login_token(client)})
+    html = client.get(f"/dossiers/{code}/bookings").get_data(as_text=True)
+    assert "(sẽ được hoàn lại)" in html and "Ghi nhận đã hoàn phí" in html
+    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    without_token = client.post(f"/bookings/{first['id']}/refund", data={"code": code})
+    assert without_token.status_code == 400 and row_of(make, first["id"]).fee_refunded_at is None
+    done = client.post(f"/bookings/{first['id']}/refund", data={"csrf_token": token, "code": code},
+                       follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert f"Đã ghi nhận đã hoàn phí của yêu cầu số {first['id']}" in text and "(đã hoàn phí)" in text
+    assert "Ghi nhận đã hoàn phí</button>" not in text

@@ -11,10 +11,13 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from models import Site
+from sqlalchemy import func, select
+
+from models import DeliveryRequest, Dossier, Site
 from postal import counter
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.workdays import Calendar
+from tests.test_delivery_requests import next_working_day
 from tests.test_pages import login
 
 CENTER = Site(code="C", kind="center", name="Trung tâm", opens_at=time(7, 30), closes_at=time(17, 0))
@@ -151,6 +154,50 @@ def test_a_home_return_needs_its_ward_and_half_day(client, make):
     assert saved["dossier"]["return_method"] == "home" and saved["dossier"]["return_slot"] == "afternoon"
     text = pdf_text(client.get(f"/api/v1/dossiers/{body['code']}/receipt.pdf", headers=headers).data)
     assert "Tại nhà qua bưu điện: 5 Trần Hưng Đạo" in text and "buổi chiều ngày hẹn trả" in text
+
+
+def test_a_home_return_at_the_counter_is_a_booking_the_citizen_sees_changes_and_cancels(client, make):
+    procedure = make.procedure()
+    headers = make.token("ntha")
+    body = counter_body(procedure, return_method="home", ward_code="06688", return_slot="afternoon",
+                        applicant_address="  5  Trần Hưng Đạo ")
+    saved = client.post("/api/v1/counter/dossiers", json=body, headers=headers)
+    assert saved.status_code == 201, saved.get_data(as_text=True)
+    due_day = local(datetime.fromisoformat(saved.get_json()["dossier"]["due_at"])).date()
+    make.fresh()
+    [row] = make.session.execute(select(DeliveryRequest)).scalars().all()
+    post_office = make.session.execute(select(Site).where(Site.code == "BD-TINH")).scalars().one()
+    assert (row.kind, row.state, row.slot_date, row.slot_period) == ("deliver_result", "requested", due_day, "afternoon")
+    assert (row.street, row.ward_code, row.phone) == ("5 Trần Hưng Đạo", "06688", "0987654321")
+    assert row.fee_vnd == 26_000 and row.post_office_id == post_office.id and row.geocode_source == "none"
+    again = client.post("/api/v1/counter/dossiers", json=body, headers=headers)  # the same form sent twice
+    assert again.status_code in (200, 201) and again.get_json()["created"] is False
+    make.fresh()
+    assert make.session.execute(select(func.count()).select_from(DeliveryRequest)).scalar_one() == 1
+    tracked = client.post("/api/v1/track", json={"code": body["code"], "phone_last4": "4321"}).get_json()
+    assert [b["id"] for b in tracked["bookings"]] == [row.id]
+    second = {"dossier": body["code"], "phone_last4": "4321", "kind": "deliver_result",
+              "address": {"street": "Số 8 phố Bến Đoan", "ward_code": "06688"},
+              "slot": {"date": next_working_day().isoformat(), "period": "morning"}}
+    refused = client.post("/api/v1/delivery-requests", json=second)
+    assert refused.status_code == 409 and f"yêu cầu số {row.id}" in refused.get_json()["error"]["message"]
+    login(client, "ntha")
+    listing = client.get(f"/dossiers/{body['code']}/bookings")
+    assert f"Yêu cầu số {row.id}" in listing.get_data(as_text=True)  # the counter's dossier page lists it
+    cancelled = client.post(f"/api/v1/delivery-requests/{row.id}/cancel", json={}, headers=headers)
+    assert cancelled.status_code == 200 and cancelled.get_json()["fee_status"] == "not_due"
+    make.fresh()
+    assert make.session.execute(select(Dossier.return_method).where(Dossier.code == body["code"])).scalar_one() == "counter"
+
+
+def test_a_home_return_without_an_address_is_refused_naming_it_and_writes_nothing(client, make):
+    procedure = make.procedure()
+    body = counter_body(procedure, return_method="home", ward_code="06688", return_slot="morning", applicant_address=" ")
+    r = client.post("/api/v1/counter/dossiers", json=body, headers=make.token("ntha"))
+    assert r.status_code == 422 and "địa chỉ" in r.get_json()["error"]["message"]
+    make.fresh()
+    assert make.session.execute(select(func.count()).select_from(Dossier)).scalar_one() == 0
+    assert make.session.execute(select(func.count()).select_from(DeliveryRequest)).scalar_one() == 0
 
 
 # -- papers ----------------------------------------------------------------------------------------------------

@@ -233,6 +233,7 @@ def table(w: dict, settings) -> dict[str, Case]:
             REQ, {"request_id": str(w["REQ"])}, body=lambda u: {},
             citizen=lambda: {"dossier": w["D3"], "phone_last4": "5678"},
             stranger=lambda: {"dossier": w["D3"], "phone_last4": "0000"}),
+        "post /delivery-requests/{request_id}/refund": Case(REQ, {"request_id": str(w["REQ"])}),
     }
 
 

@@ -7,10 +7,11 @@ reads, and the words for where a thing is), `proof` (the delivery code), `bags` 
 that follow custody (runs, notifications).
 """
 
-from postal.custody.redirect import redirect, targets as redirect_targets
+from postal.custody.redirect import collect_at_center, redirect, targets as redirect_targets
 from postal.custody.rules import ACTION_NAMES, ROLES
 from postal.custody.scans import record_scans
 from postal.custody.sealing import seal_bag
 from postal.custody.values import Outcome
 
-__all__ = ["ACTION_NAMES", "ROLES", "Outcome", "record_scans", "redirect", "redirect_targets", "seal_bag"]
+__all__ = ["ACTION_NAMES", "ROLES", "Outcome", "collect_at_center", "record_scans", "redirect", "redirect_targets",
+           "seal_bag"]

@@ -72,7 +72,7 @@ class Holdings:
         self.bag_ids: dict[int, BagHolding] = {}
         self.sites: dict[int, SiteRef] = {}
         self.site_codes: dict[str, SiteRef] = {}
-        self.usernames: dict[int, str] = {actor.id: actor.username}
+        self.usernames: dict[int, str] = {actor.id: actor.username} if actor is not None else {}
         self.network = None  # the runs' links, read when a destination is first checked
 
     # -- reading -------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ class Batch:
         row = ledger.new_row(
             id=event_id, parcel_id=None if is_bag else h.id, bag_id=h.id if is_bag else None, scan_id=scan_id,
             action=action, device_at=at, server_at=self.now, site_id=site.id if site else None,
-            actor_id=self.actor.id, from_holder=before, to_holder=self.book.holder_text(h),
+            actor_id=self.actor.id if self.actor is not None else None, from_holder=before, to_holder=self.book.holder_text(h),
             run_id=scan.run if scan else None, lat=scan.lat if scan else None, lon=scan.lon if scan else None,
             note=scan.note if scan else note, evidence=ledger.evidence_text(evidence),
         )

@@ -24,6 +24,7 @@ DESTINATION_KINDS = {
     "from_citizen": {SiteKind.CENTER, SiteKind.COMMUNE_CENTER},
     "to_citizen": {SiteKind.CENTER, SiteKind.COMMUNE_CENTER},  # the citizen collects it at the counter instead
 }
+HOME_CANCELLED = "người dân huỷ giao tận nhà"  # the ledger's note: its text is Vietnamese, as every note is
 REDIRECT_UPDATE = "UPDATE parcel SET destination_id = ?, last_hash = ? WHERE id = ?"
 
 
@@ -44,18 +45,40 @@ def redirect(session: Session, code: str, data: RedirectIn, *, actor, settings: 
         if target is None:
             raise Unprocessable(field=Phrase(N_("nơi nhận mới")), detail=data.destination[:32])
         check_may_redirect(actor, h, target)
-        before = batch.book.holder_text(h)
-        old = batch.book.site(h.destination_id).code if h.destination_id is not None else ""
-        h.destination_id = target.id
-        batch.record(h, target, action=Action.REDIRECT, at=now, event_id=uuid.uuid4(), before=before, note=reason,
-                     evidence={"from": old, "to": target.code})
-        batch.seal()
-        ledger.write(session, batch.head, batch.rows)
-        db.raw(session, REDIRECT_UPDATE, (target.id, h.last_hash, h.id))
-        manifests.withdraw(session, [h.id], now)  # off the runs to the old destination, onto one to the new
-        if h.state == ParcelState.AT_SITE:
-            manifests.place(session, [h.id], now)
+        readdress(batch, h, target, reason, evidence={})
     return dossiers.parcel_out(session, dossiers.get_parcel(session, code), settings)
+
+
+def readdress(batch: Batch, h, target, reason: str, *, evidence: dict) -> None:
+    """The correction event giving the parcel its new destination, written in the caller's unit of work; off the
+    runs to the old destination, onto one to the new."""
+    session, now = batch.session, batch.now
+    before = batch.book.holder_text(h)
+    old = batch.book.site(h.destination_id).code if h.destination_id is not None else ""
+    h.destination_id = target.id
+    batch.record(h, target, action=Action.REDIRECT, at=now, event_id=uuid.uuid4(), before=before, note=reason,
+                 evidence={"from": old, "to": target.code, **evidence})
+    batch.seal()
+    ledger.write(session, batch.head, batch.rows)
+    db.raw(session, REDIRECT_UPDATE, (target.id, h.last_hash, h.id))
+    manifests.withdraw(session, [h.id], now)
+    if h.state == ParcelState.AT_SITE:
+        manifests.place(session, [h.id], now)
+
+
+def collect_at_center(session: Session, code: str, *, request_id: int, actor, settings: Settings,
+                      now: datetime) -> None:
+    """The citizen no longer wants the result at home (their home delivery cancelled): its parcel, labelled for
+    their door, is readdressed to the dossier's center where they collect it. A correction of the system's own,
+    in the caller's unit of work, which has checked who may cancel; done by the clerk who cancelled, or by no
+    one's account when the citizen cancelled with their code."""
+    with db.writing(session):
+        batch = Batch(session, actor, settings, now)
+        batch.book.load({code})
+        h = batch.book.parcels[code]
+        if h.state == ParcelState.DELIVERED or h.destination_id is not None or h.center_id is None:
+            return  # given already, or addressed to a site: nothing to readdress
+        readdress(batch, h, batch.book.site(h.center_id), HOME_CANCELLED, evidence={"request": request_id})
 
 
 def check_may_redirect(actor, h, target) -> None:

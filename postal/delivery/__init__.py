@@ -29,6 +29,7 @@ from postal.delivery.booking import (
     change_booking,
     dossier_bookings,
     record_fee_paid,
+    record_refund,
     send_cancel_code,
 )
 from postal.delivery.form import FIELD_NAMES, SLOT_DAYS_AHEAD, InvalidField, bookable_days, missing_field, refusal
@@ -36,10 +37,12 @@ from postal.delivery.requests import (
     AlreadyHandedIn,
     AlreadyReturned,
     BookingExists,
+    Slot,
     exempt_fee,
     fee_status,
     request_delivery,
     settle,
+    take_request,
 )
 from postal.delivery.runs import (
     DayReport,
@@ -59,6 +62,7 @@ __all__ = [
     "DayReport",
     "InvalidField",
     "OutForDelivery",
+    "Slot",
     "StaffBooking",
     "WardInfo",
     "bookable_days",
@@ -71,6 +75,7 @@ __all__ = [
     "fee_status",
     "missing_field",
     "record_fee_paid",
+    "record_refund",
     "refusal",
     "send_cancel_code",
     "generate_day",
@@ -78,6 +83,7 @@ __all__ = [
     "provinces",
     "request_delivery",
     "settle",
+    "take_request",
     "ward_of",
     "wards_of",
 ]

@@ -19,12 +19,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import DeliveryKind, DeliveryRequest, DeliveryState, DeliveryStop, Dossier, Parcel, ParcelState, \
-    ReturnMethod, Run, RunState, User
+from models import DeliveryKind, DeliveryRequest, DeliveryState, DeliveryStop, Direction, Dossier, Parcel, \
+    ParcelState, ReturnMethod, Run, RunState, User
 from models.delivery import CancelCode, CancelCodeSentOut, DeliveryRequestIn, DeliveryRequestOut, FeeStatus
 from models.enums import POSTAL_DESK
 from models.outbox import Channel
-from postal import db, dossiers, scope, tracking, vault
+from postal import custody, db, dossiers, scope, tracking, vault
 from postal.clock import as_utc, local
 from postal.config import Settings
 from postal.delivery.form import InvalidField
@@ -58,6 +58,8 @@ class TooManyCodes(PostalError):
 
 
 CANCEL, CHANGE = N_("huỷ"), N_("đổi")
+FEE_WORDS = {FeeStatus.DUE: N_("chưa thu"), FeeStatus.PAID: N_("đã thu, yêu cầu chưa huỷ"),
+             FeeStatus.EXEMPT: N_("được miễn"), FeeStatus.NOT_DUE: N_("chưa thu")}
 CLOSED_STATES = {DeliveryState.DONE: N_("đã xong"), DeliveryState.CANCELLED: N_("đã huỷ")}
 
 
@@ -167,7 +169,8 @@ def change_booking(session: Session, request_id: int, data: DeliveryRequestIn, *
 
 def cancel(session: Session, row: DeliveryRequest, dossier: Dossier, *, by: User | None, settings: Settings,
            now: datetime) -> None:
-    """Cancel in the caller's unit of work: off its run, the return back to the counter, the citizen told."""
+    """Cancel in the caller's unit of work: off its run, the return back to the counter (the result's parcel, if
+    labelled for the door, readdressed to the center), the citizen told."""
     off_its_run(session, row)
     row.state, row.cancelled_at, row.cancelled_by_id, row.updated_at = DeliveryState.CANCELLED, now, by and by.id, now
     session.add(row)
@@ -175,6 +178,12 @@ def cancel(session: Session, row: DeliveryRequest, dossier: Dossier, *, by: User
         dossier.return_method = ReturnMethod.COUNTER
         session.add(dossier)
     session.flush()
+    if row.kind == DeliveryKind.DELIVER_RESULT:
+        going_home = session.execute(select(Parcel.code).where(
+            Parcel.dossier_id == dossier.id, Parcel.direction == Direction.TO_CITIZEN, Parcel.destination_id.is_(None),
+            Parcel.state != ParcelState.DELIVERED).order_by(Parcel.id.desc())).scalars().first()
+        if going_home is not None:  # its label made already: the citizen collects it at the center instead
+            custody.collect_at_center(session, going_home, request_id=row.id, actor=by, settings=settings, now=now)
     queue(session, channel=Channel.SMS, recipient=dossier.applicant_phone, subject="",
           body=booking_cancelled_text(dossier.code, row.id, home_delivery=row.kind == DeliveryKind.DELIVER_RESULT,
                                       to_refund=fee_status(row) == FeeStatus.TO_REFUND),
@@ -273,6 +282,23 @@ def record_fee_paid(session: Session, request_id: int, *, actor: User, now: date
                                 action=Phrase(N_("thu phí")))
         if row.fee_paid_at is None and row.fee_vnd > 0:
             row.fee_paid_at, row.updated_at = now, now
+            session.add(row)
+    return request_out(row)
+
+
+class NotToRefund(Conflict):
+    code, message = "not_to_refund", N_("Yêu cầu số %(id)s không có phí phải hoàn (phí %(status)s).")
+
+
+def record_refund(session: Session, request_id: int, *, actor: User, now: datetime) -> DeliveryRequestOut:
+    """The counter records that a fee paid ahead for a cancelled request was given back; recorded once (the
+    same call again answers the same), refused unless there is a fee to refund."""
+    with db.writing(session):
+        row, _ = clerks_request(session, request_id, actor)
+        if row.fee_refunded_at is None:
+            if fee_status(row) != FeeStatus.TO_REFUND:
+                raise NotToRefund(id=row.id, status=Phrase(FEE_WORDS[fee_status(row)]))
+            row.fee_refunded_at, row.fee_refunded_by_id, row.updated_at = now, actor.id, now
             session.add(row)
     return request_out(row)
 

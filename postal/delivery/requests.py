@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from geopy.distance import geodesic
 from sqlalchemy import func, or_, select, update
@@ -27,13 +27,14 @@ from models import (
 )
 from models.delivery import (
     DeliveryRequestIn,
+    GeocodeSource,
     DeliveryRequestOut,
     FeeStatus,
 )
 from models.enums import POSTAL_DESK
 from postal import db, dossiers, scope, tracking
 from postal.config import Settings
-from postal.delivery.geocoding import locate, remember
+from postal.delivery.geocoding import Located, locate, remember
 from postal.delivery.form import FIXES, InvalidField, check_slot
 from postal.delivery.wards import WardInfo, fee_for, ward_of
 from postal.errors import N_, Conflict, Forbidden, NotFound, Phrase, Unprocessable
@@ -41,6 +42,7 @@ from postal.runs.common import MAX_ID
 
 OPEN = (DeliveryState.REQUESTED, DeliveryState.SCHEDULED)
 REQUESTS = DeliveryRequest.__table__
+NOT_LOCATED = Located(None, None, GeocodeSource.NONE)
 EVENTS = CustodyEvent.__table__
 
 
@@ -110,26 +112,9 @@ def request_delivery(session: Session, data: DeliveryRequestIn, *, settings: Set
             if existing is not None:  # taken meanwhile by another worker
                 return request_out(existing), False
             dossier = session.get(Dossier, dossier.id, populate_existing=True)
-            check_one_active(session, dossier, data.kind)
-            check_kind(session, dossier, data.kind)
-            post_office = serving_post_office(session, ward.code, (located.lat, located.lon), dossier)
-            row = DeliveryRequest(
-                dossier_id=dossier.id, kind=data.kind, street=street, ward_code=ward.code, province_code=ward.province_code,
-                lat=located.lat, lon=located.lon, geocode_source=located.source, phone=phone or dossier.applicant_phone,
-                slot_date=data.slot.date, slot_period=data.slot.period, fee_vnd=fee_for(ward, settings),
-                state=DeliveryState.REQUESTED, post_office_id=post_office.id, created_at=now, updated_at=now,
-            )
-            if data.kind == DeliveryKind.DELIVER_RESULT:
-                if dossier.return_method != ReturnMethod.HOME:
-                    dossier.return_method = ReturnMethod.HOME
-                    session.add(dossier)
-                row.parcel_id = result_parcel(session, dossier.id)
-            else:
-                row.parcel_id = pickup_parcel(session, dossier, post_office, now).id
-            if located.answer is not None:
-                remember(session, *located.answer, at=now)
-            session.add(row)
-            session.flush()
+            row = take_request(session, dossier, Slot(data.kind, data.slot.date, data.slot.period), ward=ward,
+                               street=street, phone=phone or dossier.applicant_phone, located=located,
+                               settings=settings, now=now)
     except IntegrityError:  # the same slot or kind taken a moment ago (the partial unique indexes); rolled back
         existing = same_request(session, dossier.id, data)
         if existing is None:
@@ -137,6 +122,44 @@ def request_delivery(session: Session, data: DeliveryRequestIn, *, settings: Set
             raise
         return request_out(existing), False
     return request_out(row), True
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What a request is for and when: its kind, day and half-day."""
+
+    kind: str
+    day: date
+    period: str
+
+
+def take_request(session: Session, dossier: Dossier, slot: Slot, *, ward: WardInfo, street: str, phone: str,
+                 settings: Settings, now: datetime, located: Located | None = None) -> DeliveryRequest:
+    """Write a request in the caller's unit of work, as a citizen's booking is written (one active per dossier and
+    kind, its fee from the ward, the post office serving it), whoever takes it: the citizen, or the counter when
+    the dossier is registered with its result returned at home (not located then: routed by its ward)."""
+    located = located or NOT_LOCATED
+    check_one_active(session, dossier, slot.kind)
+    check_kind(session, dossier, slot.kind)
+    post_office = serving_post_office(session, ward.code, (located.lat, located.lon), dossier)
+    row = DeliveryRequest(
+        dossier_id=dossier.id, kind=slot.kind, street=street, ward_code=ward.code, province_code=ward.province_code,
+        lat=located.lat, lon=located.lon, geocode_source=located.source, phone=phone, slot_date=slot.day,
+        slot_period=slot.period, fee_vnd=fee_for(ward, settings), state=DeliveryState.REQUESTED,
+        post_office_id=post_office.id, created_at=now, updated_at=now,
+    )
+    if slot.kind == DeliveryKind.DELIVER_RESULT:
+        if dossier.return_method != ReturnMethod.HOME:
+            dossier.return_method = ReturnMethod.HOME
+            session.add(dossier)
+        row.parcel_id = result_parcel(session, dossier.id)
+    else:
+        row.parcel_id = pickup_parcel(session, dossier, post_office, now).id
+    if located.answer is not None:
+        remember(session, *located.answer, at=now)
+    session.add(row)
+    session.flush()
+    return row
 
 
 def same_request(session: Session, dossier_id: int, data: DeliveryRequestIn) -> DeliveryRequest | None:
@@ -217,9 +240,12 @@ def serving_post_office(session: Session, ward_code: str, point: tuple[float | N
 
 
 def fee_status(row: DeliveryRequest) -> FeeStatus:
-    """What is owed: due, paid or exempt while the request stands; once cancelled, nothing, or to refund."""
+    """What is owed: due, paid or exempt while the request stands; once cancelled, nothing, or to refund (then
+    refunded)."""
     if row.state == DeliveryState.CANCELLED:
-        return FeeStatus.TO_REFUND if row.fee_paid_at is not None and row.fee_vnd > 0 else FeeStatus.NOT_DUE
+        if row.fee_paid_at is None or row.fee_vnd <= 0:
+            return FeeStatus.NOT_DUE
+        return FeeStatus.REFUNDED if row.fee_refunded_at is not None else FeeStatus.TO_REFUND
     if row.fee_exempt_reason is not None:
         return FeeStatus.EXEMPT
     return FeeStatus.PAID if row.fee_paid_at is not None else FeeStatus.DUE
