@@ -299,16 +299,25 @@ class Runner:
             self.announce("leading: running the jobs")
             waiting_said = False
             scheduler = self.start_jobs()
+            term_ended = threading.Event()
+            threading.Thread(target=self.keep_beating, args=(term_ended,), name="postal-scheduler-beat",
+                             daemon=True).start()
             try:
-                self.beat()
                 while not self.stopping.wait(self.poll_s):
                     if not self.leadership.held():
                         self.announce("leadership lost; waiting")
                         break
-                    self.beat()
             finally:
+                term_ended.set()
                 self.step_down(scheduler)
         self.engine.dispose()
+
+    def keep_beating(self, term_ended: threading.Event) -> None:
+        """Beat every poll while this term of leadership lasts, in a thread of its own: a beat waiting for the
+        write lock never holds up stepping down (a beat in flight when the process ends is rolled back)."""
+        while not term_ended.is_set() and not self.stopping.is_set():
+            self.beat()
+            term_ended.wait(self.poll_s)
 
     def beat(self) -> None:
         """Say that this process still leads, for /healthz. A beat the database refuses is logged and the lead
