@@ -178,13 +178,10 @@ class Settings(BaseSettings):
     ledger_origin: str = doc("names the ledger in each checkpoint (one word); default `hoso-buudien/<province code>`", "")
     ledger_checkpoint_file: Path | None = doc("the latest checkpoint, written outside the database; default beside "
                                               "the SQLite file, or instance/ledger.checkpoint", None)
-
     health_beat_max_s: float = doc("/healthz is degraded when the scheduler's last heartbeat is older (s)", 60.0, gt=0)
     health_outbox_max_s: float = doc("/healthz is degraded when a message waited in the outbox longer (s)", 900.0, gt=0)
     metrics_token: str = doc("`/metrics` asks for `Authorization: Bearer <it>` when set; required in production", "")
-    metrics_dir: Path | None = doc("set by `postal up` and `postal serve` for their processes (prometheus_client's "
-                                   "multiprocess folder); not set by hand", None,
-                                   validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "metrics_dir"))
+    metrics_dir: Path | None = doc("set by `postal up` / `serve` for their processes (prometheus_client's folder)", None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "metrics_dir"))
 
     @property
     def development(self) -> bool:
