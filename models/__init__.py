@@ -23,7 +23,7 @@ from models.enums import (
 from models.onestop import OneStopUnit
 from models.outbox import Channel, OutboxMessage, OutboxState, ZaloToken
 from models.runs import ManifestEntry, Run, RunKind, RunState, RunStop, RunTemplate, RunTemplateStop
-from models.scheduler import SchedulerJob
+from models.scheduler import SchedulerBeat, SchedulerJob
 from models.sites import Site, SitePublic
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "Action", "AdminChange", "Alert", "ApologySlip", "AlertKind", "AlertState", "ApiToken", "Bag", "BagState", "ChainHead",
     "CustodyEvent", "DeliveryOtp", "Direction", "Dossier", "LabelPrint", "LedgerCheckpoint", "ManifestEntry", "OneStopUnit", "Parcel",
     "ParcelState", "Procedure", "ReturnMethod", "Role",
-    "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerJob",
+    "Run", "RunKind", "RunState", "RunStop", "RunTemplate", "RunTemplateStop", "SchedulerBeat", "SchedulerJob",
     "Severity", "Site", "SiteKind", "SitePublic", "User",
     "Channel", "OutboxMessage", "OutboxState", "ZaloToken",
     "DeliveryKind", "DeliveryRequest", "DeliveryState", "DeliveryStop", "GeocodeCache", "GeocodeSource", "SlotPeriod",

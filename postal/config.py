@@ -178,6 +178,10 @@ class Settings(BaseSettings):
     ledger_origin: str = doc("names the ledger in each checkpoint (one word); default `hoso-buudien/<province code>`", "")
     ledger_checkpoint_file: Path | None = doc("the latest checkpoint, written outside the database; default beside "
                                               "the SQLite file, or instance/ledger.checkpoint", None)
+    health_beat_max_s: float = doc("/healthz is degraded when the scheduler's last heartbeat is older (s)", 60.0, gt=0)
+    health_outbox_max_s: float = doc("/healthz is degraded when a message waited in the outbox longer (s)", 900.0, gt=0)
+    metrics_token: str = doc("`/metrics` asks for `Authorization: Bearer <it>` when set; required in production", "")
+    metrics_dir: Path | None = doc("set by `postal up` / `serve` for their processes (prometheus_client's folder)", None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "metrics_dir"))
 
     @property
     def development(self) -> bool:
@@ -189,13 +193,13 @@ class Settings(BaseSettings):
         return self.ratelimit_storage_uri != default_store(self.workers)
 
     @field_validator("sms_url", "smtp_host", "webhook_url", "geocoder_url", "ledger_verifier_key", "font_dir",
-                     "zalo_app_id", mode="before")
+                     "zalo_app_id", "metrics_dir", mode="before")
     @classmethod
     def empty_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("hotline", "tile_url", "tile_attribution", "login_rate_limit", "zalo_secret_key",
-                     "zalo_refresh_token", mode="before")
+                     "zalo_refresh_token", "metrics_token", mode="before")
     @classmethod
     def stripped(cls, value):
         return value.strip() if isinstance(value, str) else value
@@ -324,6 +328,9 @@ def refuse_unsafe(settings: Settings) -> None:
     if settings.outbox_key and len(settings.outbox_key) < MIN_KEY_LENGTH:
         raise ConfigError(f"POSTAL_OUTBOX_KEY must be a random value of at least {MIN_KEY_LENGTH} characters "
                           "(or unset: derived from the secret key)")
+    if len(settings.metrics_token) < MIN_KEY_LENGTH:
+        raise ConfigError(f"POSTAL_METRICS_TOKEN must be set to a random value of at least {MIN_KEY_LENGTH} characters "
+                          "in production: /metrics tells how busy the service is")
 
 
 def ledger_seed(text: str | None, secret_key: str, *, development: bool, verifier_only: bool) -> bytes | None:

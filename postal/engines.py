@@ -24,6 +24,7 @@ from postal.config import Settings
 from postal.errors import WriteBusy
 
 WRITE = {"postal_write": True}
+CONNECT_TIMEOUT_S = 5  # a server that does not answer is an error this soon (/healthz says down), never a hang
 LONG_HOLD_S = 0.25  # no background job holds SQLite's write lock longer at a time; a longer hold is logged
 log = logging.getLogger("postal.db")
 WRITE_WAIT_S = Settings.model_fields["write_wait_s"].default  # how long a writer waits for the write lock, unless the settings say
@@ -106,9 +107,11 @@ def make_engine(url: str, *, write_wait_s: float = WRITE_WAIT_S) -> Engine:
 
 
 def postgres_engine(url: str, write_wait_s: float) -> Engine:
-    """PostgreSQL: a statement that waits for a row's lock longer than the budget is refused (lock_timeout)."""
+    """PostgreSQL: a statement that waits for a row's lock longer than the budget is refused (lock_timeout), and a
+    server that does not answer a connection within CONNECT_TIMEOUT_S is an error."""
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                           connect_args={"options": f"-c lock_timeout={int(write_wait_s * 1000)}"})
+                           connect_args={"options": f"-c lock_timeout={int(write_wait_s * 1000)}",
+                                         "connect_timeout": CONNECT_TIMEOUT_S})
     event.listen(engine, "handle_error", lambda context: refuse_when_busy(context, write_wait_s))
     write_wait[engine] = write_wait_s
     return engine

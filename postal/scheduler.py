@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +28,13 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from postal import checkpoints, db, delivery, notifications, runs, watch
+from postal import checkpoints, db, delivery, health, metrics, notifications, runs, watch
 from postal.clock import LOCAL_TZ, local, utcnow
 from postal.config import Settings
+from postal.errors import WriteBusy
 from postal.workdays import DEFAULT_CALENDAR
 
 LOCK_KEY = int.from_bytes(b"postal", "big")  # this service's advisory lock id on PostgreSQL
@@ -96,7 +98,7 @@ def plan_deliveries(key: str) -> int:
 def sweep_alerts(key: str) -> int:
     """Run the watch's rules: open the alerts that are due, resolve the ones that cleared (every minute)."""
     settings, now = _settings[key], utcnow()
-    with db.session_for(settings) as session:
+    with db.session_for(settings) as session, metrics.sweep_timer():
         counts = watch.sweep(session, now, settings=settings)
     opened, resolved = sum(o for o, _ in counts.values()), sum(r for _, r in counts.values())
     if opened or resolved:
@@ -297,14 +299,36 @@ class Runner:
             self.announce("leading: running the jobs")
             waiting_said = False
             scheduler = self.start_jobs()
+            term_ended = threading.Event()
+            threading.Thread(target=self.keep_beating, args=(term_ended,), name="postal-scheduler-beat",
+                             daemon=True).start()
             try:
                 while not self.stopping.wait(self.poll_s):
                     if not self.leadership.held():
                         self.announce("leadership lost; waiting")
                         break
             finally:
+                term_ended.set()
                 self.step_down(scheduler)
         self.engine.dispose()
+
+    def keep_beating(self, term_ended: threading.Event) -> None:
+        """Beat every poll while this term of leadership lasts, in a thread of its own: a beat waiting for the
+        write lock never holds up stepping down (a beat in flight when the process ends is rolled back)."""
+        while not term_ended.is_set() and not self.stopping.is_set():
+            self.beat()
+            term_ended.wait(self.poll_s)
+
+    def beat(self) -> None:
+        """Say that this process still leads, for /healthz. A beat the database refuses is logged and the lead
+        kept: the jobs meet the same database and say so themselves, and the beat grows old."""
+        session = db.new_session(self.engine)
+        try:
+            health.beat(session, f"{socket.gethostname()}:{os.getpid()}", utcnow())
+        except (SQLAlchemyError, WriteBusy) as err:  # busy: the next beat comes in POLL_S
+            log.warning("scheduler heartbeat not written: %s", err)
+        finally:
+            session.close()
 
     def step_down(self, scheduler: BackgroundScheduler) -> None:
         """Stop the jobs: running ones get STOP_GRACE_S to finish. One that hangs (a gateway that never

@@ -15,7 +15,7 @@ from routes import runs_api
 from routes import watch_api
 from routes import runs_pages
 from routes import apologies, board, counter, desk, epcis_api, reports
-from routes import onestop, procedures
+from routes import onestop, ops, procedures
 from routes.i18n import pick_locale
 from routes.session import close_session
 
@@ -60,4 +60,5 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         app.register_blueprint(bp)
     errors.register(app)
     inputs.register(app)  # the body limit; path, query and form text refused before any other hook reads it
+    ops.init_app(app)  # /healthz, /metrics, and each request's time (its hook first of all)
     return app

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from gunicorn.app.base import BaseApplication
 
-from postal import db, demo, notifications, ratelimits
+from postal import db, demo, metrics, notifications, ratelimits
 from postal.cli import cli, seed_with_progress
-from postal.config import Settings
+from postal.config import ROOT, Settings
 from postal.demo_data import DEMO_PASSWORD
 from routes.processes import Child, Supervisor, command
 
@@ -46,19 +51,41 @@ WORKERS = click.option("--workers", default=min(4, multiprocessing.cpu_count() +
                        envvar="POSTAL_WORKERS")
 
 
+@contextmanager
+def metrics_folder(settings: Settings) -> Iterator[Path]:
+    """Where every process of this server keeps its metrics: a fresh folder under instance/, named in
+    PROMETHEUS_MULTIPROC_DIR for the processes started from here (the one place that names it), removed when
+    they have ended. A folder named already (`postal up` naming its own for its `postal serve`) is used."""
+    if settings.metrics_dir is not None:
+        metrics.use_folder(settings.metrics_dir)
+        yield settings.metrics_dir
+        return
+    (ROOT / "instance").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="metrics-", dir=ROOT / "instance"))  # fresh: no dead process's counts
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    metrics.use_folder(folder)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @WORKERS
-def serve(host: str, port: int, workers: int) -> None:
+@click.pass_obj
+def serve(given: Settings, host: str, port: int, workers: int) -> None:
     """Serve the web app only (gunicorn); `postal up` runs it beside the scheduler. Its master process never
     opens the database: each worker opens its own connections."""
     settings = serving_settings(workers)
-    Server({"bind": f"{host}:{port}", "workers": settings.workers, "threads": 4, "worker_class": "gthread",
-            "accesslog": "-", "access_log_format": ACCESS_LOG, "timeout": 60, "graceful_timeout": GRACEFUL_S, "preload_app": False,
-            # gunicorn's control socket is one path per user (~/.gunicorn): two servers on a machine would take
-            # each other's, and its thread holds the master's stop. We steer gunicorn with signals only.
-            "control_socket_disable": True}).run()
+    with metrics_folder(given) as folder:
+        Server({"bind": f"{host}:{port}", "workers": settings.workers, "threads": 4, "worker_class": "gthread",
+                "accesslog": "-", "access_log_format": ACCESS_LOG, "timeout": 60, "graceful_timeout": GRACEFUL_S,
+                "preload_app": False, "child_exit": lambda _server, worker: metrics.mark_dead(worker.pid, folder),
+                # gunicorn's control socket is one path per user (~/.gunicorn): two servers on a machine would take
+                # each other's, and its thread holds the master's stop. We steer gunicorn with signals only.
+                "control_socket_disable": True}).run()
 
 
 ACCESS_LOG = '%(h)s %(p)s "%(r)s" %(s)s %(b)s %(M)sms'  # which worker answered, and in how long
@@ -88,12 +115,13 @@ def up(settings: Settings, with_demo: bool, host: str, port: int, workers: int) 
         for username, role, site in demo.demo_logins():
             click.echo(f"  {username:<12} {role:<13} {site}")
         click.echo(f"Citizens' messages go {notifications.citizen_route(settings)}.")
-    supervisor = Supervisor([
-        Child("web server", command("serve", "--host", host, "--port", str(port), "--workers", str(workers)),
-              essential=True),
-        Child("scheduler", command("scheduler"), essential=False),
-    ], announce=click.echo)
-    sys.exit(supervisor.run())
+    with metrics_folder(settings):  # the web workers' and the scheduler's, scraped together
+        code = Supervisor([
+            Child("web server", command("serve", "--host", host, "--port", str(port), "--workers", str(workers)),
+                  essential=True),
+            Child("scheduler", command("scheduler"), essential=False),
+        ], announce=click.echo).run()
+    sys.exit(code)
 
 
 def main() -> None:

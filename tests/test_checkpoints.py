@@ -20,7 +20,7 @@ from postal.cli import cli
 from postal.config import ConfigError, Settings
 from tests.conftest import TEST_SETTINGS
 
-PRODUCTION = {"POSTAL_ENV": "production", "POSTAL_SECRET_KEY": "s" * 32, "POSTAL_LABEL_KEY": "l" * 32,
+PRODUCTION = {"POSTAL_ENV": "production", "POSTAL_METRICS_TOKEN": "m" * 32, "POSTAL_SECRET_KEY": "s" * 32, "POSTAL_LABEL_KEY": "l" * 32,
               "POSTAL_ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",
               "POSTAL_WEBHOOK_SECRET": "w" * 32}
 

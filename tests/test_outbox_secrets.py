@@ -99,7 +99,7 @@ def test_a_code_sealed_under_another_key_is_never_sent_masked(make, session, set
 
 
 def test_production_refuses_a_short_outbox_key():
-    production = {"POSTAL_ENV": "production", "POSTAL_SECRET_KEY": "s" * 32, "POSTAL_LABEL_KEY": "l" * 32,
+    production = {"POSTAL_ENV": "production", "POSTAL_METRICS_TOKEN": "m" * 32, "POSTAL_SECRET_KEY": "s" * 32, "POSTAL_LABEL_KEY": "l" * 32,
                   "POSTAL_LEDGER_KEY": base64.b64encode(b"k" * 32).decode(), "POSTAL_ARGON2_PROFILE": "RFC_9106_LOW_MEMORY"}
     assert Settings.from_env({**production, "POSTAL_OUTBOX_KEY": "o" * 32}).outbox_key == "o" * 32
     assert Settings.from_env(production).outbox_key == ""  # unset: derived from the secret key

@@ -171,7 +171,7 @@ def test_the_session_cookie_is_httponly_and_samesite(client, network):
 
 
 def test_cookies_are_secure_in_production(database_url):
-    app = create_app({"DATABASE_URL": database_url, "POSTAL_ENV": "production", "POSTAL_SECRET_KEY": "x" * 32,
+    app = create_app({"DATABASE_URL": database_url, "POSTAL_ENV": "production", "POSTAL_METRICS_TOKEN": "m" * 32, "POSTAL_SECRET_KEY": "x" * 32,
                       "POSTAL_LABEL_KEY": "y" * 32, "POSTAL_ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",
                       "POSTAL_LEDGER_KEY": "eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXk="})
     assert app.config["SESSION_COOKIE_SECURE"] is True

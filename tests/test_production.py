@@ -38,7 +38,7 @@ def production_environment(url: str, folder: Path) -> dict[str, str]:
         "DATABASE_URL": url, "POSTAL_ENV": "production",
         "POSTAL_SECRET_KEY": secrets.token_urlsafe(32), "POSTAL_LABEL_KEY": secrets.token_urlsafe(32),
         "POSTAL_LEDGER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "POSTAL_ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",
+        "POSTAL_ARGON2_PROFILE": "RFC_9106_LOW_MEMORY", "POSTAL_METRICS_TOKEN": secrets.token_urlsafe(32),
         "POSTAL_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/3", "POSTAL_RATELIMIT_KEY_PREFIX": f"prod-{uuid.uuid4().hex[:8]}",
         "POSTAL_PROXY_HOPS": "1", "POSTAL_LEDGER_CHECKPOINT_FILE": str(folder / "ledger.checkpoint"),
     }

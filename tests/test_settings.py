@@ -18,7 +18,7 @@ from routes.cli import cli
 from tests.conftest import ROOT
 
 STRONG = {
-    "POSTAL_ENV": "production", "POSTAL_SECRET_KEY": "s" * 32, "POSTAL_LABEL_KEY": "l" * 32,
+    "POSTAL_ENV": "production", "POSTAL_METRICS_TOKEN": "m" * 32, "POSTAL_SECRET_KEY": "s" * 32, "POSTAL_LABEL_KEY": "l" * 32,
     "POSTAL_ARGON2_PROFILE": "RFC_9106_LOW_MEMORY", "POSTAL_LEDGER_KEY": "eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXk=",
 }
 
@@ -46,6 +46,8 @@ def test_a_refused_setting_stops_the_command_with_one_line(database_url):
     ({"POSTAL_ARGON2_PROFILE": "CHEAPEST"}, "too cheap for production"),
     ({"POSTAL_ARGON2_PROFILE": "PRE_21_2"}, "too cheap for production"),
     ({"POSTAL_WORKERS": "3", "POSTAL_RATELIMIT_STORAGE_URI": "memory://"}, "3 workers"),
+    ({"POSTAL_METRICS_TOKEN": ""}, "POSTAL_METRICS_TOKEN must be set"),
+    ({"POSTAL_METRICS_TOKEN": "m" * 12}, "POSTAL_METRICS_TOKEN must be set"),
 ])
 def test_production_refuses_weak_settings(database_url, weak, named):
     with pytest.raises(ConfigError, match=named):

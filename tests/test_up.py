@@ -25,6 +25,7 @@ import requests
 from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT, local_http
+from tests.test_scheduler import wait_for
 
 STARTS = 10
 WORKERS = 3
@@ -206,6 +207,8 @@ def test_the_process_that_forks_the_workers_never_opens_the_database(databases, 
         assert database_handles(master, url) == []  # gunicorn's master: it forks, it never connects
         assert database_handles(scheduler, url)  # the scheduler works in a process of its own
         assert database_handles(up.process.pid, url) == []  # `postal up` only migrated, then let go
+        # The scheduler's sweep (at start) is counted in its own process; any worker's scrape adds it in.
+        assert wait_for(lambda: "postal_sweep_seconds_count 1.0" in requests.get(f"{up.base}/metrics", timeout=5).text)
     finally:
         assert up.stop() < 10
 

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session
 
 from models.custody import ScanIn
-from postal import db, labels
+from postal import db, labels, metrics
 from postal.config import Settings
 from postal.custody.recording import Batch
 from postal.custody.values import BagHolding, Holding, Outcome
@@ -84,6 +84,8 @@ def record_scans(session: Session, raw: list[dict | ScanIn], *, actor, settings:
                 if judged[-1].status == "accepted":
                     accepted[scan.id] = judged[-1]
         batch.flush()
+    metrics.count_scans((scan.action if isinstance(scan, ScanIn) else None, j.status, j.error.code if j.error else "")
+                        for scan, j in zip(parsed, judged))
     book = batch.book
     return [Outcome(j.id, j.status, j.error, book.brief(j.parcel), book.brief_bag(j.bag), j.first_at) for j in judged]
 
