@@ -1,7 +1,7 @@
 """the scheduler's heartbeat: which process leads and when it last said so, for /healthz
 
 Revision ID: c4d2e8f1a9b3
-Revises: a1f3c5e7b902
+Revises: c7d2e9a4f160
 Create Date: 2026-12-11 09:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import models.columns
 
 
 revision = 'c4d2e8f1a9b3'
-down_revision = 'a1f3c5e7b902'
+down_revision = 'c7d2e9a4f160'
 branch_labels = None
 depends_on = None
 
