@@ -603,3 +603,13 @@ def test_a_gateway_that_trickles_its_answer_cannot_outlive_the_send_deadline(ses
     [row] = rows(session)
     assert (row.state, row.attempts) == ("pending", 1) and "no complete answer within" in row.last_error
     assert row.claimed_until is None  # the lease is given back: its next sender is the next run, not this one
+
+
+def test_a_send_started_under_a_lease_ends_inside_it():
+    """No send starts later than LEASE - SAFETY after its claim, and a send ends within SEND_DEADLINE_S: so
+    the deadline must be shorter than SAFETY (and so than LEASE - SAFETY), or a send could outlive its lease
+    and another sender claim and send the row again."""
+    deadline = timedelta(seconds=notifications.transports.SEND_DEADLINE_S)
+    assert deadline < notifications.outbox.LEASE - notifications.outbox.SAFETY
+    assert deadline < notifications.outbox.SAFETY
+
