@@ -613,3 +613,23 @@ def test_a_send_started_under_a_lease_ends_inside_it():
     assert deadline < notifications.outbox.LEASE - notifications.outbox.SAFETY
     assert deadline < notifications.outbox.SAFETY
 
+
+def test_a_sender_whose_lease_runs_short_mid_chunk_hands_back_the_rest_unsent(session, settings, gateway, monkeypatch):
+    """Each send takes 1 s and the lease leaves 1.5 s for starting sends: two go, the other three claimed
+    with them are handed back as they were (pending, the attempt not counted, due at once), and the next run
+    sends them, each once."""
+    monkeypatch.setattr(notifications.outbox, "LEASE", timedelta(seconds=10))
+    monkeypatch.setattr(notifications.outbox, "SAFETY", timedelta(seconds=8.5))
+    keys = sms(session, 5)
+    gateway.delay_s = 1.0
+    now = utcnow()
+    report = notifications.send_due(session, settings, now=now)
+    assert (report.sent, report.released, report.retrying, report.failed) == (2, 3, 0, 0)
+    assert [a.key for a in gateway.arrivals] == keys[:2]
+    assert [(r.state, r.attempts, r.claimed_until) for r in rows(session)] == \
+        [("sent", 1, None)] * 2 + [("pending", 0, None)] * 3
+    assert all(r.next_attempt_at < now + timedelta(seconds=10) for r in rows(session)[2:])  # not at the lease's end
+
+    gateway.delay_s = 0.0
+    assert notifications.send_due(session, settings, now=now + timedelta(seconds=10)).sent == 3
+    assert Counter(a.key for a in gateway.arrivals) == dict.fromkeys(keys, 1)
