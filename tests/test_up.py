@@ -153,6 +153,13 @@ class Running:
     def child(self, word: str) -> int:
         return next(pid for pid in self.children() if f" {word} " in self.command_of(pid) + " ")
 
+    def schedulers(self) -> list[int]:
+        """The scheduler children running now (a killed one not yet reaped has no command line)."""
+        return [pid for pid in self.children() if " scheduler " in self.command_of(pid) + " "]
+
+    def said(self, text: str) -> int:
+        return sum(text in line for line in self.lines)
+
     def stop(self) -> float:
         """SIGTERM to `postal up`; the seconds until it and every process under it are gone."""
         everyone = [self.process.pid, *self.children(), *[w for c in self.children() for w in self.children(c)]]
@@ -299,3 +306,33 @@ def test_the_scheduler_alone_stops_within_10_s_of_sigterm_while_a_send_hangs(dat
     output = "".join(lines)
     assert code == 0 and seconds < 10, f"exit {code} after {seconds:.1f} s:\n{output[-3000:]}"
     assert ABANDONED in output, output[-3000:]  # the send was still in flight: left behind, not waited for
+
+
+def until(condition, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_killed_scheduler_is_started_again_and_up_still_stops_by_itself(databases, environment):
+    up = Running(databases.copy("restart"), environment)
+    try:
+        up.wait_ready()
+        [first] = up.schedulers()
+        os.kill(first, signal.SIGKILL)
+        assert until(lambda: up.said("scheduler ended (exit -9): starting it again")), "".join(up.lines[-20:])
+        assert until(lambda: up.schedulers() not in ([], [first])), "".join(up.lines[-20:])
+        [second] = up.schedulers()
+        assert second != first
+        # the new one takes the lead the killed one held, and runs the jobs
+        assert until(lambda: up.said("leading: running the jobs") == 2), "".join(up.lines[-20:])
+        assert register(up.base, databases.token)[0] == 201  # the web server never noticed
+    finally:
+        seconds = up.stop()
+    output = "".join(up.lines)
+    assert seconds < 10, output[-3000:]
+    assert not KILLED.search(output), output[-3000:]
+    assert not Path(f"/proc/{second}").exists() or "zombie" in Path(f"/proc/{second}/status").read_text()
