@@ -591,12 +591,17 @@ def gateway_alerts(session) -> list:
     return list(session.execute(select(Alert).where(Alert.kind == "gateway_fault")).scalars())
 
 
-def test_a_gateway_refusing_our_key_keeps_the_messages_and_tells_the_admin(session, settings, gateway, client, make):
+REFUSES_US = pytest.mark.parametrize("status", [401, 403, 404])  # an expired key, a key without the right, a wrong URL
+
+
+@REFUSES_US
+def test_a_gateway_refusing_our_key_keeps_the_messages_and_tells_the_admin(session, settings, gateway, client, make,
+                                                                           status):
+    """401/403/404 say our configuration is wrong, not the message: nothing is failed, the rest is not even
+    tried, the board says why; a slow retry finds the gateway well again and everything goes, the alert resolved."""
     make.network()
-    """401 is an expired key, not a bad message: nothing is failed, the rest is not even tried, the board
-    says why; a slow retry finds the gateway well again and everything goes, the alert resolved."""
     keys = sms(session, 3)
-    gateway.answers = [401]
+    gateway.answers = [status]
     now = utcnow()
     report = notifications.send_due(session, settings, now=now, max_attempts=1)
     assert (report.sent, report.failed, report.held) == (0, 0, 3)
@@ -604,7 +609,7 @@ def test_a_gateway_refusing_our_key_keeps_the_messages_and_tells_the_admin(sessi
     assert [(r.state, r.attempts) for r in rows(session)] == [("pending", 0)] * 3
     [alert] = gateway_alerts(session)
     assert alert.state == "open" and alert.severity == "critical" and alert.subject_code == "sms"
-    assert "HTTP 401" in alert.note and "3 tin đang được giữ lại" in alert.note
+    assert f"HTTP {status}" in alert.note and "3 tin đang được giữ lại" in alert.note
     answer = client.get("/api/v1/alerts?kind=gateway_fault", headers=make.token("gs.lan"))
     assert answer.status_code == 200, answer.get_data(as_text=True)
     listed = answer.get_json()["alerts"]
@@ -618,10 +623,11 @@ def test_a_gateway_refusing_our_key_keeps_the_messages_and_tells_the_admin(sessi
     assert [alert.state for alert in gateway_alerts(session)] == ["resolved"]
 
 
-def test_held_messages_go_as_soon_as_the_gateway_setting_changes(session, settings, gateway):
+@REFUSES_US
+def test_held_messages_go_as_soon_as_the_gateway_setting_changes(session, settings, gateway, status):
     keys = sms(session, 2)
     wrong = settings.replace(sms_url=gateway.url("/wrong-path"))
-    gateway.answers = [404]
+    gateway.answers = [status]
     now = utcnow()
     assert notifications.send_due(session, wrong, now=now).held == 2
     assert notifications.send_due(session, wrong, now=now + timedelta(minutes=1)).held == 0  # same settings: wait
@@ -669,3 +675,33 @@ def test_a_gateway_that_trickles_its_answer_cannot_outlive_the_send_deadline(ses
     [row] = rows(session)
     assert (row.state, row.attempts) == ("pending", 1) and "no complete answer within" in row.last_error
     assert row.claimed_until is None  # the lease is given back: its next sender is the next run, not this one
+
+
+def test_a_send_started_under_a_lease_ends_inside_it():
+    """No send starts later than LEASE - SAFETY after its claim, and a send ends within SEND_DEADLINE_S: so
+    the deadline must be shorter than SAFETY (and so than LEASE - SAFETY), or a send could outlive its lease
+    and another sender claim and send the row again."""
+    deadline = timedelta(seconds=notifications.transports.SEND_DEADLINE_S)
+    assert deadline < notifications.outbox.LEASE - notifications.outbox.SAFETY
+    assert deadline < notifications.outbox.SAFETY
+
+
+def test_a_sender_whose_lease_runs_short_mid_chunk_hands_back_the_rest_unsent(session, settings, gateway, monkeypatch):
+    """Each send takes 1 s and the lease leaves 1.5 s for starting sends: two go, the other three claimed
+    with them are handed back as they were (pending, the attempt not counted, due at once), and the next run
+    sends them, each once."""
+    monkeypatch.setattr(notifications.outbox, "LEASE", timedelta(seconds=10))
+    monkeypatch.setattr(notifications.outbox, "SAFETY", timedelta(seconds=8.5))
+    keys = sms(session, 5)
+    gateway.delay_s = 1.0
+    now = utcnow()
+    report = notifications.send_due(session, settings, now=now)
+    assert (report.sent, report.released, report.retrying, report.failed) == (2, 3, 0, 0)
+    assert [a.key for a in gateway.arrivals] == keys[:2]
+    assert [(r.state, r.attempts, r.claimed_until) for r in rows(session)] == \
+        [("sent", 1, None)] * 2 + [("pending", 0, None)] * 3
+    assert all(r.next_attempt_at < now + timedelta(seconds=10) for r in rows(session)[2:])  # not at the lease's end
+
+    gateway.delay_s = 0.0
+    assert notifications.send_due(session, settings, now=now + timedelta(seconds=10)).sent == 3
+    assert Counter(a.key for a in gateway.arrivals) == dict.fromkeys(keys, 1)

@@ -5,7 +5,9 @@ status, content type, headers and body must be those the document gives for the 
 
 Each operation is tried with generated values (valid ones and, for what has parameters or a body, invalid ones)
 and with path parameters naming real objects, so that the requests reach the domain. Bounded and derandomized,
-so CI is stable: the figures per role (requests, operations, 5xx) are printed and kept in test-output/."""
+so CI is stable, and bounded in time: each request within REQUEST_TIMEOUT_S, each role's run within ROLE_BUDGET_S
+(past it, no further operation is tried and the test fails). The figures per role (operations, requests, 5xx,
+seconds) are printed and kept in test-output/."""
 
 from __future__ import annotations
 
@@ -42,6 +44,8 @@ from tests.conftest import ROOT, TEST_SETTINGS
 from tests.factories import Factory
 
 EXAMPLES = 6  # per strategy of an operation: generated, invalid, and each set of real path parameters
+REQUEST_TIMEOUT_S = 10  # an answer slower than this is a failure of its operation, not a wait
+ROLE_BUDGET_S = 180  # one role's run over every operation (about 45 s on SQLite); past it the test fails
 ROLES = {"postal_clerk": "ntha", "courier": "nva", "agency_clerk": "stp.linh", "supervisor": "gs.lan", "admin": "admin",
          "anonymous": None}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -156,7 +160,6 @@ def served(tmp_path_factory):
             schema = schemathesis.openapi.from_url(f"{base}/api/v1/openapi.json")
             found = Served(base, schema, tokens, real_objects(make), writes, app)
             yield found
-            write_figures(found.figures)
         finally:
             server.shutdown()
             thread.join(timeout=5)
@@ -207,7 +210,12 @@ def exercise(served: Served, operation, strategy, examples: int, authorization: 
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     @given(case=strategy)
     def run(case) -> None:
-        response = case.call(base_url=served.base, session=session, headers=headers, timeout=60)
+        try:
+            response = case.call(base_url=served.base, session=session, headers=headers, timeout=REQUEST_TIMEOUT_S)
+        except requests.RequestException as err:  # a read timed out (or the connection broke): no answer
+            tally["timeouts"] += 1
+            failures.append(f"{operation.label}: no answer within {REQUEST_TIMEOUT_S} s: {type(err).__name__}: {err}")
+            return
         tally["requests"] += 1
         tally["5xx"] += response.status_code >= 500
         tally[f"{operation.label} {response.status_code}"] += 1
@@ -232,7 +240,11 @@ def test_every_operation_answers_as_documented(served, role, capsys):
     tally: Counter = Counter()
     failures: list[str] = []
     operations = 0
+    started = time.monotonic()
     for result in served.schema.get_all_operations():
+        if time.monotonic() - started > ROLE_BUDGET_S:
+            failures.append(f"over the budget of {ROLE_BUDGET_S} s after {operations} operations: the rest not tried")
+            break
         operation = result.ok()
         public = not operation.definition.raw.get("security")
         if public and role != "anonymous":
@@ -241,12 +253,16 @@ def test_every_operation_answers_as_documented(served, role, capsys):
         operations += 1
         for strategy, examples in strategies(served, operation):
             exercise(served, operation, strategy, examples, authorization, tally, failures)
+    seconds = round(time.monotonic() - started, 1)
     served.figures[role] = {"operations": operations, "requests": tally["requests"], "5xx": tally["5xx"],
-                            "failures": len(failures), "unsatisfiable": tally["unsatisfiable"],
+                            "seconds": seconds, "failures": len(failures), "timeouts": tally["timeouts"],
+                            "unsatisfiable": tally["unsatisfiable"],
                             "statuses": {k: v for k, v in sorted(tally.items()) if " " in k and not k.startswith("seconds")},
-                            "seconds": {k[8:]: v for k, v in sorted(tally.items()) if k.startswith("seconds ")}}
+                            "seconds_by_operation": {k[8:]: v for k, v in sorted(tally.items()) if k.startswith("seconds ")}}
+    write_figures(served.figures)  # after each role: a run cut short still leaves the roles it finished
     with capsys.disabled():
         print(f"\nschemathesis {role}: {operations} operations, {tally['requests']} requests, {tally['5xx']} 5xx, "
-              f"{len(failures)} failures")
+              f"{seconds} s, {len(failures)} failures")
+    assert seconds < ROLE_BUDGET_S, f"{role}: {seconds} s over every operation, the budget is {ROLE_BUDGET_S} s"
     unique = list(dict.fromkeys(failures))
     assert not unique, f"{len(unique)} failures:\n\n" + "\n\n".join(unique[:30])

@@ -154,6 +154,13 @@ class Running:
     def child(self, word: str) -> int:
         return next(pid for pid in self.children() if f" {word} " in self.command_of(pid) + " ")
 
+    def schedulers(self) -> list[int]:
+        """The scheduler children running now (a killed one not yet reaped has no command line)."""
+        return [pid for pid in self.children() if " scheduler " in self.command_of(pid) + " "]
+
+    def said(self, text: str) -> int:
+        return sum(text in line for line in self.lines)
+
     def stop(self) -> float:
         """SIGTERM to `postal up`; the seconds until it and every process under it are gone."""
         everyone = [self.process.pid, *self.children(), *[w for c in self.children() for w in self.children(c)]]
@@ -166,7 +173,9 @@ class Running:
         while any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
                   for pid in everyone) and time.monotonic() - started < 20:
             time.sleep(0.05)
-        return time.monotonic() - started
+        seconds = time.monotonic() - started
+        self.reader.join(5)  # every line written before the end
+        return seconds
 
 
 def database_handles(pid: int, url: str) -> list[str]:
@@ -242,19 +251,91 @@ class NeverAnswers(BaseHTTPRequestHandler):
     calls = threading.Event()
 
     def do_POST(self):
-        NeverAnswers.calls.set()
+        type(self).calls.set()
         time.sleep(120)
 
     def log_message(self, *args):
         pass
 
 
+def never_answers() -> type[NeverAnswers]:
+    """A gateway of its own for one test: its `calls` not yet set by another test's."""
+    return type("NeverAnswers", (NeverAnswers,), {"calls": threading.Event()})
+
+
+ABANDONED = "ending without it"  # postal/cli.py: the scheduler leaves a hanging job behind
+KILLED = re.compile(r"did not stop within \d+ s: killed")  # routes/processes.py: a child had to be killed
+
+
 def test_sigterm_stops_everything_within_10_s_while_a_job_waits_on_a_hanging_gateway(databases, environment):
-    with local_http(NeverAnswers) as gateway:
+    """Each process stops by itself: the scheduler ends without its hanging job, so `postal up` never has to
+    kill one."""
+    hangs = never_answers()
+    with local_http(hangs) as gateway:
         up = Running(databases.copy("hang"), {**environment, "POSTAL_SMS_URL": f"{gateway}/sms"})
         try:
             up.wait_ready()
-            assert NeverAnswers.calls.wait(30), "the scheduler never tried to send"  # the notify job now hangs
+            assert hangs.calls.wait(30), "the scheduler never tried to send"  # the notify job now hangs
         finally:
             seconds = up.stop()
-        assert seconds < 10, "".join(up.lines[-20:])
+        output = "".join(up.lines)
+        assert seconds < 10, output[-3000:]
+        assert not KILLED.search(output), output[-3000:]
+        assert ABANDONED in output, output[-3000:]
+
+
+def test_the_scheduler_alone_stops_within_10_s_of_sigterm_while_a_send_hangs(databases, environment):
+    hangs = never_answers()
+    with local_http(hangs) as gateway:
+        env = {**environment, "DATABASE_URL": databases.copy("alone"), "POSTAL_SMS_URL": f"{gateway}/sms"}
+        process = postal("scheduler", env=env)
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: [lines.append(line) for line in process.stdout], daemon=True)
+        reader.start()
+        try:
+            assert hangs.calls.wait(30), "the scheduler never tried to send:\n" + "".join(lines)
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            try:
+                code = process.wait(10)
+            except subprocess.TimeoutExpired:
+                code = None
+            seconds = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        reader.join(5)
+    output = "".join(lines)
+    assert code == 0 and seconds < 10, f"exit {code} after {seconds:.1f} s:\n{output[-3000:]}"
+    assert ABANDONED in output, output[-3000:]  # the send was still in flight: left behind, not waited for
+
+
+def until(condition, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_killed_scheduler_is_started_again_and_up_still_stops_by_itself(databases, environment):
+    up = Running(databases.copy("restart"), environment)
+    try:
+        up.wait_ready()
+        [first] = up.schedulers()
+        os.kill(first, signal.SIGKILL)
+        assert until(lambda: up.said("scheduler ended (exit -9): starting it again")), "".join(up.lines[-20:])
+        assert until(lambda: up.schedulers() not in ([], [first])), "".join(up.lines[-20:])
+        [second] = up.schedulers()
+        assert second != first
+        # the new one takes the lead the killed one held, and runs the jobs
+        assert until(lambda: up.said("leading: running the jobs") == 2), "".join(up.lines[-20:])
+        assert register(up.base, databases.token)[0] == 201  # the web server never noticed
+    finally:
+        seconds = up.stop()
+    output = "".join(up.lines)
+    assert seconds < 10, output[-3000:]
+    assert not KILLED.search(output), output[-3000:]
+    assert not Path(f"/proc/{second}").exists() or "zombie" in Path(f"/proc/{second}/status").read_text()
