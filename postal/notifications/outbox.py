@@ -23,7 +23,7 @@ OUTBOX = OutboxMessage.__table__
 UNFINISHED = (OutboxState.PENDING, OutboxState.SENDING)
 LEASE = timedelta(minutes=5)  # how long a claimed row is the claimer's alone
 SAFETY = timedelta(seconds=60)  # no send starts this close to the end of the lease
-CLAIM_CHUNK = 10  # rows per claim: 10 sends at their timeouts fit well inside LEASE - SAFETY
+CLAIM_CHUNK = 10  # rows per claim; a send starts only while its lease has SAFETY left, the rest go back (release)
 BACKOFF_S = 30  # the first retry waits this long, each next one twice as long
 BACKOFF_CAP = timedelta(hours=1)
 PER_RUN = 500  # rows one scheduler run sends at most; the rest wait a minute for the next run
