@@ -102,21 +102,22 @@ def up(settings: Settings, with_demo: bool, host: str, port: int, workers: int) 
     """Migrate, seed the demo when asked, and serve the app: the web server and the scheduler, each in a
     process of its own, restarted or stopped together."""
     workers = serving_settings(workers).workers  # refuse before anything is written
-    db.upgrade(settings)
-    if with_demo:
-        with db.session_for(settings) as session:
-            if demo.is_empty(session):
-                seed_with_progress(session, settings)
-    db.engine_for(settings).dispose()
-    url = f"http://{host}:{port}/"
-    click.echo(f"\nHồ sơ qua bưu điện — {url}")
-    if with_demo:
-        click.echo(f"Demo logins (password {DEMO_PASSWORD}):")
-        for username, role, site in demo.demo_logins():
-            click.echo(f"  {username:<12} {role:<13} {site}")
-        click.echo(f"Citizens' messages go {notifications.citizen_route(settings)}.")
-    with metrics_folder(settings):  # the web workers' and the scheduler's, scraped together
-        code = Supervisor([
+    # The metrics' folder first: the demo's seeding counts scans, and the workers and scheduler add theirs.
+    with metrics_folder(settings):
+        db.upgrade(settings)
+        if with_demo:
+            with db.session_for(settings) as session:
+                if demo.is_empty(session):
+                    seed_with_progress(session, settings)
+        db.engine_for(settings).dispose()
+        url = f"http://{host}:{port}/"
+        click.echo(f"\nHồ sơ qua bưu điện — {url}")
+        if with_demo:
+            click.echo(f"Demo logins (password {DEMO_PASSWORD}):")
+            for username, role, site in demo.demo_logins():
+                click.echo(f"  {username:<12} {role:<13} {site}")
+            click.echo(f"Citizens' messages go {notifications.citizen_route(settings)}.")
+        code = Supervisor([  # the web workers' metrics and the scheduler's, scraped together
             Child("web server", command("serve", "--host", host, "--port", str(port), "--workers", str(workers)),
                   essential=True),
             Child("scheduler", command("scheduler"), essential=False),

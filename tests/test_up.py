@@ -339,3 +339,27 @@ def test_a_killed_scheduler_is_started_again_and_up_still_stops_by_itself(databa
     assert seconds < 10, output[-3000:]
     assert not KILLED.search(output), output[-3000:]
     assert not Path(f"/proc/{second}").exists() or "zombie" in Path(f"/proc/{second}/status").read_text()
+
+
+def test_up_with_the_demo_on_an_empty_database_seeds_it_and_serves(databases, environment):
+    """What `make up` runs: the demo seeded by `postal up --demo` itself (its scans counted in the metrics'
+    folder, which must be named before them), then the pages and a demo login."""
+    url = databases.fresh_url("demo")
+    if PG:
+        with databases.admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{make_url(url).database}"')
+        databases.made.append(url)
+    up = Running(url, environment, "--demo")
+    try:
+        up.wait_ready(timeout=240)
+        assert "Demo logins (password demo1234):" in "".join(up.lines)
+        client = requests.Session()
+        page = client.get(f"{up.base}/login", timeout=10)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        r = client.post(f"{up.base}/login", data={"username": "gs.lan", "password": "demo1234", "csrf_token": token},
+                        allow_redirects=False, timeout=30)
+        assert r.status_code == 302, r.text[:500]
+        assert client.get(f"{up.base}/board/data", timeout=30).status_code == 200
+    finally:
+        assert up.stop() < 10, "".join(up.lines)
