@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
+from pydantic import BaseModel
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
@@ -31,3 +32,29 @@ class FeeCollection(SQLModel, table=True):
     method: str = Field(sa_type=String(10))
     reference: str | None = Field(default=None, max_length=60)  # the transfer's reference
     collected_at: datetime = Field(sa_type=utc(), index=True)
+
+
+class CollectionLineOut(BaseModel):
+    """One request a courier collected for: what was due, what was received, the difference."""
+
+    request: int
+    dossier: str
+    due_vnd: int
+    received_vnd: int
+    difference_vnd: int  # received − due; nonzero is flagged
+    method: str
+    reference: str | None
+    collected_at: datetime
+
+
+class CollectionDayOut(BaseModel):
+    """A courier's day of fees at the door: per request, then totals by method."""
+
+    courier: str
+    courier_name: str
+    day: date
+    lines: list[CollectionLineOut]
+    due_vnd: int
+    received_vnd: int
+    difference_vnd: int
+    by_method: dict[str, int]  # cash | transfer → received
