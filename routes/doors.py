@@ -112,14 +112,13 @@ def door_receipt(run_id: int, code: str):
 def collections_page():
     viewer = current_user.user
     couriers = collection.couriers_for(get_session(), viewer)
-    wanted = request.args.get("courier") or (viewer.username if viewer.role == Role.COURIER else
-                                             (couriers[0].username if couriers else None))
+    wanted = request.args.get("courier") or None
     bad_date = None
     try:
         day = parse_day(request.args)
     except Unprocessable as err:
         day, bad_date = today(), message_of(err)
-    found = collection.day_of(get_session(), viewer, wanted, day) if wanted else None
+    found = collection.day_of(get_session(), viewer, wanted, day) if couriers else None
     return render_template("runs/collections.html", found=found, couriers=couriers, wanted=wanted, day=day,
                            bad_date=bad_date), 422 if bad_date else 200
 
@@ -127,7 +126,7 @@ def collections_page():
 @bp.get("/api/v1/collections")
 @spec.operation("get", "/collections", "A courier's day of fees collected at the door against what was due (the "
                 "courier, their post office's clerks, overseers)", responses={200: CollectionDayOut},
-                query={"courier": Param("the courier's username; yours by default (a courier)"),
+                query={"courier": Param("the courier's username; yours (a courier), else the first you may read"),
                        "day": day_param("the local day, YYYY-MM-DD; today by default")})
 @roles_required(*COLLECTION_READERS)
 def collections_api():

@@ -71,11 +71,14 @@ def couriers_for(session: Session, viewer: User) -> list[User]:
 
 
 def readable_courier(session: Session, viewer: User, username: str | None) -> User:
-    """The courier named (the viewer, when a courier names nobody), if the viewer may read their day."""
+    """The courier named (the viewer, when a courier names nobody; for the desk, the first courier it may read),
+    if the viewer may read their day."""
     if viewer.role == Role.COURIER and username in (None, "", viewer.username):
         return viewer
     if viewer.role not in OVERSEERS and viewer.role != Role.POSTAL_CLERK:
         raise Forbidden(role=viewer.role)
+    if not username and (first := couriers_for(session, viewer)):  # the desk names nobody: the first of theirs
+        return first[0]
     courier = session.exec(select(User).where(User.username == (username or "").strip(),
                                               User.role == Role.COURIER)).first()
     if courier is None:
