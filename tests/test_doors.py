@@ -134,3 +134,31 @@ def test_the_collections_api_is_scoped_to_the_courier_s_post_office(client, make
     assert client.get("/api/v1/collections", headers=make.token("nva")).get_json()["courier"] == "nva"
     bad = client.get("/api/v1/collections?day=07/12/2026", headers=make.token("nva"))
     assert bad.status_code == 422 and "day" in bad.get_data(as_text=True)
+
+
+def test_a_different_amount_is_taken_only_when_confirmed_and_shows_as_a_difference(client, make):
+    run_id, parcel = door_run(client, make)
+    login(client, "nva")
+    post(client, f"/runs/{run_id}/doors/{parcel}/start", scan_id=str(uuid.uuid4()))
+    base = {"otp": otp_sent(make), "recipient": "Nguyễn Văn An", "amount": "50000", "method": "transfer",
+            "reference": "FT26120001"}
+    r = client.post(f"/runs/{run_id}/doors/{parcel}/deliver", headers={"Accept-Language": "en"},
+                    data={"csrf_token": token_of(client, "/scan"), "scan_id": str(uuid.uuid4()), **base})
+    assert r.status_code == 422 and "differs from what is due (70.000 đ)" in r.get_data(as_text=True)
+    r = post(client, f"/runs/{run_id}/doors/{parcel}/deliver", scan_id=str(uuid.uuid4()), different="1", **base)
+    assert r.status_code == 302
+    day = client.get("/collections").get_data(as_text=True)
+    assert "Lệch" in day and "-20.000 đ" in day and "FT26120001" in day
+
+
+def test_the_collections_page_of_another_post_office_s_courier_is_refused(client, make):
+    make.network()
+    make.site("BD-CAMPHA", "post_office", "Bưu điện Cẩm Phả")
+    make.user("cr.cp", "courier", "BD-CAMPHA")
+    make.user("pc.bdt", "postal_clerk", "BD-TINH")
+    login(client, "pc.bdt")
+    page = client.get("/collections")
+    assert page.status_code == 200 and 'value="nva"' in page.get_data(as_text=True)
+    assert 'value="cr.cp"' not in page.get_data(as_text=True)
+    assert client.get("/collections?courier=cr.cp").status_code == 403
+    assert client.get("/collections?date=31/02/2026").status_code == 422
