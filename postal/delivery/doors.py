@@ -56,6 +56,7 @@ class Door:
 
     seq: int
     request_id: int
+    kind: str  # deliver_result (the forms are for these) | pickup_dossier
     dossier: str
     procedure: str
     parcel: str | None
@@ -112,7 +113,7 @@ def run_doors(session: Session, run_id: int, *, viewer: User) -> Doors:
         ward = ward_of(s.ward.code)
         place = ", ".join(p for p in (s.street, ward.name if ward else s.ward.name, s.ward.province) if p)
         doors.append(Door(
-            seq=s.seq, request_id=s.request, dossier=s.dossier, procedure=procedures.get(s.dossier, ""),
+            seq=s.seq, request_id=s.request, kind=s.kind, dossier=s.dossier, procedure=procedures.get(s.dossier, ""),
             parcel=s.parcel, recipient=s.recipient, phone=s.phone, masked_phone=dossiers.mask_phone(s.phone),
             address=place, slot=s.slot, planned_at=s.planned_at, delivery_fee_vnd=s.to_collect.delivery_fee_vnd,
             procedure_fee_vnd=s.to_collect.procedure_fee_vnd,
