@@ -69,7 +69,7 @@ def test_a_courier_delivers_at_the_door_on_a_phone(live_server, client, make, co
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.body())).pages)
     assert "Nguyễn Văn An" in text and "70.000 đ" in text and "Tiền mặt" in text
 
-    page.get_by_role("link", name="Thu tiền", exact=True).click()
+    page.get_by_role("link", name="Đối soát thu tiền").click()
     expect(page.locator("table.collections")).to_contain_text("70.000 đ")
     expect(page.locator("table.collections")).to_contain_text("Khớp")
     expect(page.locator("table.collections")).not_to_contain_text("Lệch")
