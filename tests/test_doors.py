@@ -55,6 +55,8 @@ def post(client, url: str, **data):
 def test_the_courier_starts_delivers_and_leaves_a_receipt(client, make):
     run_id, parcel = door_run(client, make)
     login(client, "nva")
+    for linking in (f"/runs/{run_id}", "/scan"):  # the run's page and the courier's home lead to the doors
+        assert f'href="/runs/{run_id}/doors"' in client.get(linking).get_data(as_text=True), linking
     page = client.get(f"/runs/{run_id}/doors").get_data(as_text=True)
     assert 'href="tel:0912345678"' in page and "Số 8 phố Bến Đoan" in page and parcel in page
     assert "70.000 đ" in page and "Chờ giao" in page
