@@ -69,3 +69,29 @@ class FeeStatementOut(BaseModel):
     period_from: date = PydanticField(serialization_alias="from")
     period_to: date = PydanticField(serialization_alias="to")
     agencies: list[AgencyFeesOut]
+
+
+class CollectionLineOut(BaseModel):
+    """One request a courier collected for: what was due, what was received, the difference."""
+
+    request: int
+    dossier: str
+    due_vnd: int
+    received_vnd: int
+    difference_vnd: int  # received − due; nonzero is flagged
+    method: str
+    reference: str | None
+    collected_at: datetime
+
+
+class CollectionDayOut(BaseModel):
+    """A courier's day of fees at the door: per request, then totals by method."""
+
+    courier: str
+    courier_name: str
+    day: date
+    lines: list[CollectionLineOut]
+    due_vnd: int
+    received_vnd: int
+    difference_vnd: int
+    by_method: dict[str, int]  # cash | transfer → received

@@ -14,6 +14,7 @@ from routes import admin, admin_api, admin_templates, api, assets, auth, booking
 from routes import runs_api
 from routes import watch_api
 from routes import runs_pages
+from routes import doors  # noqa: F401  (the doors pages, on the runs pages' blueprint)
 from routes import apologies, board, counter, desk, epcis_api, reports
 from routes import onestop, ops, procedures
 from routes.i18n import pick_locale

@@ -172,6 +172,7 @@ def table(w: dict, settings) -> dict[str, Case]:
         "get /provinces": Case(public=True),
         "get /provinces/{code}/wards": Case(public=True, path={"code": settings.province_code}),
         "get /runs/{run_id}/deliveries": Case(DR1, {"run_id": str(w["DR1"])}),
+        "get /collections": Case(OVER | {"cr.bdt", "pc.bdt"}, query=f"?courier=cr.bdt&day={w['day'].isoformat()}"),
         "post /delivery-requests/{request_id}/exemption": Case(OVER | {"pc.bdt", "pc.tthcc"}, {"request_id": str(w["REQ"])},
                                                                body=lambda u: {"reason": settings.delivery_fee_exempt[0]}),
         "get /run-templates": Case(),
