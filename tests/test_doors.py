@@ -151,6 +151,11 @@ def test_a_different_amount_is_taken_only_when_confirmed_and_shows_as_a_differen
     assert r.status_code == 302
     day = client.get("/collections").get_data(as_text=True)
     assert "Lệch" in day and "-20.000 đ" in day and "FT26120001" in day
+    pdf = client.get(f"/runs/{run_id}/doors/{parcel}/receipt.pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    # the paper the citizen keeps adds up: what was due line by line, its total, then what was received
+    assert "Tổng số phải thu 70.000 đ" in text and "Số tiền đã thu 50.000 đ" in text, text
+    assert "Chênh lệch (đã thu − phải thu) -20.000 đ" in text and "FT26120001" in text
 
 
 def test_the_collections_page_of_another_post_office_s_courier_is_refused(client, make):

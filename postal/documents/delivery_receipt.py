@@ -40,7 +40,7 @@ def render_delivery_receipt(receipt: DeliveryReceipt, *, font_dir: str | os.Path
     """The receipt as an A5 PDF."""
     pdf = PrintedDocument(f"Biên nhận giao kết quả tận nhà – {receipt.dossier_code}", font_dir=font_dir,
                           margins=(15, 12, 12, 12), page_numbers=False)
-    pdf.add_page(format="A5")
+    pdf.add_page(format=(148, 210))  # A5, in millimetres
     pdf.paragraph(receipt.post_office.upper(), style="B", size=10, align="C", height=5)
     pdf.ln(3)
     pdf.paragraph("BIÊN NHẬN GIAO KẾT QUẢ TẬN NHÀ", style="B", size=13, align="C", height=7)
@@ -59,7 +59,7 @@ def render_delivery_receipt(receipt: DeliveryReceipt, *, font_dir: str | os.Path
 
 def _amounts(pdf: PrintedDocument, receipt: DeliveryReceipt) -> None:
     """What was collected, line by line, or that nothing was."""
-    pdf.paragraph("Số tiền đã thu", style="B", size=10.5, height=6)
+    pdf.paragraph("Số tiền phải thu và đã thu", style="B", size=10.5, height=6)
     due = receipt.delivery_fee_vnd + receipt.procedure_fee_vnd
     if not receipt.received_vnd and not due:
         pdf.paragraph("Không thu", size=10.5, height=6)
@@ -69,7 +69,10 @@ def _amounts(pdf: PrintedDocument, receipt: DeliveryReceipt) -> None:
         rows.append(["Phí giao kết quả tận nhà", vnd(receipt.delivery_fee_vnd)])
     if receipt.procedure_fee_vnd:
         rows.append(["Phí, lệ phí thu hộ cơ quan giải quyết", vnd(receipt.procedure_fee_vnd)])
-    rows.append(["Tổng cộng đã thu", vnd(receipt.received_vnd)])
+    rows.append(["Tổng số phải thu", vnd(due)])  # the lines add up to it
+    rows.append(["Số tiền đã thu", vnd(receipt.received_vnd)])
+    if receipt.received_vnd != due:  # said on the paper the citizen keeps, not left for them to add up
+        rows.append(["Chênh lệch (đã thu − phải thu)", vnd(receipt.received_vnd - due)])
     pdf.table_of(["Khoản thu", "Số tiền"], rows, col_widths=(65, 35), aligns=("LEFT", "RIGHT"), size=10)
     method = METHODS.get(receipt.method or "", "—")
     if receipt.method == TRANSFER and receipt.reference:
