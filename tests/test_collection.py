@@ -42,6 +42,20 @@ def _collect_for_agency(make, fee: int) -> None:
     make.session.commit()
 
 
+def exact_and_short(make):
+    """Two deliveries of 20,000 đ for a procedure whose 50,000 đ the agency asks to collect: one paid in full in
+    cash, one 10,000 đ short by transfer FT2612; the courier and the time."""
+    _collect_for_agency(make, 50_000)
+    courier = make.staff("nva")
+    at = utcnow()
+    exact, short = _request(make, fee=20_000), _request(make, fee=20_000)
+    collection.record_collection(make.session, exact, courier.id, collection.parse_received(70_000, "cash", None), at)
+    collection.record_collection(make.session, short, courier.id,
+                                 collection.parse_received(60_000, "transfer", " FT2612 "), at)
+    make.session.commit()
+    return courier, at
+
+
 def test_due_is_the_delivery_fee_and_the_agency_fee_asked_for(make):
     _collect_for_agency(make, 200_000)
     due = collection.amounts_due(make.session, _request(make, fee=20_000))
@@ -69,14 +83,7 @@ def test_received_refused_naming_the_field(amount, method, reference, field):
 
 
 def test_reconciliation_flags_a_difference(make):
-    _collect_for_agency(make, 50_000)
-    courier = make.staff("nva")
-    at = utcnow()
-    exact, short = _request(make, fee=20_000), _request(make, fee=20_000)
-    collection.record_collection(make.session, exact, courier.id, collection.parse_received(70_000, "cash", None), at)
-    collection.record_collection(make.session, short, courier.id,
-                                 collection.parse_received(60_000, "transfer", " FT2612 "), at)
-    make.session.commit()
+    courier, at = exact_and_short(make)
     lines = collection.reconciliation(make.session, courier.id, at - timedelta(hours=1), at + timedelta(hours=1))
     assert [(ln.due_vnd, ln.received_vnd, ln.difference_vnd) for ln in lines] == [(70_000, 70_000, 0),
                                                                                   (70_000, 60_000, -10_000)]
@@ -162,14 +169,7 @@ def test_an_agencys_statement_of_fees_collected_flags_a_difference_in_json_csv_a
 
     from openpyxl import load_workbook
 
-    _collect_for_agency(make, 50_000)
-    courier = make.staff("nva")
-    at = utcnow()
-    exact, short = _request(make, fee=20_000), _request(make, fee=20_000)
-    collection.record_collection(make.session, exact, courier.id, collection.parse_received(70_000, "cash", None), at)
-    collection.record_collection(make.session, short, courier.id,
-                                 collection.parse_received(60_000, "transfer", "FT2612"), at)
-    make.session.commit()
+    _, at = exact_and_short(make)
     day = local(at).date().isoformat()
     query = f"/api/v1/reports/fees?from={day}&to={day}&agency=STP"
 

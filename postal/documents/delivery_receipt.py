@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 
-from postal.documents.layout import FONT_FAMILY, PrintedDocument, hours_minutes_day
+from postal.documents.layout import PrintedDocument, hours_minutes_day, two_signatures
 
 TRANSFER, CASH = "transfer", "cash"
 METHODS = {CASH: "Tiền mặt", TRANSFER: "Chuyển khoản"}
@@ -81,17 +81,4 @@ def _amounts(pdf: PrintedDocument, receipt: DeliveryReceipt) -> None:
 
 
 def _signatures(pdf: PrintedDocument, receipt: DeliveryReceipt) -> None:
-    pdf.ln(4)
-    pdf.ensure_space(30)
-    half, top = pdf.epw / 2, pdf.get_y()
-    for index, (title, name) in enumerate((("NGƯỜI NHẬN", receipt.recipient), ("BƯU TÁ", receipt.courier))):
-        x = pdf.l_margin + index * half
-        pdf.set_xy(x, top)
-        pdf.set_font(FONT_FAMILY, "B", 10)
-        pdf.cell(half, 5, title, align="C", new_x="LEFT", new_y="NEXT")
-        pdf.set_font(FONT_FAMILY, "I", 9)
-        pdf.cell(half, 5, "(Ký và ghi rõ họ tên)", align="C", new_x="LEFT", new_y="NEXT")
-        pdf.set_xy(x, top + 24)
-        pdf.set_font(FONT_FAMILY, "B", 10)
-        pdf.cell(half, 5, name, align="C")
-    pdf.set_xy(pdf.l_margin, top + 32)
+    two_signatures(pdf, (("NGƯỜI NHẬN", receipt.recipient), ("BƯU TÁ", receipt.courier)), size=10, room=24)

@@ -12,6 +12,7 @@ from postal.documents.layout import (
     hours_minutes_day,
     official_heading,
     place_and_day,
+    two_signatures,
 )
 
 QR_MM = 28
@@ -99,19 +100,4 @@ def _body(pdf: PrintedDocument, slip: ReceiptSlip) -> None:
 
 def _signatures(pdf: PrintedDocument, slip: ReceiptSlip) -> None:
     """The applicant's and the receiving officer's signature blocks, side by side, the officer named."""
-    pdf.ln(6)
-    pdf.ensure_space(40)
-    half = pdf.epw / 2
-    top = pdf.get_y()
-    for index, (title, name) in enumerate((("NGƯỜI NỘP HỒ SƠ", slip.applicant_name),
-                                           ("NGƯỜI TIẾP NHẬN HỒ SƠ", slip.receiver))):
-        x = pdf.l_margin + index * half
-        pdf.set_xy(x, top)
-        pdf.set_font(FONT_FAMILY, "B", 11)
-        pdf.cell(half, 6, title, align="C", new_x="LEFT", new_y="NEXT")
-        pdf.set_font(FONT_FAMILY, "I", 10)
-        pdf.cell(half, 5, "(Ký và ghi rõ họ tên)", align="C", new_x="LEFT", new_y="NEXT")
-        pdf.set_xy(x, top + 30)
-        pdf.set_font(FONT_FAMILY, "B", 11)
-        pdf.cell(half, 6, name, align="C")
-    pdf.set_xy(pdf.l_margin, top + 40)
+    two_signatures(pdf, (("NGƯỜI NỘP HỒ SƠ", slip.applicant_name), ("NGƯỜI TIẾP NHẬN HỒ SƠ", slip.receiver)))
