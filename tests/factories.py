@@ -88,6 +88,28 @@ class Factory:
         body.update(overrides)
         return body
 
+    def bulk_parcels(self, n: int, *, agencies: tuple[str, ...] = ("STP",), at: datetime, prefix: str = "BULK",
+                     serial: int = 50_000_000) -> list[str]:
+        """n dossiers received at the center, each with one created parcel for an agency in turn, inserted in bulk
+        (what a busy day starts from, without n registrations); the parcels' codes."""
+        from sqlalchemy import insert
+
+        from models import Dossier
+
+        ids_of = {s.code: s.id for s in self.session.execute(select(Site)).scalars()}
+        agency = [ids_of[agencies[i % len(agencies)]] for i in range(n)]
+        self.session.execute(insert(Dossier.__table__), [dict(
+            code=f"{prefix}-{i}", procedure="Cấp Phiếu lý lịch tư pháp", agency_id=agency[i], center_id=ids_of["TTHCC"],
+            applicant_name="Nguyễn Văn An", applicant_phone="0912345678", received_at=at, due_at=at + timedelta(days=5),
+            return_method="counter", request_hash="x", created_at=at) for i in range(n)])
+        ids = dict(self.session.execute(select(Dossier.code, Dossier.id).where(Dossier.code.like(f"{prefix}-%"))).all())
+        codes = [labels.make_code("HC", serial + i) for i in range(n)]
+        self.session.execute(insert(Parcel.__table__), [dict(
+            code=codes[i], dossier_id=ids[f"{prefix}-{i}"], direction="to_agency", origin_id=ids_of["TTHCC"],
+            destination_id=agency[i], state="created", created_at=at) for i in range(n)])
+        self.session.commit()
+        return codes
+
     def parcel(self, *, at: str = "TTHCC", accepted: bool = True, held_by: str | None = None) -> str:
         """A parcel of a new dossier: created, accepted at the center, optionally picked up."""
         self.network()

@@ -196,25 +196,13 @@ def test_a_generated_day_of_10000_events_exports_as_gs1_accepts(make):
     """A busy day: 2,500 dossiers accepted, picked up, handed over and received (10,000 scans in four batches)."""
     from datetime import timedelta
 
-    from sqlalchemy import insert
-
-    from models import Dossier, Parcel, Site, User
-    from postal import custody, labels
+    from models import User
+    from postal import custody
 
     make.network()
-    sites = {s.code: s for s in make.session.execute(select(Site)).scalars()}
     staff = {u.username: u for u in make.session.execute(select(User)).scalars()}
     n, start = 2_500, utcnow() - timedelta(hours=8)
-    make.session.execute(insert(Dossier.__table__), [dict(
-        code=f"DAY-{i}", procedure="Cấp Phiếu lý lịch tư pháp", agency_id=sites["STP"].id, center_id=sites["TTHCC"].id,
-        applicant_name="Nguyễn Văn An", applicant_phone="0912345678", received_at=start, due_at=start + timedelta(days=5),
-        return_method="counter", request_hash="x", created_at=start) for i in range(n)])
-    ids = dict(make.session.execute(select(Dossier.code, Dossier.id)).all())
-    codes = [labels.make_code("HC", 60_000_000 + i) for i in range(n)]
-    make.session.execute(insert(Parcel.__table__), [dict(
-        code=codes[i], dossier_id=ids[f"DAY-{i}"], direction="to_agency", origin_id=sites["TTHCC"].id,
-        destination_id=sites["STP"].id, state="created", created_at=start) for i in range(n)])
-    make.session.commit()
+    codes = make.bulk_parcels(n, at=start, prefix="DAY", serial=60_000_000)
     for hour, (action, who, site) in enumerate([("accept", "ntha", "TTHCC"), ("pickup", "nva", "TTHCC"),
                                                 ("handover", "nva", "STP"), ("receive", "stp.linh", "STP")]):
         at = start + timedelta(hours=hour + 1)

@@ -408,25 +408,11 @@ def test_run_templates_api(client, make):
 
 
 def test_a_10000_scan_batch_places_every_parcel_with_a_handful_of_statements(make, statements):
-    from sqlalchemy import insert
-
-    from models import Dossier, Parcel
-
     line(make, ["TTHCC", "STP", "SXD"], "10:30")
     runs.generate(make.session, WEDNESDAY, 1, at(WEDNESDAY, 6, 0))
-    sites = {s.code: s for s in make.session.execute(select(Site)).scalars()}
     now = at(WEDNESDAY, 9, 0)
     n = 10_000
-    make.session.execute(insert(Dossier.__table__), [dict(
-        code=f"BENCH-{i}", procedure="p", agency_id=sites["STP" if i % 2 else "SXD"].id, center_id=sites["TTHCC"].id,
-        applicant_name="a", applicant_phone="0912345678", received_at=now, due_at=now + timedelta(days=5),
-        return_method="counter", request_hash="x", created_at=now) for i in range(n)])
-    ids = dict(make.session.execute(select(Dossier.code, Dossier.id)).all())
-    codes = [labels.make_code("HC", 50_000_000 + i) for i in range(n)]
-    make.session.execute(insert(Parcel.__table__), [dict(
-        code=codes[i], dossier_id=ids[f"BENCH-{i}"], direction="to_agency", origin_id=sites["TTHCC"].id,
-        destination_id=sites["STP" if i % 2 else "SXD"].id, state="created", created_at=now) for i in range(n)])
-    make.session.commit()
+    codes = make.bulk_parcels(n, agencies=("SXD", "STP"), at=now, prefix="BENCH")
     batch = [make.scan(c, "accept", site="TTHCC", at=now) for c in codes]
     statements.clear()
     outcomes = custody.record_scans(make.session, batch, actor=user(make, "ntha"), settings=make.settings, now=now)
