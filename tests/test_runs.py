@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from models import Dossier, ManifestEntry, Run, Site, User
 from models.dossiers import DossierIn, ParcelIn
 from models.runs import AssignIn, RunTemplateIn
-from postal import custody, dossiers, labels, runs
+from postal import custody, dossiers, runs
 from postal.clock import LOCAL_TZ, as_utc, local, utcnow
 from postal.errors import OutsideWorkingHours, TooEarlyToStart
 from postal.reports.board import board
