@@ -144,6 +144,8 @@ class ProcedureIn(InShape):
     agency: str = PydanticField(min_length=1, max_length=32)
     processing_days: int = PydanticField(ge=0, le=365)
     site: str | None = PydanticField(default=None, max_length=32)
+    # The fee the agency asks the post office to collect at the door when the result goes home (đồng); none: not asked.
+    collect_fee_vnd: int | None = PydanticField(default=None, ge=0, le=50_000_000)
 
 
 class ProcedureRowOut(BaseModel):
@@ -157,6 +159,7 @@ class ProcedureRowOut(BaseModel):
     site: str | None
     active: bool
     dossiers: int
+    collect_fee_vnd: int | None = None
 
 
 class ProcedureCatalogueOut(BaseModel):

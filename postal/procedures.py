@@ -38,6 +38,7 @@ def row_out(procedure: Procedure, places: dict[int, Site], used: int) -> Procedu
     agency = places[procedure.agency_id]
     return ProcedureRowOut(id=procedure.id, name=procedure.name, agency=agency.code, agency_name=agency.name,
                            processing_days=procedure.processing_days, active=procedure.active, dossiers=used,
+                           collect_fee_vnd=procedure.collect_fee_vnd,
                            site=places[procedure.site_id].code if procedure.site_id else None)
 
 
@@ -83,7 +84,7 @@ def fields_of(session: Session, procedure: Procedure) -> dict:
     site = session.get(Site, procedure.site_id) if procedure.site_id else None
     return {"name": procedure.name, "agency": session.get(Site, procedure.agency_id).code,
             "processing_days": procedure.processing_days, "site": site.code if site else None,
-            "active": procedure.active}
+            "collect_fee_vnd": procedure.collect_fee_vnd, "active": procedure.active}
 
 
 def same_named(session: Session, name: str, agency: Site) -> Procedure | None:
@@ -104,6 +105,7 @@ def fill(session: Session, procedure: Procedure, data: ProcedureIn) -> None:
         raise ProcedureInUse(id=procedure.id, count=count)
     procedure.name, procedure.agency_id, procedure.processing_days = name, agency.id, data.processing_days
     procedure.site_id = site.id if site else None
+    procedure.collect_fee_vnd = data.collect_fee_vnd or None  # nought asks for nothing
 
 
 def create(session: Session, data: ProcedureIn, *, by: Person | None, at: datetime) -> ProcedureRowOut:

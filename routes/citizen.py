@@ -27,6 +27,7 @@ from routes.api import parse, spec
 from routes.auth import current_actor, limiter, roles_required
 from routes.errors import domain_error
 from routes.i18n import message_of, render
+from routes.formats import vnd
 from routes.session import get_session, settings
 
 bp = Blueprint("citizen", __name__)
@@ -145,11 +146,6 @@ def invalid_field(err: ValidationError) -> PostalError:
     if first["type"] == "json_invalid":
         return InvalidPayload(detail=first["msg"])
     return delivery.refusal(first)
-
-
-def vnd(amount: int) -> str:
-    """26000 → 26.000 đ."""
-    return f"{amount:,}".replace(",", ".") + " đ"
 
 
 @bp.post("/api/v1/delivery-requests")

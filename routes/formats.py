@@ -112,7 +112,13 @@ def asset_url(name: str) -> str:
     return f"/static/{name}?v={asset_version(name)}"
 
 
+def vnd(amount: int) -> str:
+    """26000 → 26.000 đ."""
+    return f"{amount:,}".replace(",", ".") + " đ"
+
+
 def register(app: Flask) -> None:
+    app.jinja_env.filters.update(vnd=vnd)
     app.jinja_env.filters.update(
         vn_date=vn_date, vn_time=vn_time, vn_datetime=vn_datetime, s10=spaced, action_name=action_name,
         role_name=lambda v: word(ROLE_NAMES, v), site_kind=lambda v: word(SITE_KINDS, v),

@@ -7,7 +7,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from models import Role, SiteKind
 from models.counter import ProcedureCatalogueOut, ProcedureIn, ProcedureSavedOut
@@ -33,6 +33,8 @@ class ProcedureForm(Form):
     agency = SelectField(_l("Cơ quan giải quyết"), choices=[])
     processing_days = IntegerField(_l("Thời hạn giải quyết (ngày làm việc)"), validators=[NumberRange(0, 365)])
     site = SelectField(_l("Nơi tiếp nhận"), choices=[])
+    collect_fee_vnd = IntegerField(_l("Phí, lệ phí bưu điện thu hộ khi giao tận nhà (đồng)"),
+                                   validators=[Optional(), NumberRange(0, 50_000_000)])
 
 
 def procedure_form(**data) -> ProcedureForm:
@@ -46,7 +48,7 @@ def procedure_form(**data) -> ProcedureForm:
 
 def procedure_in(form: ProcedureForm) -> ProcedureIn:
     return ProcedureIn(name=form.name.data.strip(), agency=form.agency.data, processing_days=form.processing_days.data,
-                       site=form.site.data or None)
+                       site=form.site.data or None, collect_fee_vnd=form.collect_fee_vnd.data)
 
 
 def refused(form: ProcedureForm, err: PostalError) -> None:
@@ -80,7 +82,8 @@ def procedure_list():
 @page_for(Role.ADMIN)
 def procedure_page(procedure_id: int):
     row = procedures.one(get_session(), procedure_id)
-    form = procedure_form(name=row.name, agency=row.agency, processing_days=row.processing_days, site=row.site or "")
+    form = procedure_form(name=row.name, agency=row.agency, processing_days=row.processing_days, site=row.site or "",
+                          collect_fee_vnd=row.collect_fee_vnd)
     if form.validate_on_submit():
         try:
             procedures.edit(get_session(), procedure_id, procedure_in(form), by=current_user.user, at=utcnow())

@@ -50,7 +50,7 @@ def test_a_procedure_with_dossiers_keeps_its_name_and_agency_but_its_time_change
     assert not stopped.active and network.session.get(Procedure, made.id) is not None  # stopped, never deleted
     assert [(c.action, c.before, c.after) for c in log_of(network, made.id)] == [
         ("created", None, {"name": "Cấp Phiếu lý lịch tư pháp", "agency": "STP", "processing_days": 10, "site": None,
-                           "active": True}),
+                           "collect_fee_vnd": None, "active": True}),
         ("edited", {"processing_days": 10, "site": None}, {"processing_days": 7, "site": "TTHCC"}),
         ("deactivated", {"active": True}, {"active": False}),
     ]
@@ -94,7 +94,7 @@ def test_the_catalogue_over_the_api_written_by_admins_only(client, network):
     assert r.status_code == 201
     made = r.get_json()["procedure"]
     assert made | {"id": 0} == {"id": 0, "name": "Đăng ký khai sinh", "agency": "STP", "agency_name": "Sở Tư pháp",
-                                "processing_days": 1, "site": None, "active": True, "dossiers": 0}
+                                "processing_days": 1, "site": None, "active": True, "dossiers": 0, "collect_fee_vnd": None}
     assert client.post("/api/v1/procedures", json=body, headers=network.token("admin")).status_code == 409
     r = client.post("/api/v1/procedures", json={**body, "agency": "TTHCC"}, headers=network.token("admin"))
     assert r.status_code == 422 and "không phải cơ quan giải quyết" in r.get_json()["error"]["message"]
@@ -116,6 +116,29 @@ def test_the_catalogue_over_the_api_written_by_admins_only(client, network):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"409", "403", "413"} <= set(paths["/api/v1/procedures/{procedure_id}"]["put"]["responses"])
     assert [p["name"] for p in paths["/api/v1/procedures"]["get"]["parameters"]] == ["agency", "active"]
+
+
+def test_the_admin_asks_the_post_office_to_collect_an_agencys_fee_at_the_door(client, network):
+    """The fee the agency asks the post office to collect when the result goes home: kept on the procedure (API
+    and page), shown in the catalogue, audited; what a courier is then told to collect (postal/fees.py) adds it."""
+    body = {"name": "Cấp giấy phép lái xe", "agency": "STP", "processing_days": 5}
+    made = client.post("/api/v1/procedures", json={**body, "collect_fee_vnd": 135_000},
+                       headers=network.token("admin")).get_json()["procedure"]
+    assert made["collect_fee_vnd"] == 135_000
+    r = client.put(f"/api/v1/procedures/{made['id']}", json={**body, "collect_fee_vnd": -1}, headers=network.token("admin"))
+    assert r.status_code in (400, 422) and "collect_fee_vnd" in r.get_data(as_text=True)
+    login(client, "admin")
+    own = client.get(f"/admin/procedures/{made['id']}").get_data(as_text=True)
+    assert 'value="135000"' in own
+    client.post(f"/admin/procedures/{made['id']}", data={**{k: str(v) for k, v in body.items()}, "site": "",
+                                                         "collect_fee_vnd": "", "csrf_token": csrf_of(own)})
+    assert procedures.one(network.session, made["id"]).collect_fee_vnd is None  # left blank: no longer asked
+    client.post(f"/admin/procedures/{made['id']}", data={**{k: str(v) for k, v in body.items()}, "site": "",
+                                                         "collect_fee_vnd": "50000", "csrf_token": csrf_of(own)})
+    listed = client.get("/admin/procedures?agency=STP").get_data(as_text=True)
+    assert "50.000 đ" in listed
+    audit = client.get(f"/admin/audit?object=procedure&key={made['id']}").get_data(as_text=True)
+    assert re.search(r"collect_fee_vnd</span>: (None|—|) → 50000", audit), audit[-2000:]
 
 
 def test_the_catalogue_from_the_command_line_listed_added_and_imported(network, postal, tmp_path):
