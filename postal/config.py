@@ -105,10 +105,9 @@ class Settings(BaseSettings):
     argon2_profile: str = doc("password hashing (an argon2-cffi profile); production takes only RFC_9106_LOW_MEMORY "
                               "or RFC_9106_HIGH_MEMORY; CHEAPEST is for test suites", "RFC_9106_LOW_MEMORY")
     token_days: PositiveInt = doc("days a bearer token lasts (`postal tokens issue --days N` for another)", 90)
-    workers: PositiveInt = doc("web workers (`postal up --workers`); with more than one the rate limits are counted "
-                               "in a shared store, never in memory", 1)
-    write_wait_s: float = doc("seconds a write waits for a lock before it is answered 503 with Retry-After", 5.0,
-                              gt=0, le=600)
+    workers: PositiveInt = doc("web workers (`postal up --workers`); with more than one the rate limits are counted in a shared store, never in memory", 1)
+    worker_class: Literal["gthread", "sync"] = doc("gunicorn's worker class for `postal serve` (README, Running it for a province: what scripts/bench/load.py measured)", "gthread")
+    write_wait_s: float = doc("seconds a write waits for a lock before it is answered 503 with Retry-After", 5.0, gt=0, le=600)
     proxy_hops: int = doc("reverse proxies in front of the app (TLS at nginx or Caddy: 1) whose X-Forwarded-For, "
                           "-Proto and -Host are believed: the client's address for the rate limits, https in links; "
                           "0 believes none", 0, ge=0, le=5)
@@ -136,8 +135,7 @@ class Settings(BaseSettings):
         f"approved ZNS template per kind, `KIND=ID,…` ({', '.join(ZALO_KINDS)}); a kind without one goes by SMS", {})
     zalo_api_url: str = doc("ZNS API base (`POST …/message/template`)", "https://business.openapi.zalo.me")
     zalo_oauth_url: str = doc("Zalo OAuth base (`POST …/v4/oa/access_token`)", "https://oauth.zaloapp.com")
-    notify_max_attempts: PositiveInt = doc("tries of one message before it is failed (configuration faults not "
-                                           "counted)", 8)
+    notify_max_attempts: PositiveInt = doc("tries of one message before it is failed (configuration faults not counted)", 8)
     geocoder_url: str | None = doc("a Nominatim-protocol server; without it addresses are routed by ward", None)
     tile_url: str = doc("map tiles for the board (a `{z}/{x}/{y}` URL); without one the map has no tiles", "")
     tile_attribution: str = doc("the tile server's attribution line", "")
@@ -157,8 +155,7 @@ class Settings(BaseSettings):
         "who pays no delivery fee (comma-separated groups of the province's resolution)", DEFAULT_FEE_EXEMPT)
     watch_late_after_min: int = doc("a parcel still with its courier this long after its run's planned end is late", 30)
     watch_receipt_within_min: int = doc("a handover not confirmed by the site within this is awaiting receipt", 30)
-    watch_risk_working_days: int = doc("a dossier due within this many working days, its result not on its way, is "
-                                       "at risk", 1)
+    watch_risk_working_days: int = doc("a dossier due within this many working days, its result not on its way, is at risk", 1)
     watch_lookback_days: int = doc("the sweep looks at the runs of this many days back", 7)
     max_clock_skew_s: int = doc("scans dated further ahead than this are refused (a wrong device clock)", 300)
     max_scan_age_days: int = doc("scans older than this are refused (offline devices may send days later)", 30)

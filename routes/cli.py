@@ -80,7 +80,8 @@ def serve(given: Settings, host: str, port: int, workers: int) -> None:
     opens the database: each worker opens its own connections."""
     settings = serving_settings(workers)
     with metrics_folder(given) as folder:
-        Server({"bind": f"{host}:{port}", "workers": settings.workers, "threads": 4, "worker_class": "gthread",
+        threads = {"threads": 4} if settings.worker_class == "gthread" else {}  # sync: one request at a time
+        Server({"bind": f"{host}:{port}", "workers": settings.workers, **threads, "worker_class": settings.worker_class,
                 "accesslog": "-", "access_log_format": ACCESS_LOG, "timeout": 60, "graceful_timeout": GRACEFUL_S,
                 "preload_app": False, "child_exit": lambda _server, worker: metrics.mark_dead(worker.pid, folder),
                 # gunicorn's control socket is one path per user (~/.gunicorn): two servers on a machine would take

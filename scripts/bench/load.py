@@ -75,7 +75,7 @@ def floor(settings, n: int) -> float:
 
 
 def run(args, settings, env: dict, size: int, codes: list[str], bearer: str) -> None:
-    proc, port = serve("routes:create_app()", env, args.workers)
+    proc, port = serve("routes:create_app()", env, args.workers, args.worker_class)
     try:
         cpu0, out = cpu_seconds(proc.pid), {"latency": [], "accepted": 0, "errors": 0}
         per = len(codes) // args.devices
@@ -93,7 +93,7 @@ def run(args, settings, env: dict, size: int, codes: list[str], bearer: str) -> 
         proc.wait()
     lat = sorted(out["latency"]) or [0.0]
     rate = out["accepted"] / elapsed
-    print(f"batch {size:>3}: {rate:8.0f} events/s  p50 {lat[len(lat) // 2] * 1000:6.0f} ms  "
+    print(f"{args.worker_class} ×{args.workers} batch {size:>3}: {rate:8.0f} events/s  p50 {lat[len(lat) // 2] * 1000:6.0f} ms  "
           f"p99 {lat[int(len(lat) * 0.99)] * 1000:6.0f} ms  errors {out['errors']}  "
           f"per busy core {out['accepted'] / cpu if cpu else 0:8.0f} events/s (server CPU {cpu:.1f} s)  "
           f"floor (COPY) {floor(settings, max(out['accepted'], 1000)):8.0f} events/s")
@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, choices=(1, 10, 50), help="one batch size (default: 1, 10, 50 in turn)")
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
     parser.add_argument("--parcels", type=int, default=100_000, help="parcels made per batch size (bounds each run)")
     args = parser.parse_args()
     settings = fresh_settings(args.url)

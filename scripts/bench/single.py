@@ -50,11 +50,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(target: str, env: dict, workers: int) -> tuple[subprocess.Popen, int]:
-    """gunicorn as `postal up` runs it: gthread workers with 4 threads each."""
+def serve(target: str, env: dict, workers: int, worker_class: str = "gthread") -> tuple[subprocess.Popen, int]:
+    """gunicorn as `postal up` runs it: gthread workers with 4 threads each (or sync workers, one request at a time)."""
     port = free_port()
+    threads = ["--threads", "4"] if worker_class == "gthread" else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers), "--threads", "4", "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "-k", worker_class, "-w", str(workers), *threads, "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", target],
         env={**os.environ, **env}, cwd=ROOT / "scripts" / "bench" if target.startswith("bare_app") else ROOT)
     for _ in range(100):
