@@ -127,7 +127,7 @@ def collections_page():
 @spec.operation("get", "/collections", "A courier's day of fees collected at the door against what was due (the "
                 "courier, their post office's clerks, overseers)", responses={200: CollectionDayOut},
                 query={"courier": Param("the courier's username; yours (a courier), else the first you may read"),
-                       "day": day_param("the local day, YYYY-MM-DD; today by default")})
+                       "day": day_param("the local day, YYYY-MM-DD; today by default")}, errors=(404, 422))
 @roles_required(*COLLECTION_READERS)
 def collections_api():
     day = day_in(request.args, "day", today(), shapes=ISO_DAY)
