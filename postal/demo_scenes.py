@@ -14,7 +14,8 @@ from models import DeliveryRequest, Direction, OutboxMessage, Role, Site, SiteKi
 from models.counter import CounterDossierIn, ProcedureIn
 from models.delivery import DeliveryRequestIn
 from models.dossiers import ApologyIn, DossierIn, ParcelIn, RedirectIn
-from postal import apologies, counter, custody, delivery, demo_data, dossiers, imports, labels, onestop, procedures, statuses, vault, workdays
+from postal import (apologies, counter, custody, delivery, demo_data, dossiers, imports, labels, onestop, procedures,
+                    statuses, vault, workdays)
 from postal.delivery import collection
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
@@ -166,7 +167,8 @@ def fees_at_the_door(session: Session, settings: Settings, users: dict[str, User
     collections nva --day <that day>` shows both, no difference. Their dossier codes."""
     center, courier, admin = users["ntha"], users["nva"], users["admin"]
     procedure = demo_data.PROCEDURES[3 % len(demo_data.PROCEDURES)]
-    [row] = [p for p in procedures.catalogue(session, agency=procedure["agency"]).procedures if p.name == procedure["name"]]
+    [row] = [p for p in procedures.catalogue(session, agency=procedure["agency"]).procedures
+             if p.name == procedure["name"]]
     day = last_working_day(now)
 
     def at(hour: int, minute: int) -> datetime:
@@ -177,7 +179,8 @@ def fees_at_the_door(session: Session, settings: Settings, users: dict[str, User
     agency = session.execute(select(Site).where(Site.code == procedure["agency"])).scalars().one()
     clerk = next(u for u in users.values() if u.site_id == agency.id and u.role == Role.AGENCY_CLERK)
     codes = []
-    for n, start, paid in ((9301, 0, {"method": "cash"}), (9302, 20, {"method": "transfer", "reference": f"FT{day:%y%m%d}9302"})):
+    transfer = {"method": "transfer", "reference": f"FT{day:%y%m%d}9302"}
+    for n, start, paid in ((9301, 0, {"method": "cash"}), (9302, 20, transfer)):
         received = at(7, 40) + timedelta(minutes=start)
         phone = f"0912{n:06d}"
         data = DossierIn(code=f"000.00.22.H47-{day:%y%m%d}-{n}", procedure=procedure["name"], agency=agency.code,

@@ -33,7 +33,8 @@ def test_the_demo_shows_dossiers_imported_from_the_one_stop_system_and_a_day_of_
     now = utcnow()
     demo.seed(make.session, make.settings, now)
     make.fresh()
-    imported = make.session.execute(select(Dossier).where(Dossier.code.like("%-920_")).order_by(Dossier.code)).scalars().all()
+    imported = make.session.execute(select(Dossier).where(Dossier.code.like("%-920_"))
+                                    .order_by(Dossier.code)).scalars().all()
     assert len(imported) == 3
     agency = make.session.execute(select(Site).where(Site.id == imported[0].agency_id)).scalars().one()
     for dossier in imported:  # as the import reads them: unit code, day received, the agency the unit stands for
