@@ -300,4 +300,6 @@ def seed(session: Session, settings: Settings, now: datetime, progress: Callable
     demo_scenes.late_with_apology(session, settings, users, now)
     demo_scenes.at_the_counter(session, settings, users, now)
     demo_scenes.home_delivery_booked(session, settings, users, now)
+    demo_scenes.imported_from_onestop(session, settings, users, now)
+    demo_scenes.fees_at_the_door(session, settings, users, now)
     return {"sites": len(history.sites), "users": len(users), "templates": templates, "steps": steps}

@@ -1,19 +1,22 @@
 """The demo's scenes of today, after the week of history: corrections a supervisor meets on the board, a late
-dossier and its apology, a home delivery booked, dossiers received at the counter."""
+dossier and its apology, a home delivery booked, dossiers received at the counter, dossiers imported from the
+one-stop system, and the last working day's fees collected at the door."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models import Role, Site, SiteKind, User
-from models.counter import CounterDossierIn
+from models import DeliveryRequest, Direction, OutboxMessage, Role, Site, SiteKind, User
+from models.counter import CounterDossierIn, ProcedureIn
 from models.delivery import DeliveryRequestIn
-from models.dossiers import ApologyIn, DossierIn, RedirectIn
-from postal import apologies, counter, custody, delivery, demo_data, dossiers, labels, workdays
+from models.dossiers import ApologyIn, DossierIn, ParcelIn, RedirectIn
+from postal import (apologies, counter, custody, delivery, demo_data, dossiers, imports, labels, onestop, procedures,
+                    statuses, vault, workdays)
+from postal.delivery import collection
 from postal.clock import LOCAL_TZ, as_utc, local
 from postal.config import Settings
 
@@ -94,7 +97,7 @@ def home_delivery_booked(session: Session, settings: Settings, users: dict[str, 
 
 
 def record_one(session: Session, settings: Settings, actor: User, code: str, action: str, at: datetime, **fields):
-    scan = {"id": uuid.uuid5(DEMO_NAMESPACE, f"{code}/{action}/{at.isoformat()}"), "action": action, "at": at,
+    scan = {"id": scan_id(code, action, at), "action": action, "at": at,
             "label": labels.qr_payload(settings.label_key, code), **fields}
     [outcome] = custody.record_scans(session, [scan], actor=actor, settings=settings, now=at + timedelta(seconds=5))
     return outcome
@@ -121,3 +124,100 @@ def at_the_counter(session: Session, settings: Settings, users: dict[str, User],
         applicant_phone="0983 551 027", return_method="counter", items=2, due_on=moved,
         due_reason="Người nộp hẹn nhận sau khi đi công tác về", received_at=received)
     counter.register(session, later, actor=clerk, settings=settings, now=received + timedelta(minutes=1))
+
+
+ONESTOP_UNIT = "000.00.22.H47"  # the provincial one-stop system's unit code, as its dossier codes begin
+
+
+def imported_from_onestop(session: Session, settings: Settings, users: dict[str, User], now: datetime) -> list[str]:
+    """Three dossiers the one-stop system sent this morning, registered through the import (as `postal
+    import-dossiers FILE` and POST /api/v1/dossiers/batch do): the rows name no agency, the admin's mapping of
+    the unit code finds it. Their codes."""
+    procedure = demo_data.PROCEDURES[2 % len(demo_data.PROCEDURES)]
+    onestop.save_unit(session, ONESTOP_UNIT, procedure["agency"], by=users["admin"], at=now - timedelta(hours=3))
+    rows = []
+    for n, minutes in ((9201, 150), (9202, 110), (9203, 70)):
+        received = now - timedelta(minutes=minutes)
+        address = demo_data.APPLICANT_ADDRESSES[n % len(demo_data.APPLICANT_ADDRESSES)]
+        rows.append((len(rows) + 1, {
+            "code": f"{ONESTOP_UNIT}-{local(received):%y%m%d}-{n}", "procedure": procedure["name"], "origin": "TTHCC",
+            "applicant_name": demo_data.APPLICANTS[n % len(demo_data.APPLICANTS)], "applicant_phone": f"0912{n:06d}",
+            "applicant_address": address["street"], "applicant_ward_code": address["ward_code"],
+            "received_at": as_utc(received).isoformat(), "return_method": "counter",
+            "due_at": as_utc(received + timedelta(days=14)).isoformat()}))
+    results = imports.import_dossiers(session, rows, actor=users["gs.lan"], settings=settings, now=now)
+    refused = [r for r in results if r.status not in ("created", "unchanged")]
+    assert not refused, refused
+    return [r.code for r in results]
+
+
+def last_working_day(now: datetime) -> date:
+    day = local(now).date() - timedelta(days=1)
+    while not workdays.DEFAULT_CALENDAR.is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+DOOR_FEE_VND = 50_000  # the agency's fee for the procedure, collected by the post office at the door
+
+
+def fees_at_the_door(session: Session, settings: Settings, users: dict[str, User], now: datetime) -> list[str]:
+    """On the last working day: two results taken home by the provincial post office's courier, each with the
+    delivery fee and the agency's procedure fee collected at the door, one in cash, one by transfer; `postal
+    collections nva --day <that day>` shows both, no difference. Their dossier codes."""
+    center, courier, admin = users["ntha"], users["nva"], users["admin"]
+    procedure = demo_data.PROCEDURES[3 % len(demo_data.PROCEDURES)]
+    [row] = [p for p in procedures.catalogue(session, agency=procedure["agency"]).procedures
+             if p.name == procedure["name"]]
+    day = last_working_day(now)
+
+    def at(hour: int, minute: int) -> datetime:
+        return datetime.combine(day, time(hour, minute), LOCAL_TZ)
+
+    procedures.edit(session, row.id, ProcedureIn(name=row.name, agency=row.agency, processing_days=row.processing_days,
+                                                 site=row.site, collect_fee_vnd=DOOR_FEE_VND), by=admin, at=at(7, 0))
+    agency = session.execute(select(Site).where(Site.code == procedure["agency"])).scalars().one()
+    clerk = next(u for u in users.values() if u.site_id == agency.id and u.role == Role.AGENCY_CLERK)
+    codes = []
+    transfer = {"method": "transfer", "reference": f"FT{day:%y%m%d}9302"}
+    for n, start, paid in ((9301, 0, {"method": "cash"}), (9302, 20, transfer)):
+        received = at(7, 40) + timedelta(minutes=start)
+        phone = f"0912{n:06d}"
+        data = DossierIn(code=f"000.00.22.H47-{day:%y%m%d}-{n}", procedure=procedure["name"], agency=agency.code,
+                         applicant={"name": demo_data.APPLICANTS[n % len(demo_data.APPLICANTS)], "phone": phone},
+                         received_at=received, due_at=at(16, 0), return_method="home", origin="TTHCC")
+        answer, _ = dossiers.register(session, data, actor=center, settings=settings, now=received)
+        booked, _ = delivery.request_delivery(session, DeliveryRequestIn(
+            dossier=data.code, phone_last4=phone[-4:], kind="deliver_result",
+            address={"street": f"Số {n % 100} đường Trần Hưng Đạo", "ward_code": "06688"},
+            slot={"date": day, "period": "afternoon"},
+        ), settings=settings.replace(geocoder_url=None), now=received + timedelta(minutes=5))
+        for actor, action, minutes, site in ((center, "accept", 2, "TTHCC"), (courier, "pickup", 30, "TTHCC"),
+                                             (courier, "handover", 60, agency.code), (clerk, "receive", 65, None)):
+            record_one(session, settings, actor, answer.parcel.code, action, received + timedelta(minutes=minutes),
+                       **({"site": site} if site else {}))
+        # the result, decided in the morning, comes back to the center; its parcel for the citizen's door
+        made = at(11, 0) + timedelta(minutes=start)
+        result = statuses.add_parcel(session, data.code, ParcelIn(direction=Direction.TO_CITIZEN, origin="TTHCC"),
+                                     actor=center, settings=settings, now=made).code
+        record_one(session, settings, center, result, "accept", made + timedelta(minutes=2), site="TTHCC")
+        out = at(13, 30) + timedelta(minutes=start)
+        record_one(session, settings, courier, result, "out_for_delivery", out)
+        otp = otp_of(session, settings, scan_id(result, "out_for_delivery", out))
+        due = collection.amounts_due(session, session.get(DeliveryRequest, booked.id))
+        delivered = record_one(session, settings, courier, result, "deliver", out + timedelta(minutes=35), evidence={
+            "otp": otp, "recipient_name": data.applicant.name, "collected": {"amount_vnd": due.total_vnd, **paid}})
+        assert delivered.status == "accepted", delivered
+        codes.append(data.code)
+    return codes
+
+
+def otp_of(session: Session, settings: Settings, event_id: uuid.UUID) -> str:
+    """The code the out_for_delivery scan sent by SMS, opened as the sender opens it (the demo holds the keys)."""
+    body, sealed = session.execute(select(OutboxMessage.body, OutboxMessage.secret).where(
+        OutboxMessage.dedupe_key == f"{event_id}:sms:out_for_delivery")).one()
+    return vault.reveal(settings, body, sealed)[1]
+
+
+def scan_id(code: str, action: str, at: datetime) -> uuid.UUID:
+    return uuid.uuid5(DEMO_NAMESPACE, f"{code}/{action}/{at.isoformat()}")
