@@ -108,9 +108,15 @@ def test_every_workers_counts_add_up_under_postal_serve(tmp_path):
                 time.sleep(0.2)
             lines += read_ready(served)
         assert len(workers(lines)) == 2, "".join(lines)
-        calls = sum(" /healthz " in line for line in lines)
-        text = requests.get(f"{base}/metrics", timeout=5).text  # answered by one worker, counting both
-        assert value(text, "postal_request_seconds_count", endpoint="ops.healthz", method="GET") == calls
+        time.sleep(0.5)
+        lines += read_ready(served)
+        calls = sum(" /healthz " in line for line in lines)  # the access log: every request either worker answered
+        counted, deadline = None, time.monotonic() + 3
+        while counted != calls and time.monotonic() < deadline:  # a scrape a moment later sees the last ones
+            text = requests.get(f"{base}/metrics", timeout=5).text  # answered by one worker, counting both
+            counted = value(text, "postal_request_seconds_count", endpoint="ops.healthz", method="GET")
+            time.sleep(0.2)
+        assert counted == calls
     finally:
         served.send_signal(signal.SIGTERM)
         served.wait(15)
