@@ -8,11 +8,8 @@ import base64
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -21,7 +18,7 @@ import requests
 from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT
-from tests.test_up import free_port
+from tests.test_up import Running
 
 WORKERS = 4
 
@@ -58,32 +55,15 @@ def test_the_production_recipe_starts_four_workers_on_postgresql_and_stops_on_si
     with psycopg.connect(**admin) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     env = production_environment(base.set(database=name).render_as_string(hide_password=False), tmp_path)
-    process = None
+    up = None
     try:
         postal(env, "db", "upgrade")
         postal(env, "users", "add", "admin", "--role", "admin", "--password", "mat-khau-quan-tri", "--name", "Quản trị")
         token = postal(env, "tokens", "issue", "admin", "--name", "setup").split()[-1]
 
-        port = free_port()
-        process = subprocess.Popen([sys.executable, "-m", "routes", "up", "--workers", str(WORKERS), "--host", "127.0.0.1",
-                                    "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
-        lines: list[str] = []
-        threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
-        site = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "".join(lines)
-            if sum("Booting worker" in line for line in lines) >= WORKERS and any("leading" in line for line in lines):
-                try:
-                    requests.get(f"{site}/login", timeout=2)
-                    break
-                except requests.ConnectionError:
-                    pass
-            time.sleep(0.2)
-        else:
-            raise AssertionError("postal up did not come up:\n" + "".join(lines))
-
+        up = Running(env["DATABASE_URL"], env, "--host", "127.0.0.1", workers=WORKERS)
+        up.wait_ready(timeout=90)
+        site = up.base
         proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "hoso.example.vn", "X-Forwarded-For": "203.0.113.9"}
         page = requests.get(f"{site}/login", headers=proxied, timeout=10)
         assert page.status_code == 200 and "max-age" in page.headers["Strict-Transport-Security"]
@@ -94,28 +74,15 @@ def test_the_production_recipe_starts_four_workers_on_postgresql_and_stops_on_si
         assert answers == [200] * 24  # every worker writes to PostgreSQL
         listed = requests.get(f"{site}/api/v1/openapi.json", headers=proxied, timeout=10)
         assert listed.status_code == 200
-        masters = [p for p in children(process.pid) if "serve" in command_of(p)]
-        assert len(masters) == 1 and len(children(masters[0])) == WORKERS
-        assert any("scheduler" in command_of(p) for p in children(process.pid))  # its own supervised process
+        masters = [p for p in up.children() if "serve" in up.command_of(p)]
+        assert len(masters) == 1 and len(up.children(masters[0])) == WORKERS
+        assert any("scheduler" in up.command_of(p) for p in up.children())  # its own supervised process
 
-        started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        process.wait(20)
-        assert time.monotonic() - started < 10 and process.returncode == 0, "".join(lines)
-        assert not any(re.search(r"did not stop|killed", line) for line in lines), "".join(lines)
+        assert up.stop() < 10 and up.process.returncode == 0, "".join(up.lines)
+        assert not any(re.search(r"did not stop|killed", line) for line in up.lines), "".join(up.lines)
     finally:
-        if process is not None and process.poll() is None:
-            process.kill()
+        if up is not None and up.process.poll() is None:
+            up.process.kill()
         with psycopg.connect(**admin) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
-    return found
-
-
-def command_of(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

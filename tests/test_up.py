@@ -114,10 +114,11 @@ def databases(tmp_path_factory, environment):
 class Running:
     """One `postal up`: its output read as it comes, its children found under it."""
 
-    def __init__(self, url: str, env: dict[str, str], *args: str) -> None:
+    def __init__(self, url: str, env: dict[str, str], *args: str, workers: int = WORKERS) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.process = postal("up", "--workers", str(WORKERS), "--port", str(self.port), *args,
+        self.workers = workers
+        self.process = postal("up", "--workers", str(workers), "--port", str(self.port), *args,
                               env={**env, "DATABASE_URL": url})
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self.read, daemon=True)
@@ -132,7 +133,7 @@ class Running:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "".join(self.lines)
             booted = sum("Booting worker" in line for line in self.lines)
-            if booted >= WORKERS and any("leading: running the jobs" in line for line in self.lines):
+            if booted >= self.workers and any("leading: running the jobs" in line for line in self.lines):
                 try:
                     requests.get(f"{self.base}/login", timeout=2)
                     return
