@@ -28,6 +28,16 @@ def scan(client, make, username, code, action, **kw) -> dict:
     return r.get_json()["results"][0]
 
 
+def result_at_stp(client, make, direction: str) -> str:
+    """A dossier carried to Sở Tư pháp and received there, and its result's parcel made by the agency's clerk."""
+    code = make.parcel(held_by="nva")
+    scan(client, make, "nva", code, "handover", site="STP")
+    scan(client, make, "stp.linh", code, "receive")
+    dossier = client.get(f"/api/v1/parcels/{code}", headers=make.token("gs.lan")).get_json()["dossier"]
+    return dossiers.add_parcel(make.session, dossier, ParcelIn(direction=direction, origin="STP"),
+                               actor=make.staff("stp.linh"), settings=make.settings, now=utcnow()).code
+
+
 def misrouted(make, code: str) -> Alert | None:
     make.fresh()
     return make.session.execute(select(Alert).where(Alert.kind == "misrouted", Alert.subject_code == code)
@@ -142,12 +152,7 @@ def test_the_alert_resolves_when_the_parcel_reaches_its_own_destination(client, 
 
 
 def test_a_result_for_the_citizens_door_is_not_handed_over_at_an_agency(client, make):
-    code = make.parcel(held_by="nva")
-    scan(client, make, "nva", code, "handover", site="STP")
-    scan(client, make, "stp.linh", code, "receive")
-    dossier = client.get(f"/api/v1/parcels/{code}", headers=make.token("gs.lan")).get_json()["dossier"]
-    result = dossiers.add_parcel(make.session, dossier, ParcelIn(direction="to_citizen", origin="STP"),
-                                 actor=make.staff("stp.linh"), settings=make.settings, now=utcnow()).code
+    result = result_at_stp(client, make, "to_citizen")
     scan(client, make, "stp.linh", result, "accept", site="STP")
     scan(client, make, "nva", result, "pickup", site="STP")
     before = events(make)
@@ -199,12 +204,7 @@ def test_a_result_changes_runs_at_the_hub_on_its_way_to_a_commune_center(client,
     make.network()
     runs.create_template(make.session, RunTemplateIn(name="Tuyến xã", departs="14:00", stops=["TTHCC", "PH-HONGGAI"],
                                                      post_office="BD-TINH"), actor=make.staff("admin"), now=utcnow())
-    code = make.parcel(held_by="nva")
-    scan(client, make, "nva", code, "handover", site="STP")
-    scan(client, make, "stp.linh", code, "receive")
-    dossier = client.get(f"/api/v1/parcels/{code}", headers=make.token("gs.lan")).get_json()["dossier"]
-    result = dossiers.add_parcel(make.session, dossier, ParcelIn(direction="to_center", origin="STP"),
-                                 actor=make.staff("stp.linh"), settings=make.settings, now=utcnow()).code
+    result = result_at_stp(client, make, "to_center")
     assert client.post(f"/api/v1/parcels/{result}/redirect", json={"destination": "PH-HONGGAI", "reason": "Nhận ở phường"},
                        headers=make.token("gs.lan")).status_code == 200
     scan(client, make, "stp.linh", result, "accept", site="STP")
